@@ -1,0 +1,219 @@
+//! Domain types: projects, payments, cancels, goal achievements, mails, alerts.
+//!
+//! JSON is camelCase everywhere, like the queue envelope. Amounts are integer minor units.
+
+use crate::money::{Currency, Money};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Timestamp = DateTime<Utc>;
+
+/// The seed's `status` value that marks a payment attempt as failed before it reaches the gateway.
+pub const SEED_STATUS_FAILED: i64 = 2;
+
+/// What a backer's checkout asks for: the `payment_attempt` payload (also the broker body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentAttempt {
+    pub payment_id: String,
+    pub project_id: String,
+    pub backer_email: String,
+    pub amount: i64,
+    pub currency: Currency,
+    /// Card token for the gateway (`tok_approve`, `tok_decline`, `tok_error` in the sandbox).
+    pub card: String,
+    /// The seed's status flag; `2` means the attempt already failed upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
+
+impl PaymentAttempt {
+    pub fn money(&self) -> Money {
+        Money::new(self.amount, self.currency)
+    }
+}
+
+/// A request to cancel (refund) one payment; `cancelId` is its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentCancel {
+    pub cancel_id: String,
+    pub payment_id: String,
+    pub project_id: String,
+    pub reason: String,
+}
+
+/// A project reached its goal at `achievedAt`; payments after it are to be cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GoalAchievement {
+    pub project_id: String,
+    pub achieved_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTemplate {
+    /// "Thank you, your payment was approved."
+    Receipt,
+    /// "Your payment was cancelled and refunded."
+    Refund,
+}
+
+/// The `send_email` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailRequest {
+    pub template: MailTemplate,
+    pub payment_id: String,
+    pub project_id: String,
+    pub to: String,
+    pub amount: Money,
+}
+
+impl MailRequest {
+    /// One mail per template and payment, however often the message is delivered.
+    pub fn idempotency_key(&self) -> String {
+        let t = match self.template {
+            MailTemplate::Receipt => "receipt",
+            MailTemplate::Refund => "refund",
+        };
+        format!("mail#{t}#{}", self.payment_id)
+    }
+
+    pub fn subject(&self) -> String {
+        match self.template {
+            MailTemplate::Receipt => format!("Thank you for backing {}", self.project_id),
+            MailTemplate::Refund => format!("Your payment to {} was refunded", self.project_id),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self.template {
+            MailTemplate::Receipt => format!(
+                "Your payment {} of {} to {} was approved.",
+                self.payment_id, self.amount, self.project_id
+            ),
+            MailTemplate::Refund => format!(
+                "{} reached its goal before your payment {} arrived, so {} was refunded to your card.",
+                self.project_id, self.payment_id, self.amount
+            ),
+        }
+    }
+}
+
+/// The `approve_payment` payload: raise the project's amount by this payment, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingRaise {
+    pub payment_id: String,
+    pub project_id: String,
+    pub amount: Money,
+}
+
+/// The `reverse_funding` payload: take a cancelled payment back out of the project's amount, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingReversal {
+    pub payment_id: String,
+    pub project_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Approved,
+    Declined,
+    Cancelled,
+}
+
+impl PaymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Approved => "approved",
+            PaymentStatus::Declined => "declined",
+            PaymentStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One item of the `payments` ledger table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRecord {
+    pub payment_id: String,
+    pub project_id: String,
+    pub backer_email: String,
+    pub amount: Money,
+    pub status: PaymentStatus,
+    pub paid_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// A project as the funding API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub title: String,
+    pub goal: i64,
+    pub currency: Currency,
+    pub raised: i64,
+    pub backers: u32,
+    pub deadline: Timestamp,
+    #[serde(default)]
+    pub goal_achieved_at: Option<Timestamp>,
+}
+
+impl Project {
+    /// Raised as a fraction of the goal (0.0 ..; above 1.0 when over-funded). For display only.
+    pub fn progress(&self) -> f64 {
+        if self.goal <= 0 {
+            return 0.0;
+        }
+        self.raised as f64 / self.goal as f64
+    }
+}
+
+/// A message to the on-call channel (Discord).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub title: String,
+    pub queue: String,
+    pub message_id: String,
+    pub kind: String,
+    pub attempts: u32,
+    pub reason: String,
+    /// Where the message now waits for a person.
+    pub parked_in: String,
+    pub at: Timestamp,
+}
+
+/// A mail as handed to the mailer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub idempotency_key: String,
+}
+
+impl From<&MailRequest> for Mail {
+    fn from(r: &MailRequest) -> Self {
+        Mail {
+            to: r.to.clone(),
+            subject: r.subject(),
+            text: r.text(),
+            idempotency_key: r.idempotency_key(),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Ports: the capabilities the logic needs from the outside world, one small trait each.
+//!
+//! Each has an in-memory adapter in [`crate::sim`] and a real one (AWS, HTTP, MySQL) elsewhere.
+//! Handlers take `Arc<dyn Port>`, so a Lambda builds only the clients it uses.
+
+use crate::domain::{Alert, Mail, PaymentRecord, Project, Timestamp};
+use crate::metrics::MetricEvent;
+use crate::money::Money;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// What can go wrong behind a port. `is_retryable` tells a handler whether to let SQS redeliver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The service did not answer or answered "try later" (throttling, 5xx, timeouts).
+    #[error("{service} is unavailable: {message}")]
+    Unavailable {
+        service: &'static str,
+        message: String,
+    },
+    /// The named thing does not exist (queue, topic, project).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The request can never succeed as it is (validation, currency mismatch).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+impl PortError {
+    pub fn unavailable(service: &'static str, message: impl Into<String>) -> Self {
+        PortError::Unavailable {
+            service,
+            message: message.into(),
+        }
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        PortError::NotFound { what: what.into() }
+    }
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PortError::Unavailable { .. })
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// A message as SQS hands it to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// ApproximateReceiveCount, this delivery included.
+    pub receive_count: u32,
+    /// When the message was first sent to its queue (SentTimestamp).
+    pub sent_at: Timestamp,
+}
+
+/// One entry of a SendMessageBatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// Batch entry id, echoed in the result.
+    pub entry_id: String,
+    pub body: String,
+    pub delay_seconds: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSendResult {
+    /// (entry id, new message id) for each entry the queue acknowledged.
+    pub sent: Vec<(String, String)>,
+    /// (entry id, reason) for each entry it refused.
+    pub failed: Vec<(String, String)>,
+}
+
+/// A queue's counts as GetQueueAttributes reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStats {
+    pub name: String,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+    pub oldest_age_seconds: u64,
+}
+
+/// Sends to a queue by name (the DLQ handler and the payment gateway function need only this).
+#[async_trait]
+pub trait MessageSender: Send + Sync {
+    async fn send(&self, queue: &str, body: &str, delay_seconds: u32) -> PortResult<String>;
+}
+
+/// The consumer and operator side of SQS: receive, delete, peek, counts, batches.
+#[async_trait]
+pub trait QueueClient: MessageSender {
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: &[OutgoingMessage],
+    ) -> PortResult<BatchSendResult>;
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility_timeout_seconds: u32,
+    ) -> PortResult<Vec<ReceivedMessage>>;
+    /// Deletes by receipt handle; returns the handles that could not be deleted.
+    async fn delete_batch(&self, queue: &str, receipt_handles: &[String])
+    -> PortResult<Vec<String>>;
+    async fn change_visibility(
+        &self,
+        queue: &str,
+        receipt_handle: &str,
+        visibility_timeout_seconds: u32,
+    ) -> PortResult<()>;
+    /// Reads up to `max` messages without consuming them: visibility is restored at once.
+    async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>>;
+    async fn stats(&self, queue: &str) -> PortResult<QueueStats>;
+}
+
+/// SNS publish to a topic by name; returns the message id.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    async fn publish(&self, topic: &str, body: &str) -> PortResult<String>;
+}
+
+/// Result of a conditional write that guards against doing a thing twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// An item with that key existed already; here it is, unchanged.
+    Exists(Box<PaymentRecord>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled(Box<PaymentRecord>),
+    /// Cancelled before (by this cancel id or another): nothing changed.
+    AlreadyCancelled(Box<PaymentRecord>),
+    /// Declined payments have nothing to cancel.
+    NotApproved(Box<PaymentRecord>),
+    NotFound,
+}
+
+/// The DynamoDB `payments` table.
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Writes the record unless one with its payment id exists (attribute_not_exists).
+    async fn put_payment(&self, record: &PaymentRecord) -> PortResult<PutOutcome>;
+    async fn get_payment(&self, payment_id: &str) -> PortResult<Option<PaymentRecord>>;
+    /// Payments of a project with `paidAt > after`, by the project/time index (a Query, never a
+    /// Scan). `None` reads all of the project's payments.
+    async fn payments_of_project(
+        &self,
+        project_id: &str,
+        after: Option<Timestamp>,
+    ) -> PortResult<Vec<PaymentRecord>>;
+    /// Marks an approved payment cancelled (condition: status = approved).
+    async fn cancel_payment(
+        &self,
+        payment_id: &str,
+        cancel_id: &str,
+        at: Timestamp,
+    ) -> PortResult<CancelOutcome>;
+}
+
+/// State of an idempotency key, as in AWS Lambda Powertools' idempotency utility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Yours: do the work, then `complete` (or `release` on failure).
+    Acquired,
+    /// Done before: skip the work.
+    AlreadyDone,
+    /// Another delivery holds it and its lease has not expired: retry later.
+    InProgress,
+}
+
+/// Guards side effects that have no idempotency of their own (sending a mail).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` unless it is done, or claimed by someone whose lease is still running.
+    async fn claim(&self, key: &str, now: Timestamp, lease_seconds: u32) -> PortResult<Claim>;
+    async fn complete(&self, key: &str, now: Timestamp) -> PortResult<()>;
+    async fn release(&self, key: &str) -> PortResult<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FundingOutcome {
+    /// The change was applied; `raised` is the project's new amount.
+    Applied { raised: i64 },
+    /// This payment id was applied (or reversed) before: nothing changed.
+    Duplicate { raised: i64 },
+}
+
+/// The funding side of crowdfund-api (role funding-rw): raise and reverse, once per payment.
+#[async_trait]
+pub trait FundingApi: Send + Sync {
+    async fn raise(
+        &self,
+        project_id: &str,
+        payment_id: &str,
+        amount: Money,
+    ) -> PortResult<FundingOutcome>;
+    async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome>;
+    async fn projects(&self) -> PortResult<Vec<Project>>;
+}
+
+/// SES.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send_mail(&self, mail: &Mail) -> PortResult<String>;
+}
+
+/// The on-call channel (a Discord webhook).
+#[async_trait]
+pub trait Alerter: Send + Sync {
+    async fn alert(&self, alert: &Alert) -> PortResult<()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// Idempotency key at the gateway: the same payment is never charged twice.
+    pub payment_id: String,
+    pub card: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved { charge_id: String },
+    Declined { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Refunded { refund_id: String },
+    /// Refunded before under the same idempotency key.
+    AlreadyRefunded { refund_id: String },
+}
+
+/// The card payment gateway. Transient failures are `PortError::Unavailable`.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome>;
+    async fn refund(&self, charge_id: &str, idempotency_key: &str) -> PortResult<RefundOutcome>;
+}
+
+/// Where time comes from: the system clock in production, a virtual one in the sim and tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Business and handler metrics (Embedded Metric Format in Lambda, counters in the sim).
+pub trait Metrics: Send + Sync {
+    fn record(&self, event: MetricEvent);
+}
+
+/// Discards metrics (for tools that have nowhere to send them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _event: MetricEvent) {}
+}
