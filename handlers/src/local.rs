@@ -43,6 +43,8 @@ pub struct TrafficReport {
     pub accepted: u64,
     pub refused: u64,
     pub raw_injected: u64,
+    /// Messages the functions handled, while traffic ran and while draining.
+    pub messages_processed: u64,
     pub drain: DrainReport,
 }
 
@@ -147,12 +149,13 @@ impl LocalPipeline {
             self.world
                 .advance(chrono::Duration::milliseconds(INTERARRIVAL_MS));
             if i % SUBMISSIONS_PER_ROUND == 0 {
-                self.poll_once()?;
+                report.messages_processed += self.poll_once()?.received;
                 progress(i);
             }
         }
         progress(payments);
         report.drain = self.drain()?;
+        report.messages_processed += report.drain.messages;
         Ok(report)
     }
 }

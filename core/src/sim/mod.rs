@@ -354,6 +354,11 @@ impl SimWorld {
         self.lock().config = config;
     }
 
+    /// Restarts the random source from `seed` (the rest of the world stays as it is).
+    pub fn reseed(&self, seed: u64) {
+        self.lock().rng = SimRng::new(seed);
+    }
+
     pub fn random_u64(&self) -> u64 {
         self.lock().rng.next_u64()
     }
