@@ -95,7 +95,7 @@ pub struct WorldState {
     pub version: u32,
     pub now: Timestamp,
     pub config: WorldConfig,
-    rng: SimRng,
+    pub(crate) rng: SimRng,
     next_message_id: u64,
     queues: BTreeMap<String, SimQueue>,
     ledger: HashMap<String, PaymentRecord>,
@@ -212,6 +212,14 @@ impl WorldState {
         }
         self.next_message_id += 1;
         Ok(format!("sns-{:08}", self.next_message_id))
+    }
+
+    pub fn project_count(&self) -> usize {
+        self.projects.len()
+    }
+
+    pub fn project_id_at(&self, index: usize) -> Option<&str> {
+        self.projects.keys().nth(index).map(String::as_str)
     }
 
     /// True with probability `rate`: an injected transient failure.
