@@ -258,3 +258,78 @@ fn redrive_by_id_backs_up_audits_and_moves_exactly_that_message() {
     ]);
     assert_eq!(unknown["notFound"][0], "m-nope");
 }
+
+/// A goal check by hand: the dry run lists the late payments and changes nothing; the real one
+/// cancels exactly those; a second one cancels nothing more; raised stays equal to ledger net.
+#[test]
+fn goal_check_previews_then_cancels_once() {
+    let c = Console::new();
+    c.json(&[
+        "simulate",
+        "--payments",
+        "400",
+        "--seed",
+        "7",
+        "--failure-rate",
+        "0",
+        "--json",
+    ]);
+    let before = c.state_bytes();
+    let plan = c.json(&["goal-check", "prj-solar-kiosk", "--dry-run", "--json"]);
+    let late = plan["payments"].as_array().unwrap().len();
+    assert!(late > 0, "stragglers after the automatic check: {plan}");
+    assert_eq!(c.state_bytes(), before, "a dry run changes nothing");
+
+    let done = c.json(&["goal-check", "prj-solar-kiosk", "--yes", "--json"]);
+    assert_eq!(done["plan"]["payments"].as_array().unwrap().len(), late);
+    assert_eq!(done["project"]["raised"], done["project"]["ledgerNet"]);
+    let again = c.json(&["goal-check", "prj-solar-kiosk", "--dry-run", "--json"]);
+    assert_eq!(again["payments"].as_array().unwrap().len(), 0);
+    let s = c.json(&["status", "--json"]);
+    assert_eq!(s["payments"]["cancelled"].as_u64().unwrap() as usize, late);
+
+    let out = c.run(&["goal-check", "prj-cafe-books", "--dry-run"]);
+    assert!(
+        stderr(&out).contains("has not reached its goal"),
+        "{}",
+        stderr(&out)
+    );
+    let out = c.run(&[
+        "goal-check",
+        "prj-solar-kiosk",
+        "--at",
+        "yesterday",
+        "--dry-run",
+    ]);
+    assert!(stderr(&out).contains("--at"), "{}", stderr(&out));
+}
+
+/// Export writes the messages and leaves them; delete backs them up, then removes them.
+#[test]
+fn export_leaves_messages_and_delete_backs_up_first() {
+    let c = Console::new();
+    c.json(&["status", "--json"]);
+    let parked = c.json(&["dlq", "list", "etc_parked", "--json", "--limit", "1000"]);
+    let n = parked.as_array().unwrap().len();
+    assert!(n > 0);
+    let out_file = c.dir.path().join("export.jsonl");
+    let out = c.run(&[
+        "dlq",
+        "export",
+        "etc_parked",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap().lines().count(),
+        n
+    );
+    let id = parked[0]["messageId"].as_str().unwrap();
+    let r = c.json(&["dlq", "delete", "etc_parked", "--id", id, "--yes", "--json"]);
+    assert_eq!(r["moved"], 1);
+    let backup = std::fs::read_to_string(r["report"]["backup"].as_str().unwrap()).unwrap();
+    assert!(backup.contains(id));
+    let after = c.json(&["dlq", "list", "etc_parked", "--json", "--limit", "1000"]);
+    assert_eq!(after.as_array().unwrap().len(), n - 1);
+}
