@@ -218,7 +218,8 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
 
     let spark_width = queues.width.saturating_sub(64).max(4) as usize;
-    let rows = s.status.queues.iter().map(|q| {
+    let fits = queues.height.saturating_sub(3) as usize;
+    let rows = s.status.queues.iter().take(fits).map(|q| {
         let depth = q.visible + q.in_flight + q.delayed;
         let failing = topology::is_failure_queue(&q.name) && depth > 0;
         let style = if failing {
@@ -260,7 +261,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App) {
     .block(block("Queues"));
     frame.render_widget(table, queues);
 
-    let rows = s.functions.iter().map(|f| {
+    let rows = s.functions.iter().take(fits).map(|f| {
         let style = if f.errors > 0 || f.throttles > 0 {
             Style::new().fg(WARN)
         } else {
@@ -474,7 +475,7 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(hint).block(detail_block), detail);
         return;
     };
-    let mut lines = vec![
+    let lines = vec![
         Line::from(vec![
             Span::styled("id       ", Style::new().dark_gray()),
             Span::raw(m.message_id.clone()),
@@ -503,19 +504,21 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
                 Style::new().fg(WARN),
             ),
         ]),
-        Line::raw(""),
     ];
     let pretty = match &m.body {
         serde_json::Value::String(raw) => raw.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
-    lines.extend(pretty.lines().map(highlight_json_line));
+    // The facts wrap (the reason matters whole); the JSON below does not: its lines are short
+    // and wrapping it would cost more than the rest of the frame.
+    let inner = detail_block.inner(detail);
+    frame.render_widget(detail_block, detail);
+    let [facts, json] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), facts);
+    let body: Vec<Line> = pretty.lines().map(highlight_json_line).collect();
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(detail_block)
-            .scroll((app.dlq.detail_scroll, 0))
-            .wrap(Wrap { trim: false }),
-        detail,
+        Paragraph::new(body).scroll((app.dlq.detail_scroll, 0)),
+        json,
     );
 }
 
