@@ -92,12 +92,30 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
             });
         }
     }
+    let settling: u64 = [
+        topology::QUEUE_PAYMENT_ATTEMPT,
+        topology::QUEUE_APPROVE_PAYMENT,
+        QUEUE_DLQ,
+    ]
+    .iter()
+    .filter_map(|q| s.status.queue(q))
+    .map(|q| q.visible + q.in_flight + q.delayed)
+    .sum();
     for p in &s.status.projects {
         if p.mismatch() {
+            // While funding changes are still queued the two legitimately differ for a moment.
+            let (severity, note) = if settling > 0 {
+                (
+                    Severity::Warning,
+                    format!(" while {settling} message(s) are in flight"),
+                )
+            } else {
+                (Severity::Critical, " with nothing in flight".to_string())
+            };
             out.push(Rule {
-                severity: Severity::Critical,
+                severity,
                 text: format!(
-                    "{}: raised {} ≠ ledger net {}",
+                    "{}: raised {} ≠ ledger net {}{note}",
                     p.id, p.raised, p.ledger_net
                 ),
                 key: "4",

@@ -376,14 +376,10 @@ fn draw_funding(frame: &mut Frame, area: Rect, s: &super::snapshot::Snapshot) {
             ACCENT
         };
         let label = format!(
-            "{} {:>4.0}% {}/{} {} · {} backers{}",
+            "{:<16}{:>5.0}%{}",
             p.id,
             ratio * 100.0,
-            group_thousands(p.raised),
-            group_thousands(p.goal),
-            p.currency,
-            p.backers,
-            if achieved { " ✓" } else { "" }
+            if achieved { " ✓" } else { "  " }
         );
         let gauge = LineGauge::default()
             .filled_style(Style::new().fg(color))
@@ -391,6 +387,19 @@ fn draw_funding(frame: &mut Frame, area: Rect, s: &super::snapshot::Snapshot) {
             .ratio(ratio.clamp(0.0, 1.0))
             .label(label);
         let y = inner.y + (i as u16) * 2;
+        let detail = format!(
+            "  {} of {} {} · {} backers",
+            group_thousands(p.raised),
+            group_thousands(p.goal),
+            p.currency,
+            p.backers
+        );
+        if y + 1 < inner.y + inner.height {
+            frame.render_widget(
+                Paragraph::new(detail).style(Style::new().dark_gray()),
+                Rect::new(inner.x, y + 1, inner.width, 1),
+            );
+        }
         frame.render_widget(gauge, Rect::new(inner.x, y, inner.width, 1));
     }
 }
