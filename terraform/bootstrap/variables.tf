@@ -1,0 +1,15 @@
+variable "project" {
+  description = "Prefix of the bucket and table names."
+  type        = string
+  default     = "crowdfund"
+}
+
+variable "environment" {
+  description = "Environment the state belongs to (dev, prod)."
+  type        = string
+}
+
+variable "aws_region" {
+  description = "Region of the state bucket and lock table."
+  type        = string
+}
