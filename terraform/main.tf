@@ -20,6 +20,7 @@ module "network" {
 module "waf" {
   source             = "./modules/waf"
   name               = local.name
+  internal_cidrs     = module.network.nat_public_cidrs
   kms_key_arn        = module.kms.key_arn
   log_retention_days = var.log_retention_days
 }
@@ -141,4 +142,17 @@ module "monitoring" {
   dashboards_dir = var.dashboards_dir
   alarm_email    = var.alarm_email
   kms_key_arn    = module.kms.key_arn
+}
+
+module "cicd" {
+  source                 = "./modules/cicd"
+  name                   = local.name
+  github_repository      = var.github_repository
+  github_environment     = var.environment
+  ecr_repository_arn     = module.ecr.repository_arn
+  ecs_cluster_name       = module.ecs.cluster_name
+  ecs_service_names      = module.ecs.service_names
+  ecs_execution_role_arn = module.ecs.execution_role_arn
+  ecs_task_role_arns     = module.ecs.task_role_arns
+  lambda_function_arns   = module.lambdas.function_arns
 }

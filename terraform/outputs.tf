@@ -77,3 +77,8 @@ output "alarm_topic_arn" {
   description = "Topic every alarm notifies."
   value       = module.monitoring.alarm_topic_arn
 }
+
+output "github_deploy_role_arn" {
+  description = "GitHub environment variable AWS_DEPLOY_ROLE_ARN of this environment."
+  value       = module.cicd.deploy_role_arn
+}

@@ -14,6 +14,11 @@ variable "environment" {
   }
 }
 
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose workflows deploy and apply."
+  type        = string
+}
+
 variable "aws_region" {
   description = "AWS region of the whole stack."
   type        = string

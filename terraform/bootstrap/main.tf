@@ -145,3 +145,96 @@ resource "aws_dynamodb_table" "lock" {
     kms_key_arn = aws_kms_key.state.arn
   }
 }
+
+# --- GitHub Actions: OIDC provider and the roles terraform.yml assumes -----------------------
+
+resource "aws_iam_openid_connect_provider" "github" {
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+  # AWS validates GitHub's certificate itself; these are GitHub's published intermediates.
+  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+}
+
+data "aws_iam_policy_document" "plan_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.github.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    # Pull requests of this repository (forks get no token) and pushes to main.
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:${var.github_repository}:pull_request", "repo:${var.github_repository}:ref:refs/heads/main"]
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  name               = "${local.name}-terraform-plan"
+  assume_role_policy = data.aws_iam_policy_document.plan_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read" {
+  role       = aws_iam_role.plan.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+# A plan takes the state lock and reads the encrypted state.
+data "aws_iam_policy_document" "plan_state" {
+  statement {
+    sid       = "Lock"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    sid       = "StateKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "plan_state" {
+  name   = "state-lock"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan_state.json
+}
+
+data "aws_iam_policy_document" "apply_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.github.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    # Only the apply job, which runs in the approval-gated GitHub environment.
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:${var.github_repository}:environment:terraform-${var.environment}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "apply" {
+  name               = "${local.name}-terraform-apply"
+  assume_role_policy = data.aws_iam_policy_document.apply_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "apply_admin" {
+  #checkov:skip=CKV_AWS_274:the apply role creates IAM roles, KMS keys and every service of the stack; it is reachable only from the reviewer-gated terraform-<env> GitHub environment
+  role       = aws_iam_role.apply.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AdministratorAccess"
+}

@@ -13,3 +13,8 @@ variable "aws_region" {
   description = "Region of the state bucket and lock table."
   type        = string
 }
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose terraform.yml plans and applies."
+  type        = string
+}

@@ -1,4 +1,5 @@
 environment         = "dev"
+github_repository   = "example-org/crowdfund"
 aws_region          = "ap-northeast-2"
 availability_zones  = ["ap-northeast-2a", "ap-northeast-2c"]
 vpc_cidr            = "10.40.0.0/16"
@@ -14,7 +15,8 @@ api_services = {
   payment      = { cpu = 256, memory = 512, desired_count = 1, min_count = 1, max_count = 2 }
 }
 
-db_instance_class    = "db.t4g.micro"
+# The smallest class with Performance Insights for MySQL.
+db_instance_class    = "db.t4g.medium"
 db_allocated_storage = 20
 
 lambda_zip_dir              = "../target/lambda"

@@ -1,4 +1,5 @@
 environment         = "prod"
+github_repository   = "example-org/crowdfund"
 aws_region          = "ap-northeast-2"
 availability_zones  = ["ap-northeast-2a", "ap-northeast-2c"]
 vpc_cidr            = "10.50.0.0/16"

@@ -12,6 +12,17 @@ resource "aws_db_parameter_group" "this" {
     name  = "require_secure_transport"
     value = "1"
   }
+
+  # Slow queries go to the exported slowquery log.
+  parameter {
+    name  = "slow_query_log"
+    value = "1"
+  }
+
+  parameter {
+    name  = "long_query_time"
+    value = "1"
+  }
 }
 
 data "aws_iam_policy_document" "monitoring_assume" {
@@ -66,7 +77,7 @@ resource "aws_db_instance" "primary" {
   skip_final_snapshot                 = false
   final_snapshot_identifier           = "${var.name}-final"
   auto_minor_version_upgrade          = true
-  enabled_cloudwatch_logs_exports     = ["audit", "error", "general", "slowquery"]
+  enabled_cloudwatch_logs_exports     = ["error", "slowquery"]
   monitoring_interval                 = 60
   monitoring_role_arn                 = aws_iam_role.monitoring.arn
 
@@ -92,7 +103,7 @@ resource "aws_db_instance" "replica" {
   copy_tags_to_snapshot               = true
   skip_final_snapshot                 = true
   auto_minor_version_upgrade          = true
-  enabled_cloudwatch_logs_exports     = ["audit", "error", "general", "slowquery"]
+  enabled_cloudwatch_logs_exports     = ["error", "slowquery"]
   monitoring_interval                 = 60
   monitoring_role_arn                 = aws_iam_role.monitoring.arn
 

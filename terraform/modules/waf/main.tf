@@ -7,6 +7,26 @@ resource "aws_wafv2_web_acl" "this" {
     allow {}
   }
 
+  # The VPC's own calls (funding_update to funding-rw, payment to the broker) leave through the
+  # NAT gateways; they must never be rate-blocked as one noisy client.
+  rule {
+    name     = "internal-sources"
+    priority = 1
+    action {
+      allow {}
+    }
+    statement {
+      ip_set_reference_statement {
+        arn = aws_wafv2_ip_set.internal.arn
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-internal-sources"
+      sampled_requests_enabled   = true
+    }
+  }
+
   rule {
     name     = "common"
     priority = 10
@@ -70,6 +90,13 @@ resource "aws_wafv2_web_acl" "this" {
     metric_name                = var.name
     sampled_requests_enabled   = true
   }
+}
+
+resource "aws_wafv2_ip_set" "internal" {
+  name               = "${var.name}-internal"
+  scope              = "REGIONAL"
+  ip_address_version = "IPV4"
+  addresses          = var.internal_cidrs
 }
 
 # WAF only writes to log groups whose name starts with aws-waf-logs-.

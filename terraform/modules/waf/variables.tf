@@ -9,6 +9,11 @@ variable "rate_limit_per_5_minutes" {
   default     = 2000
 }
 
+variable "internal_cidrs" {
+  description = "The NAT gateways' addresses (/32): calls from inside the VPC."
+  type        = list(string)
+}
+
 variable "kms_key_arn" {
   description = "Key that encrypts the WAF log group."
   type        = string
