@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the infrastructure code (no terraform binary or provider download needed):
-#   1. every .tf/.tfvars file parses (python-hcl2),
+#   1. every .tf/.tfvars file parses (python-hcl2), and every var/local/module/resource/data
+#      reference and module argument resolves (lib/tf_references.py, a stand-in for validate),
 #   2. checkov over terraform/ (and api/Dockerfile when it exists): zero failed checks; every
 #      skip is a #checkov:skip=ID:reason comment next to the resource it excuses,
 #   3. actionlint (with shellcheck on the run: scripts) over .github/workflows.
@@ -63,6 +64,9 @@ for path in files:
 print(f"parsed {len(files) - bad} of {len(files)} files")
 sys.exit(1 if bad or not files else 0)
 PY
+
+say "references between files and modules"
+"$tools/python" .ci/checks/lib/tf_references.py
 
 say "checkov terraform/"
 checkov=("$venvs/checkov/bin/checkov" --quiet --compact --skip-download)
