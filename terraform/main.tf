@@ -105,7 +105,7 @@ module "apigateway" {
   function_name      = module.lambdas.function_names["broker"]
   invoke_arn         = module.lambdas.live_invoke_arns["broker"]
   alias_name         = module.lambdas.alias_name
-  destinations       = [for topic, _ in local.topology.topics : topic if contains(["payment_attempt", "goal_achievement"], topic)]
+  destinations       = local.topology.broker_destinations
   throttle_rate      = var.broker_throttle_rate
   throttle_burst     = var.broker_throttle_burst
   waf_acl_arn        = module.waf.acl_arn

@@ -79,6 +79,10 @@ locals {
       }
     }
 
+    # Topics a POST /broker body may name as destination (crowdfund_core::rules::BROKER_DESTINATIONS);
+    # the others are internal.
+    broker_destinations = ["payment_attempt", "goal_achievement"]
+
     # DynamoDB payment ledger and its "payments of project P after time T" index.
     payments_table = {
       name                = "payments"

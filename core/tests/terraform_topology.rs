@@ -2,16 +2,16 @@
 //!
 //! `terraform/topology.tf` holds the names and wiring as literals in `local.topology`; this test
 //! parses it (no terraform binary needed) and compares every topic, subscription, queue, redrive
-//! target, maxReceiveCount, retention, function, trigger queue, batch size and the table's keys
-//! and index with core. It also checks that the modules build their resources from those lists
+//! target, maxReceiveCount, retention, function, trigger queue, batch size, the table's keys
+//! and index, and the broker's destinations with core. It also checks that the modules build their resources from those lists
 //! (named after the topology keys), so the literals cannot silently stop mattering.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crowdfund_core::metrics;
 use crowdfund_core::topology::{self, Trigger};
+use crowdfund_core::{metrics, rules};
 use hcl::{Block, Body, Expression, ObjectKey};
 
 fn terraform_dir() -> PathBuf {
@@ -286,6 +286,19 @@ fn topology_drift(topology_tf: &str) -> Result<(), String> {
         );
     }
 
+    let destinations = match field(topo, "broker_destinations", "local.topology") {
+        Expression::Array(items) => items.iter().filter_map(as_str).collect(),
+        other => vec![other.to_string()],
+    };
+    d.eq(
+        "broker destinations",
+        destinations,
+        rules::BROKER_DESTINATIONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>(),
+    );
+
     d.eq(
         "metrics namespace",
         local(&body, "metrics_namespace").and_then(as_str),
@@ -305,6 +318,11 @@ fn wiring_drift() -> Result<(), String> {
         ("messaging", "queues", "local.topology.queues"),
         ("lambdas", "functions", "local.topology.functions"),
         ("dynamodb", "table", "local.topology.payments_table"),
+        (
+            "apigateway",
+            "destinations",
+            "local.topology.broker_destinations",
+        ),
     ] {
         let b = block(&root, "module", &[module]);
         d.expect_attr("main.tf", b, &format!("module.{module}"), arg, want);
@@ -423,6 +441,26 @@ fn wiring_drift() -> Result<(), String> {
         ),
         None => d.0.push(format!("terraform/{file}: no local.grants")),
     }
+    // The broker may publish to exactly the destinations a request may name.
+    let broker_publish: Vec<String> = local(&l, "grants")
+        .and_then(|g| {
+            entries(g, "local.grants")
+                .into_iter()
+                .find(|(k, _)| k == "broker")
+        })
+        .map(|(_, b)| match field(b, "publish", "local.grants.broker") {
+            Expression::Array(items) => items.iter().filter_map(as_str).collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default();
+    d.eq(
+        "topics the broker may publish to (modules/lambdas local.grants.broker.publish)",
+        broker_publish,
+        rules::BROKER_DESTINATIONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    );
 
     let file = "modules/dynamodb/main.tf";
     let t = parse(file, &read(file));
