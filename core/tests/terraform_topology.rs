@@ -2,9 +2,10 @@
 //!
 //! `terraform/topology.tf` holds the names and wiring as literals in `local.topology`; this test
 //! parses it (no terraform binary needed) and compares every topic, subscription, queue, redrive
-//! target, maxReceiveCount, retention, function, trigger queue, batch size, the table's keys
-//! and index, and the broker's destinations with core. It also checks that the modules build their resources from those lists
-//! (named after the topology keys), so the literals cannot silently stop mattering.
+//! target, maxReceiveCount, retention, function, trigger queue, batch size, the table's keys and
+//! index, and the broker's destinations with core. It also checks that the modules build their
+//! resources from those lists (named after the topology keys), so the literals cannot silently
+//! stop mattering.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
