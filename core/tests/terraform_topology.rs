@@ -115,15 +115,26 @@ impl Drift {
     }
 
     fn names(&mut self, what: &str, terraform: BTreeSet<String>, core: BTreeSet<String>) {
-        let missing: Vec<_> = core.difference(&terraform).collect();
-        let extra: Vec<_> = terraform.difference(&core).collect();
+        self.names_in("terraform", what, terraform, core);
+    }
+
+    /// Names found in `side` compared with core's.
+    fn names_in(
+        &mut self,
+        side: &str,
+        what: &str,
+        found: BTreeSet<String>,
+        core: BTreeSet<String>,
+    ) {
+        let missing: Vec<_> = core.difference(&found).collect();
+        let extra: Vec<_> = found.difference(&core).collect();
         if !missing.is_empty() {
             self.0
-                .push(format!("{what} missing from terraform: {missing:?}"));
+                .push(format!("{what} missing from {side}: {missing:?}"));
         }
         if !extra.is_empty() {
             self.0
-                .push(format!("{what} in terraform but not in core: {extra:?}"));
+                .push(format!("{what} in {side} but not in core: {extra:?}"));
         }
     }
 
@@ -151,10 +162,14 @@ impl Drift {
     }
 
     fn report(self, fix: &str) -> Result<(), String> {
+        self.report_for("terraform", fix)
+    }
+
+    fn report_for(self, what: &str, fix: &str) -> Result<(), String> {
         if self.0.is_empty() {
             return Ok(());
         }
-        let mut msg = String::from("terraform drifted from crowdfund_core::topology:\n");
+        let mut msg = format!("{what} drifted from crowdfund_core::topology:\n");
         for line in &self.0 {
             let _ = writeln!(msg, "  - {line}");
         }
@@ -523,6 +538,35 @@ fn terraform_topology_equals_core() {
 #[test]
 fn terraform_modules_build_from_the_topology() {
     if let Err(msg) = wiring_drift() {
+        panic!("{msg}");
+    }
+}
+
+/// deploy-lambdas.yml deploys exactly the topology's functions.
+#[test]
+fn lambda_deploy_workflow_covers_every_function() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/deploy-lambdas.yml");
+    let workflow = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let line = workflow
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("function: ["))
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("{} has no `function: [...]` matrix", path.display()));
+    let mut d = Drift::default();
+    d.names_in(
+        "the deploy matrix",
+        "functions",
+        line.split(',').map(|f| f.trim().to_owned()).collect(),
+        topology::FUNCTIONS
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect(),
+    );
+    let fix = "edit the function matrix in .github/workflows/deploy-lambdas.yml";
+    if let Err(msg) = d.report_for(".github/workflows/deploy-lambdas.yml", fix) {
         panic!("{msg}");
     }
 }
