@@ -3,6 +3,7 @@
 #   1. every .tf/.tfvars/.tfbackend file parses (python-hcl2), and every var/local/module/
 #      resource/data reference and module argument resolves (lib/tf_references.py, a stand-in
 #      for terraform validate),
+#      alarms.json (the example and any generated one) has the shape modules/monitoring loads,
 #   2. checkov over terraform/ (and api/Dockerfile when it exists): zero failed checks; every
 #      skip is a #checkov:skip=ID:reason comment next to the resource it excuses,
 #   3. actionlint (with shellcheck on the run: scripts) over .github/workflows.
@@ -77,6 +78,9 @@ PY
 
 say "references between files and modules"
 "$tools/python" .ci/checks/lib/tf_references.py
+
+say "alarms.json shape"
+"$tools/python" .ci/checks/lib/alarms_schema.py
 
 say "checkov terraform/"
 checkov=("$venvs/checkov/bin/checkov" --quiet --compact --skip-download)
