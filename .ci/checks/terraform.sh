@@ -43,7 +43,7 @@ make_venv() {
 
 say "venvs under $venvs"
 mkdir -p "$venvs"
-if [ "$("$uv" --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+if [[ "$("$uv" --version 2>/dev/null)" != "uv $UV_VERSION "* ]]; then
   rm -rf "$venvs/uv"
   python3 -m venv "$venvs/uv"
   "$venvs/uv/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
