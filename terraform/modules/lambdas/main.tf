@@ -95,7 +95,7 @@ resource "aws_iam_role" "fn" {
 }
 
 data "aws_iam_policy_document" "fn" {
-  #checkov:skip=CKV_AWS_111:only the VPC ENI calls that Lambda makes with this role have Resource "*", as in AWSLambdaVPCAccessExecutionRole; every data action is scoped
+  #checkov:skip=CKV_AWS_111:only the X-Ray writes and the VPC ENI calls Lambda makes with this role have Resource "*", as in AWSXRayDaemonWriteAccess and AWSLambdaVPCAccessExecutionRole; every data action is scoped
   #checkov:skip=CKV_AWS_356:"*" only for X-Ray (no resource-level permissions) and the VPC ENI calls Lambda makes with this role
   for_each = var.functions
 
