@@ -93,29 +93,32 @@ pub fn alarms(t: &Target) -> Vec<Value> {
             threshold: f64::from(AGE_OF_OLDEST_ALARM_SECONDS),
         });
     }
+    let per_function: [(&str, &str, &str); 2] = [
+        (
+            "Errors",
+            "errors",
+            "failed whole invocations (not single messages): read its logs; failed batches are retried and end in etc_dlq",
+        ),
+        (
+            "Throttles",
+            "throttles",
+            "was throttled: raise its reserved concurrency or the account limit; messages wait in its queue meanwhile",
+        ),
+    ];
     for f in topology::FUNCTIONS {
-        out.push(Alarm {
-            name: format!("{stack}-{}-errors", f.name),
-            description: format!("λ {} failed whole invocations (not single messages): read its logs; failed batches are retried and end in {QUEUE_DLQ}.", f.name),
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dims: vec![("FunctionName", f.name.to_string())],
-            stat: "Sum",
-            period: 300,
-            evaluation_periods: 1,
-            threshold: 0.0,
-        });
-        out.push(Alarm {
-            name: format!("{stack}-{}-throttles", f.name),
-            description: format!("λ {} was throttled: raise its reserved concurrency or the account limit; messages wait in its queue meanwhile.", f.name),
-            namespace: "AWS/Lambda",
-            metric: "Throttles",
-            dims: vec![("FunctionName", f.name.to_string())],
-            stat: "Sum",
-            period: 300,
-            evaluation_periods: 1,
-            threshold: 0.0,
-        });
+        for (metric, suffix, means) in per_function {
+            out.push(Alarm {
+                name: format!("{stack}-{}-{suffix}", f.name),
+                description: format!("λ {} {means}.", f.name),
+                namespace: "AWS/Lambda",
+                metric,
+                dims: vec![("FunctionName", f.name.to_string())],
+                stat: "Sum",
+                period: 300,
+                evaluation_periods: 1,
+                threshold: 0.0,
+            });
+        }
     }
     out.push(Alarm {
         name: format!("{stack}-broker-5xx"),

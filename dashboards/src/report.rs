@@ -3,6 +3,7 @@
 //! told apart by marker shape and lightness as well as hue, so they survive grey-scale printing.
 
 use plotters::coord::Shift;
+use plotters::coord::types::{RangedCoordi64, RangedCoordu64};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -165,6 +166,34 @@ fn title_area<DB: DrawingBackend>(
     Ok(rest)
 }
 
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordi64, RangedCoordu64>>;
+
+/// Minutes on x (labelled as UTC times), counts from zero on y with a little headroom.
+fn time_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    minutes: std::ops::Range<i64>,
+    max: u64,
+    y_desc: &str,
+) -> Result<TimeChart<'a, DB>, ReportError> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(minutes, 0u64..(max + max / 10 + 1))
+        .map_err(draw_err("axes"))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (UTC)")
+        .y_desc(y_desc)
+        .x_label_formatter(&|m| minute_label(*m))
+        .axis_desc_style((FONT, 18))
+        .label_style((FONT, 15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err("mesh"))?;
+    Ok(chart)
+}
+
 /// A line of the throughput chart: label, colour, and the value it reads.
 type Series = (&'static str, RGBColor, fn(&ThroughputPoint) -> u64);
 
@@ -187,22 +216,7 @@ fn throughput<DB: DrawingBackend>(
         .max()
         .unwrap_or(1)
         .max(1);
-    let mut chart = ChartBuilder::on(&area)
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(first..last, 0u64..(max + max / 10 + 1))
-        .map_err(draw_err("throughput axes"))?;
-    chart
-        .configure_mesh()
-        .x_desc("time (UTC)")
-        .y_desc("payments per minute")
-        .x_label_formatter(&|m| minute_label(*m))
-        .axis_desc_style((FONT, 18))
-        .label_style((FONT, 15))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err("throughput mesh"))?;
+    let mut chart = time_chart(&area, first..last, max, "payments per minute")?;
     let series: [Series; 3] = [
         ("approved", DARK, |p| p.approved),
         ("declined", MEDIUM, |p| p.declined),
@@ -363,22 +377,7 @@ fn depth<DB: DrawingBackend>(
         .max()
         .unwrap_or(1)
         .max(1);
-    let mut chart = ChartBuilder::on(&area)
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(first..last, 0u64..(max + max / 10 + 1))
-        .map_err(draw_err("depth axes"))?;
-    chart
-        .configure_mesh()
-        .x_desc("time (UTC)")
-        .y_desc("messages")
-        .x_label_formatter(&|m| minute_label(*m))
-        .axis_desc_style((FONT, 18))
-        .label_style((FONT, 15))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err("depth mesh"))?;
+    let mut chart = time_chart(&area, first..last, max, "messages")?;
     let queues: Vec<&str> = crowdfund_core::topology::QUEUES
         .iter()
         .map(|q| q.name)
