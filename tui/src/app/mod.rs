@@ -430,10 +430,17 @@ impl App {
             }
             Action::Confirm => {
                 if let Some(Modal::Confirm { action, .. }) = self.modal.take() {
+                    let total = match &action {
+                        SystemAction::Redrive(RedriveRequest {
+                            selection: Selection::Ids(ids),
+                            ..
+                        }) => ids.len() as u64,
+                        _ => 0,
+                    };
                     self.running = Some(Running {
                         label: action.describe(),
                         done: 0,
-                        total: 0,
+                        total,
                     });
                     self.outbox.push(WorkerCommand::Run(action));
                 }
