@@ -1,0 +1,139 @@
+//! Command line and environment: `crowdfund-api [--role ROLE] [migrate]`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+
+/// Which of the three Fargate services this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Read-only project progress for backers and owners (replica).
+    Funding,
+    /// Project creation, fundings and reversals (primary), plus the reads; sends the outbox.
+    #[value(name = "funding-rw")]
+    FundingRw,
+    /// Checkout: validates payments and forwards them to the broker; payment state from the ledger.
+    Payment,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Funding => "funding",
+            Role::FundingRw => "funding-rw",
+            Role::Payment => "payment",
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crowdfund-api",
+    version,
+    about = "crowdfund's funding and payment API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The service to run.
+    #[arg(long, env = "ROLE", value_enum, default_value = "funding")]
+    pub role: Role,
+    /// Primary database (writes), e.g. mysql://user:pass@host:3306/crowdfund. Required to serve
+    /// and to migrate.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Read replica (reads); defaults to the primary.
+    #[arg(long, env = "READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+    /// Port to listen on (all interfaces).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Broker endpoint (API Gateway `POST /broker`); payments and goal achievements go there.
+    #[arg(long, env = "BROKER_URL")]
+    pub broker_url: Option<String>,
+    /// Connections per pool.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub request_timeout_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Applies the pending migrations to DATABASE_URL and exits.
+    Migrate,
+    /// Exits 0 when the server on 127.0.0.1:PORT answers /healthz (the container HEALTHCHECK).
+    Healthcheck,
+}
+
+/// Everything the server needs, independent of where it came from (flags, env, tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub role: Role,
+    pub database_url: String,
+    pub read_database_url: String,
+    pub broker_url: Option<String>,
+    pub db_max_connections: u32,
+    /// How long a request may wait for a database connection before it is answered 503.
+    pub db_acquire_timeout: Duration,
+    pub request_timeout: Duration,
+    pub outbox: OutboxSettings,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxSettings {
+    /// How often the sender looks for due messages when nobody wakes it.
+    pub poll_interval: Duration,
+    /// The first retry delay; doubled per failed attempt up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claimed message is reserved for one sender (another task may take it after).
+    pub lease: Duration,
+    /// Timeout of one POST to the broker.
+    pub send_timeout: Duration,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            poll_interval: Duration::from_secs(2),
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults for everything but the role and the databases.
+    pub fn new(role: Role, database_url: &str, read_database_url: &str) -> Self {
+        Settings {
+            role,
+            database_url: database_url.to_string(),
+            read_database_url: read_database_url.to_string(),
+            broker_url: None,
+            db_max_connections: 16,
+            db_acquire_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+            outbox: OutboxSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Settings from the command line; `None` when DATABASE_URL is missing.
+    pub fn from_cli(cli: &Cli) -> Option<Self> {
+        let primary = cli.database_url.as_deref().filter(|u| !u.is_empty())?;
+        let read = cli
+            .read_database_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(primary);
+        let mut s = Settings::new(cli.role, primary, read);
+        s.broker_url = cli.broker_url.clone().filter(|u| !u.is_empty());
+        s.db_max_connections = cli.db_max_connections.max(1);
+        s.request_timeout = Duration::from_secs(cli.request_timeout_seconds.max(1));
+        Some(s)
+    }
+}
