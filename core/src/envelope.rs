@@ -111,7 +111,10 @@ impl Envelope {
     }
 
     /// The typed payload, checking that the kind is the one expected.
-    pub fn payload_as<P: DeserializeOwned>(&self, expected: MessageKind) -> Result<P, EnvelopeError> {
+    pub fn payload_as<P: DeserializeOwned>(
+        &self,
+        expected: MessageKind,
+    ) -> Result<P, EnvelopeError> {
         if self.kind != expected {
             return Err(EnvelopeError::WrongKind {
                 expected: expected.as_str(),
@@ -154,7 +157,10 @@ impl EnvelopeHeader {
                 .get("attempts")
                 .and_then(Value::as_u64)
                 .map_or(0, |a| a.min(u64::from(u32::MAX)) as u32),
-            to_discord: map.get("toDiscord").and_then(Value::as_bool).unwrap_or(false),
+            to_discord: map
+                .get("toDiscord")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             last_error: text(map.get("lastError")),
             payment_id: text(payload.and_then(|p| p.get("paymentId"))),
             project_id: text(payload.and_then(|p| p.get("projectId"))),

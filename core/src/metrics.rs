@@ -62,13 +62,26 @@ impl MetricName {
     }
 }
 
+/// One data point: metric, value, and an optional (dimension name, dimension value).
+pub type MetricPoint<'a> = (MetricName, i64, Option<(&'static str, &'a str)>);
+
 /// Something worth counting, as the handlers report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetricEvent {
-    PaymentApproved { project_id: String, amount: Money },
-    PaymentDeclined { project_id: String },
-    PaymentCancelled { project_id: String, amount: Money },
-    MessageParked { queue: String },
+    PaymentApproved {
+        project_id: String,
+        amount: Money,
+    },
+    PaymentDeclined {
+        project_id: String,
+    },
+    PaymentCancelled {
+        project_id: String,
+        amount: Money,
+    },
+    MessageParked {
+        queue: String,
+    },
     AlertSent,
     /// One handler invocation over a batch.
     Batch {
@@ -80,18 +93,38 @@ pub enum MetricEvent {
 
 impl MetricEvent {
     /// The metric data points this event stands for: (name, value, dimension name, dimension value).
-    pub fn points(&self) -> Vec<(MetricName, i64, Option<(&'static str, &str)>)> {
+    pub fn points(&self) -> Vec<MetricPoint<'_>> {
         match self {
             MetricEvent::PaymentApproved { project_id, amount } => vec![
-                (MetricName::PaymentsApproved, 1, Some((DIM_PROJECT, project_id.as_str()))),
-                (MetricName::AmountRaised, amount.amount, Some((DIM_PROJECT, project_id.as_str()))),
+                (
+                    MetricName::PaymentsApproved,
+                    1,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                ),
+                (
+                    MetricName::AmountRaised,
+                    amount.amount,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                ),
             ],
             MetricEvent::PaymentDeclined { project_id } => {
-                vec![(MetricName::PaymentsDeclined, 1, Some((DIM_PROJECT, project_id.as_str())))]
+                vec![(
+                    MetricName::PaymentsDeclined,
+                    1,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                )]
             }
             MetricEvent::PaymentCancelled { project_id, amount } => vec![
-                (MetricName::PaymentsCancelled, 1, Some((DIM_PROJECT, project_id.as_str()))),
-                (MetricName::AmountRefunded, amount.amount, Some((DIM_PROJECT, project_id.as_str()))),
+                (
+                    MetricName::PaymentsCancelled,
+                    1,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                ),
+                (
+                    MetricName::AmountRefunded,
+                    amount.amount,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                ),
             ],
             MetricEvent::MessageParked { .. } => vec![(MetricName::MessagesParked, 1, None)],
             MetricEvent::AlertSent => vec![(MetricName::AlertsSent, 1, None)],
@@ -100,8 +133,16 @@ impl MetricEvent {
                 processed,
                 failed,
             } => vec![
-                (MetricName::MessagesProcessed, i64::from(*processed), Some((DIM_FUNCTION, function))),
-                (MetricName::MessagesFailed, i64::from(*failed), Some((DIM_FUNCTION, function))),
+                (
+                    MetricName::MessagesProcessed,
+                    i64::from(*processed),
+                    Some((DIM_FUNCTION, function)),
+                ),
+                (
+                    MetricName::MessagesFailed,
+                    i64::from(*failed),
+                    Some((DIM_FUNCTION, function)),
+                ),
             ],
         }
     }

@@ -105,8 +105,11 @@ pub trait QueueClient: MessageSender {
         visibility_timeout_seconds: u32,
     ) -> PortResult<Vec<ReceivedMessage>>;
     /// Deletes by receipt handle; returns the handles that could not be deleted.
-    async fn delete_batch(&self, queue: &str, receipt_handles: &[String])
-    -> PortResult<Vec<String>>;
+    async fn delete_batch(
+        &self,
+        queue: &str,
+        receipt_handles: &[String],
+    ) -> PortResult<Vec<String>>;
     async fn change_visibility(
         &self,
         queue: &str,
@@ -233,9 +236,13 @@ pub enum ChargeOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
-    Refunded { refund_id: String },
+    Refunded {
+        refund_id: String,
+    },
     /// Refunded before under the same idempotency key.
-    AlreadyRefunded { refund_id: String },
+    AlreadyRefunded {
+        refund_id: String,
+    },
 }
 
 /// The card payment gateway. Transient failures are `PortError::Unavailable`.

@@ -16,8 +16,10 @@ const MAX_ID_LEN: usize = 64;
 const MAX_EMAIL_LEN: usize = 254;
 
 /// Destinations the broker publishes to on behalf of callers. The other topics are internal.
-pub const BROKER_DESTINATIONS: [&str; 2] =
-    [topology::TOPIC_PAYMENT_ATTEMPT, topology::TOPIC_GOAL_ACHIEVEMENT];
+pub const BROKER_DESTINATIONS: [&str; 2] = [
+    topology::TOPIC_PAYMENT_ATTEMPT,
+    topology::TOPIC_GOAL_ACHIEVEMENT,
+];
 
 /// A refusal that names the offending field, answered as HTTP 400 `{"error", "field"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -99,7 +101,10 @@ fn validate_payment_attempt(obj: &Map<String, Value>) -> Result<PaymentAttempt, 
         .map_err(|e| FieldError::new("currency", e.to_string()))?;
     let card = required_str(obj, "card")?;
     if card.is_empty() || card.len() > MAX_ID_LEN {
-        return Err(FieldError::new("card", "card must be a token of 1 to 64 characters"));
+        return Err(FieldError::new(
+            "card",
+            "card must be a token of 1 to 64 characters",
+        ));
     }
     let status = match obj.get("status") {
         None | Some(Value::Null) => None,
@@ -149,7 +154,8 @@ pub fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a 
 pub fn is_valid_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// A required id field (payment, project) that passes [`is_valid_identifier`].
@@ -172,7 +178,10 @@ fn email(obj: &Map<String, Value>, field: &str) -> Result<String, FieldError> {
             if !local.is_empty() && domain.contains('.') && !domain.contains('@')
                 && !domain.starts_with('.') && !domain.ends_with('.'));
     if !ok {
-        return Err(FieldError::new(field, format!("{field} must be an e-mail address")));
+        return Err(FieldError::new(
+            field,
+            format!("{field} must be an e-mail address"),
+        ));
     }
     Ok(s.to_string())
 }
@@ -187,7 +196,10 @@ pub fn minor_units(obj: &Map<String, Value>, field: &str) -> Result<i64, FieldEr
     let Value::Number(n) = v else {
         return Err(FieldError::new(
             field,
-            format!("{field} must be a JSON integer of minor units, not {}", json_type(v)),
+            format!(
+                "{field} must be a JSON integer of minor units, not {}",
+                json_type(v)
+            ),
         ));
     };
     let amount = if let Some(i) = n.as_i64() {
@@ -201,7 +213,10 @@ pub fn minor_units(obj: &Map<String, Value>, field: &str) -> Result<i64, FieldEr
         ));
     };
     if amount <= 0 {
-        return Err(FieldError::new(field, format!("{field} must be greater than zero")));
+        return Err(FieldError::new(
+            field,
+            format!("{field} must be greater than zero"),
+        ));
     }
     if amount > MAX_PAYMENT_AMOUNT {
         return Err(FieldError::new(
@@ -277,8 +292,7 @@ pub fn dlq_decision(from: Option<&str>, attempts: u32, to_discord: bool) -> DlqD
             reason: ParkReason::RetriesExhausted,
         };
     }
-    match from.filter(|q| topology::function_of_queue(q).is_some() && *q != topology::QUEUE_DLQ)
-    {
+    match from.filter(|q| topology::function_of_queue(q).is_some() && *q != topology::QUEUE_DLQ) {
         Some(queue) => DlqDecision::Retry {
             queue: queue.to_string(),
             attempts,
@@ -326,9 +340,11 @@ mod tests {
     use serde_json::json;
 
     fn payment_body(amount: Value) -> Vec<u8> {
-        serde_json::to_vec(&json!({"destination": "payment_attempt", "paymentId": "pay-1",
+        serde_json::to_vec(
+            &json!({"destination": "payment_attempt", "paymentId": "pay-1",
             "projectId": "prj-1", "backerEmail": "backer@example.com", "amount": amount,
-            "currency": "KRW", "card": "tok_approve"}))
+            "currency": "KRW", "card": "tok_approve"}),
+        )
         .unwrap()
     }
 
@@ -340,7 +356,9 @@ mod tests {
     #[test]
     fn accepts_the_documented_bodies() {
         let p = validate_broker_body(&payment_body(json!(50000))).unwrap();
-        let BrokerRequest::PaymentAttempt(p) = p else { panic!("wrong kind") };
+        let BrokerRequest::PaymentAttempt(p) = p else {
+            panic!("wrong kind")
+        };
         assert_eq!(p.money(), Money::new(50_000, Currency::KRW));
         let g = validate_broker_body(
             br#"{"destination": "goal_achievement", "projectId": "prj-1", "achievedAt": "2026-11-20T12:00:00Z"}"#,
@@ -352,8 +370,16 @@ mod tests {
     /// Zero, negative, fractional, float-whole, string and huge amounts are refused on `amount`.
     #[test]
     fn refuses_bad_amounts_naming_the_field() {
-        for amount in [json!(0), json!(-5), json!(10.5), json!(50000.0), json!("50000"),
-            json!(null), json!(u64::MAX), json!(MAX_PAYMENT_AMOUNT + 1)] {
+        for amount in [
+            json!(0),
+            json!(-5),
+            json!(10.5),
+            json!(50000.0),
+            json!("50000"),
+            json!(null),
+            json!(u64::MAX),
+            json!(MAX_PAYMENT_AMOUNT + 1),
+        ] {
             let e = refused(&payment_body(amount.clone()));
             assert_eq!(e.field.as_deref(), Some("amount"), "{amount}: {e}");
         }
@@ -363,10 +389,21 @@ mod tests {
     fn refuses_unknown_destination_missing_fields_and_oversize_bodies() {
         let e = refused(br#"{"destination": "send_email"}"#);
         assert_eq!(e.field.as_deref(), Some("destination"));
-        assert!(e.error.contains("payment_attempt"), "lists what is accepted: {e}");
+        assert!(
+            e.error.contains("payment_attempt"),
+            "lists what is accepted: {e}"
+        );
         assert_eq!(refused(br#"{}"#).field.as_deref(), Some("destination"));
-        for field in ["paymentId", "projectId", "backerEmail", "amount", "currency", "card"] {
-            let mut v: Map<String, Value> = serde_json::from_slice(&payment_body(json!(1))).unwrap();
+        for field in [
+            "paymentId",
+            "projectId",
+            "backerEmail",
+            "amount",
+            "currency",
+            "card",
+        ] {
+            let mut v: Map<String, Value> =
+                serde_json::from_slice(&payment_body(json!(1))).unwrap();
             v.remove(field);
             let e = refused(&serde_json::to_vec(&v).unwrap());
             assert_eq!(e.field.as_deref(), Some(field));
@@ -376,7 +413,9 @@ mod tests {
         assert!(refused(&big).error.contains("at most"));
         assert_eq!(refused(b"nope").field, None);
         assert_eq!(refused(b"[]").error, "body must be a JSON object");
-        let e = refused(br#"{"destination": "goal_achievement", "projectId": "p", "achievedAt": "yesterday"}"#);
+        let e = refused(
+            br#"{"destination": "goal_achievement", "projectId": "p", "achievedAt": "yesterday"}"#,
+        );
         assert_eq!(e.field.as_deref(), Some("achievedAt"));
     }
 
@@ -384,15 +423,31 @@ mod tests {
     fn refuses_bad_ids_emails_and_currencies() {
         let mut v: Map<String, Value> = serde_json::from_slice(&payment_body(json!(1))).unwrap();
         v.insert("paymentId".into(), json!("has space"));
-        assert_eq!(refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(), Some("paymentId"));
+        assert_eq!(
+            refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(),
+            Some("paymentId")
+        );
         v.insert("paymentId".into(), json!("ok-1"));
-        for bad in ["no-at", "a@b", "@example.com", "a@@example.com", "a b@example.com"] {
+        for bad in [
+            "no-at",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a b@example.com",
+        ] {
             v.insert("backerEmail".into(), json!(bad));
-            assert_eq!(refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(), Some("backerEmail"), "{bad}");
+            assert_eq!(
+                refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(),
+                Some("backerEmail"),
+                "{bad}"
+            );
         }
         v.insert("backerEmail".into(), json!("a@example.com"));
         v.insert("currency".into(), json!("krw"));
-        assert_eq!(refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(), Some("currency"));
+        assert_eq!(
+            refused(&serde_json::to_vec(&v).unwrap()).field.as_deref(),
+            Some("currency")
+        );
     }
 
     /// attempts 0,1,2 go back with growing delays; the fourth failure parks; toDiscord parks at once.
@@ -401,7 +456,11 @@ mod tests {
         let q = Some(topology::QUEUE_PAYMENT_ATTEMPT);
         let delays: Vec<u32> = (0..3)
             .map(|a| match dlq_decision(q, a, false) {
-                DlqDecision::Retry { queue, attempts, delay_seconds } => {
+                DlqDecision::Retry {
+                    queue,
+                    attempts,
+                    delay_seconds,
+                } => {
                     assert_eq!(queue, topology::QUEUE_PAYMENT_ATTEMPT);
                     assert_eq!(attempts, a + 1);
                     delay_seconds
@@ -410,13 +469,36 @@ mod tests {
             })
             .collect();
         assert_eq!(delays, [30, 60, 120]);
-        assert_eq!(dlq_decision(q, 3, false),
-            DlqDecision::Park { attempts: 4, reason: ParkReason::RetriesExhausted });
-        assert_eq!(dlq_decision(q, 0, true),
-            DlqDecision::Park { attempts: 1, reason: ParkReason::ToDiscordRequested });
-        for bad in [None, Some("nowhere"), Some(topology::QUEUE_DLQ), Some(topology::QUEUE_PARKED)] {
-            assert!(matches!(dlq_decision(bad, 0, false),
-                DlqDecision::Park { reason: ParkReason::UnknownSource, .. }), "{bad:?}");
+        assert_eq!(
+            dlq_decision(q, 3, false),
+            DlqDecision::Park {
+                attempts: 4,
+                reason: ParkReason::RetriesExhausted
+            }
+        );
+        assert_eq!(
+            dlq_decision(q, 0, true),
+            DlqDecision::Park {
+                attempts: 1,
+                reason: ParkReason::ToDiscordRequested
+            }
+        );
+        for bad in [
+            None,
+            Some("nowhere"),
+            Some(topology::QUEUE_DLQ),
+            Some(topology::QUEUE_PARKED),
+        ] {
+            assert!(
+                matches!(
+                    dlq_decision(bad, 0, false),
+                    DlqDecision::Park {
+                        reason: ParkReason::UnknownSource,
+                        ..
+                    }
+                ),
+                "{bad:?}"
+            );
         }
         assert_eq!(retry_backoff_seconds(u32::MAX), SQS_MAX_DELAY_SECONDS);
     }

@@ -15,7 +15,9 @@ pub enum CardBehaviour {
     Approve,
     Decline,
     /// Fails while fewer than `failures` charges were tried for the payment.
-    TransientError { failures: u32 },
+    TransientError {
+        failures: u32,
+    },
     /// Not a sandbox token: declined, as a real gateway declines an unknown card.
     Unknown,
 }

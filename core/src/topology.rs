@@ -264,7 +264,11 @@ mod tests {
     fn wiring_is_closed() {
         for t in TOPICS {
             for q in t.subscribers {
-                assert!(queue(q).is_some(), "{q} subscribed to {} is not a queue", t.name);
+                assert!(
+                    queue(q).is_some(),
+                    "{q} subscribed to {} is not a queue",
+                    t.name
+                );
                 assert!(function_of_queue(q).is_some(), "{q} has no function");
             }
         }
@@ -283,7 +287,10 @@ mod tests {
     /// Parked messages are kept 14 days; only work queues redrive.
     #[test]
     fn failure_queues_keep_messages_longest() {
-        assert_eq!(queue(QUEUE_PARKED).map(|q| q.retention_seconds), Some(1_209_600));
+        assert_eq!(
+            queue(QUEUE_PARKED).map(|q| q.retention_seconds),
+            Some(1_209_600)
+        );
         assert!(queue(QUEUE_DLQ).and_then(|q| q.redrive).is_none());
         assert!(is_failure_queue(QUEUE_PARKED) && !is_failure_queue(QUEUE_SEND_EMAIL));
     }

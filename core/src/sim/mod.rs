@@ -124,7 +124,9 @@ impl WorldState {
                 let settings = QueueSettings {
                     name: q.name.to_string(),
                     visibility_timeout_seconds: q.visibility_timeout_seconds,
-                    redrive: q.redrive.map(|r| (r.target.to_string(), r.max_receive_count)),
+                    redrive: q
+                        .redrive
+                        .map(|r| (r.target.to_string(), r.max_receive_count)),
                 };
                 (q.name.to_string(), SimQueue::new(settings))
             })
@@ -174,14 +176,16 @@ impl WorldState {
         if !self.queues.contains_key(queue) {
             return Err(PortError::not_found(format!("queue {queue}")));
         }
-        let copies = if queue != topology::QUEUE_PARKED && self.rng.chance(self.config.duplicate_rate)
-        {
-            2
-        } else {
-            1
-        };
-        let visible_at =
-            self.now + chrono::Duration::seconds(i64::from(delay_seconds.min(topology::SQS_MAX_DELAY_SECONDS)));
+        let copies =
+            if queue != topology::QUEUE_PARKED && self.rng.chance(self.config.duplicate_rate) {
+                2
+            } else {
+                1
+            };
+        let visible_at = self.now
+            + chrono::Duration::seconds(i64::from(
+                delay_seconds.min(topology::SQS_MAX_DELAY_SECONDS),
+            ));
         let mut first = String::new();
         for _ in 0..copies {
             let id = self.new_message_id();
@@ -218,13 +222,23 @@ impl WorldState {
 
     fn count(&mut self, name: MetricName, value: i64) {
         let minute = self.now.timestamp().div_euclid(60);
-        *self.metrics.entry(minute).or_default().entry(name).or_default() += value;
+        *self
+            .metrics
+            .entry(minute)
+            .or_default()
+            .entry(name)
+            .or_default() += value;
         while self.metrics.len() > METRIC_MINUTES_KEPT {
             self.metrics.pop_first();
         }
     }
 
-    fn receive(&mut self, queue: &str, max: usize, visibility: u32) -> PortResult<Vec<ReceivedMessage>> {
+    fn receive(
+        &mut self,
+        queue: &str,
+        max: usize,
+        visibility: u32,
+    ) -> PortResult<Vec<ReceivedMessage>> {
         let now = self.now;
         let q = self.queue_mut(queue)?;
         let target = q.settings.redrive.as_ref().map(|(t, _)| t.clone());
@@ -340,6 +354,11 @@ impl SimWorld {
         self.lock().config = config;
     }
 
+    /// Restarts the random source from `seed` (the rest of the world stays as it is).
+    pub fn reseed(&self, seed: u64) {
+        self.lock().rng = SimRng::new(seed);
+    }
+
     pub fn random_u64(&self) -> u64 {
         self.lock().rng.next_u64()
     }
@@ -347,23 +366,29 @@ impl SimWorld {
     /// Creates a project in the funding API's store (what `POST /projects` does).
     pub fn create_project(&self, id: &str, title: &str, goal: Money, deadline: Timestamp) {
         let mut s = self.lock();
-        s.projects.entry(id.to_string()).or_insert_with(|| FundingProject {
-            project: Project {
-                id: id.to_string(),
-                title: title.to_string(),
-                goal: goal.amount,
-                currency: goal.currency,
-                raised: 0,
-                backers: 0,
-                deadline,
-                goal_achieved_at: None,
-            },
-            fundings: HashMap::new(),
-        });
+        s.projects
+            .entry(id.to_string())
+            .or_insert_with(|| FundingProject {
+                project: Project {
+                    id: id.to_string(),
+                    title: title.to_string(),
+                    goal: goal.amount,
+                    currency: goal.currency,
+                    raised: 0,
+                    backers: 0,
+                    deadline,
+                    goal_achieved_at: None,
+                },
+                fundings: HashMap::new(),
+            });
     }
 
     pub fn project_list(&self) -> Vec<Project> {
-        self.lock().projects.values().map(|p| p.project.clone()).collect()
+        self.lock()
+            .projects
+            .values()
+            .map(|p| p.project.clone())
+            .collect()
     }
 
     pub fn queue_stats(&self) -> Vec<QueueStats> {
@@ -399,7 +424,11 @@ impl SimWorld {
 
     pub fn ledger_records(&self) -> Vec<PaymentRecord> {
         let mut v: Vec<PaymentRecord> = self.lock().ledger.values().cloned().collect();
-        v.sort_by(|a, b| a.paid_at.cmp(&b.paid_at).then(a.payment_id.cmp(&b.payment_id)));
+        v.sort_by(|a, b| {
+            a.paid_at
+                .cmp(&b.paid_at)
+                .then(a.payment_id.cmp(&b.payment_id))
+        });
         v
     }
 
@@ -407,7 +436,11 @@ impl SimWorld {
     pub fn ledger_net_by_project(&self) -> BTreeMap<String, i64> {
         let s = self.lock();
         let mut net: BTreeMap<String, i64> = s.projects.keys().map(|k| (k.clone(), 0)).collect();
-        for p in s.ledger.values().filter(|p| p.status == PaymentStatus::Approved) {
+        for p in s
+            .ledger
+            .values()
+            .filter(|p| p.status == PaymentStatus::Approved)
+        {
             *net.entry(p.project_id.clone()).or_default() += p.amount.amount;
         }
         net
@@ -435,7 +468,11 @@ impl SimWorld {
 
     /// Number of times the gateway was asked to charge each payment.
     pub fn charge_attempts(&self, payment_id: &str) -> u32 {
-        self.lock().charge_attempts.get(payment_id).copied().unwrap_or(0)
+        self.lock()
+            .charge_attempts
+            .get(payment_id)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Ids of refunds made, by idempotency key.
@@ -505,7 +542,11 @@ impl QueueClient for SimWorld {
     ) -> PortResult<Vec<String>> {
         let mut s = self.lock();
         let q = s.queue_mut(queue)?;
-        Ok(receipt_handles.iter().filter(|h| !q.delete(h)).cloned().collect())
+        Ok(receipt_handles
+            .iter()
+            .filter(|h| !q.delete(h))
+            .cloned()
+            .collect())
     }
 
     async fn change_visibility(
@@ -516,10 +557,14 @@ impl QueueClient for SimWorld {
     ) -> PortResult<()> {
         let mut s = self.lock();
         let now = s.now;
-        if s.queue_mut(queue)?.change_visibility(now, receipt_handle, visibility_timeout_seconds) {
+        if s.queue_mut(queue)?
+            .change_visibility(now, receipt_handle, visibility_timeout_seconds)
+        {
             Ok(())
         } else {
-            Err(PortError::Rejected(format!("receipt handle {receipt_handle} is not valid")))
+            Err(PortError::Rejected(format!(
+                "receipt handle {receipt_handle} is not valid"
+            )))
         }
     }
 
@@ -569,7 +614,11 @@ impl Ledger for SimWorld {
         after: Option<Timestamp>,
     ) -> PortResult<Vec<PaymentRecord>> {
         let s = self.lock();
-        let from = (project_id.to_string(), after.unwrap_or(Timestamp::MIN_UTC), String::new());
+        let from = (
+            project_id.to_string(),
+            after.unwrap_or(Timestamp::MIN_UTC),
+            String::new(),
+        );
         Ok(s.ledger_index
             .range(from..)
             .take_while(|(p, _, _)| p == project_id)
@@ -608,7 +657,9 @@ impl IdempotencyStore for SimWorld {
         let expires_at = now + chrono::Duration::seconds(i64::from(lease_seconds));
         match s.idempotency.get(key) {
             Some(IdempotencyItem::Done { .. }) => Ok(Claim::AlreadyDone),
-            Some(IdempotencyItem::InProgress { expires_at: e }) if *e > now => Ok(Claim::InProgress),
+            Some(IdempotencyItem::InProgress { expires_at: e }) if *e > now => {
+                Ok(Claim::InProgress)
+            }
             _ => {
                 s.idempotency
                     .insert(key.to_string(), IdempotencyItem::InProgress { expires_at });
@@ -626,7 +677,10 @@ impl IdempotencyStore for SimWorld {
 
     async fn release(&self, key: &str) -> PortResult<()> {
         let mut s = self.lock();
-        if matches!(s.idempotency.get(key), Some(IdempotencyItem::InProgress { .. })) {
+        if matches!(
+            s.idempotency.get(key),
+            Some(IdempotencyItem::InProgress { .. })
+        ) {
             s.idempotency.remove(key);
         }
         Ok(())
@@ -643,7 +697,10 @@ impl FundingApi for SimWorld {
     ) -> PortResult<FundingOutcome> {
         let mut s = self.lock();
         if s.inject_failure(|c| c.funding_failure_rate) {
-            return Err(PortError::unavailable("crowdfund-api", "503 Service Unavailable (injected)"));
+            return Err(PortError::unavailable(
+                "crowdfund-api",
+                "503 Service Unavailable (injected)",
+            ));
         }
         let now = s.now;
         let p = s
@@ -657,7 +714,9 @@ impl FundingApi for SimWorld {
             )));
         }
         if p.fundings.contains_key(payment_id) {
-            return Ok(FundingOutcome::Duplicate { raised: p.project.raised });
+            return Ok(FundingOutcome::Duplicate {
+                raised: p.project.raised,
+            });
         }
         p.fundings.insert(
             payment_id.to_string(),
@@ -685,19 +744,26 @@ impl FundingApi for SimWorld {
     async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome> {
         let mut s = self.lock();
         if s.inject_failure(|c| c.funding_failure_rate) {
-            return Err(PortError::unavailable("crowdfund-api", "503 Service Unavailable (injected)"));
+            return Err(PortError::unavailable(
+                "crowdfund-api",
+                "503 Service Unavailable (injected)",
+            ));
         }
         let p = s
             .projects
             .get_mut(project_id)
             .ok_or_else(|| PortError::not_found(format!("project {project_id}")))?;
         match p.fundings.get_mut(payment_id) {
-            Some(entry) if entry.reversed => Ok(FundingOutcome::Duplicate { raised: p.project.raised }),
+            Some(entry) if entry.reversed => Ok(FundingOutcome::Duplicate {
+                raised: p.project.raised,
+            }),
             Some(entry) => {
                 entry.reversed = true;
                 p.project.raised -= entry.amount;
                 p.project.backers = p.project.backers.saturating_sub(1);
-                Ok(FundingOutcome::Applied { raised: p.project.raised })
+                Ok(FundingOutcome::Applied {
+                    raised: p.project.raised,
+                })
             }
             None => {
                 // The reversal overtook the raise: leave a tombstone so the late raise is a no-op.
@@ -708,7 +774,9 @@ impl FundingApi for SimWorld {
                         reversed: true,
                     },
                 );
-                Ok(FundingOutcome::Applied { raised: p.project.raised })
+                Ok(FundingOutcome::Applied {
+                    raised: p.project.raised,
+                })
             }
         }
     }
@@ -723,7 +791,10 @@ impl Mailer for SimWorld {
     async fn send_mail(&self, mail: &Mail) -> PortResult<String> {
         let mut s = self.lock();
         if s.inject_failure(|c| c.mail_failure_rate) {
-            return Err(PortError::unavailable("SES", "Throttling: Maximum sending rate exceeded (injected)"));
+            return Err(PortError::unavailable(
+                "SES",
+                "Throttling: Maximum sending rate exceeded (injected)",
+            ));
         }
         s.mails.push(mail.clone());
         Ok(format!("ses-{:08}", s.mails.len()))
@@ -743,7 +814,10 @@ impl PaymentGateway for SimWorld {
     async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
         let mut s = self.lock();
         let attempts = {
-            let n = s.charge_attempts.entry(request.payment_id.clone()).or_default();
+            let n = s
+                .charge_attempts
+                .entry(request.payment_id.clone())
+                .or_default();
             *n += 1;
             *n
         };
@@ -761,13 +835,18 @@ impl PaymentGateway for SimWorld {
             CardBehaviour::TransientError { failures } if attempts <= failures => {
                 return Err(PortError::unavailable(
                     "payment gateway",
-                    format!("timeout charging {} (sandbox card tok_error, call {attempts} of {failures} failing)", request.payment_id),
+                    format!(
+                        "timeout charging {} (sandbox card tok_error, call {attempts} of {failures} failing)",
+                        request.payment_id
+                    ),
                 ));
             }
-            CardBehaviour::Approve | CardBehaviour::TransientError { .. } => SandboxCharge::Approved {
-                charge_id: sandbox::charge_id_for(&request.payment_id),
-                amount: request.amount,
-            },
+            CardBehaviour::Approve | CardBehaviour::TransientError { .. } => {
+                SandboxCharge::Approved {
+                    charge_id: sandbox::charge_id_for(&request.payment_id),
+                    amount: request.amount,
+                }
+            }
             CardBehaviour::Decline => SandboxCharge::Declined {
                 reason: "card declined".to_string(),
             },
@@ -785,16 +864,21 @@ impl PaymentGateway for SimWorld {
     async fn refund(&self, charge_id: &str, idempotency_key: &str) -> PortResult<RefundOutcome> {
         let mut s = self.lock();
         if let Some(id) = s.refunds.get(idempotency_key) {
-            return Ok(RefundOutcome::AlreadyRefunded { refund_id: id.clone() });
+            return Ok(RefundOutcome::AlreadyRefunded {
+                refund_id: id.clone(),
+            });
         }
         let known = sandbox::payment_id_of_charge(charge_id)
             .and_then(|payment| s.charges.get(payment))
-            .is_some_and(|c| matches!(c, SandboxCharge::Approved { charge_id: id, .. } if id == charge_id));
+            .is_some_and(
+                |c| matches!(c, SandboxCharge::Approved { charge_id: id, .. } if id == charge_id),
+            );
         if !known {
             return Err(PortError::not_found(format!("charge {charge_id}")));
         }
         let refund_id = sandbox::refund_id_for(idempotency_key);
-        s.refunds.insert(idempotency_key.to_string(), refund_id.clone());
+        s.refunds
+            .insert(idempotency_key.to_string(), refund_id.clone());
         Ok(RefundOutcome::Refunded { refund_id })
     }
 }

@@ -165,7 +165,10 @@ impl SimQueue {
     pub fn delete(&mut self, handle: &str) -> bool {
         match parse_receipt_handle(handle) {
             Some((seq, count))
-                if self.messages.get(&seq).is_some_and(|m| m.receive_count == count) =>
+                if self
+                    .messages
+                    .get(&seq)
+                    .is_some_and(|m| m.receive_count == count) =>
             {
                 self.messages.remove(&seq);
                 true
@@ -196,7 +199,11 @@ impl SimQueue {
 
     /// Removes a message by id regardless of its state (operator delete, local world only).
     pub fn remove_by_id(&mut self, id: &str) -> Option<SimMessage> {
-        let seq = self.messages.iter().find(|(_, m)| m.id == id).map(|(s, _)| *s)?;
+        let seq = self
+            .messages
+            .iter()
+            .find(|(_, m)| m.id == id)
+            .map(|(s, _)| *s)?;
         self.messages.remove(&seq)
     }
 
@@ -222,13 +229,19 @@ impl SimQueue {
 
     /// When the next delayed or in-flight message becomes visible, if any waits.
     pub fn next_visible_at(&self, now: Timestamp) -> Option<Timestamp> {
-        if !self.ready.is_empty() {
+        let ready_live = self
+            .ready
+            .iter()
+            .any(|seq| self.messages.get(seq).is_some_and(|m| m.visible_at <= now));
+        if ready_live {
             return Some(now);
         }
         // The heap may hold stale entries; the earliest live one is what matters.
         self.waiting
             .iter()
-            .filter(|Reverse((at, seq))| self.messages.get(seq).is_some_and(|m| m.visible_at == *at))
+            .filter(|Reverse((at, seq))| {
+                self.messages.get(seq).is_some_and(|m| m.visible_at == *at)
+            })
             .map(|Reverse((at, _))| *at)
             .min()
     }
@@ -271,7 +284,10 @@ mod tests {
         assert_eq!(q.stats(t(29)).in_flight, 1);
         let again = q.receive(t(30), 10, 30).delivered;
         assert_eq!(again[0].receive_count, 2);
-        assert!(!q.delete(&r[0].receipt_handle), "stale receipt handle must not delete");
+        assert!(
+            !q.delete(&r[0].receipt_handle),
+            "stale receipt handle must not delete"
+        );
         assert!(q.delete(&again[0].receipt_handle));
         assert!(q.is_empty());
     }

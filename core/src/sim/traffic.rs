@@ -136,7 +136,11 @@ mod tests {
         ));
         let failing = draw(7, 1.0);
         assert!(failing.iter().any(|i| matches!(i, TrafficItem::Raw { .. })));
-        assert!(failing.iter().any(|i| matches!(i, TrafficItem::Broker(b) if b.contains("tok_decline"))));
+        assert!(
+            failing
+                .iter()
+                .any(|i| matches!(i, TrafficItem::Broker(b) if b.contains("tok_decline")))
+        );
         assert!(failing.iter().all(|i| !matches!(i, TrafficItem::Broker(b) if b.contains("tok_approve") && !b.contains("status"))));
     }
 }

@@ -1,0 +1,80 @@
+//! `transaction_check`, triggered by `goal_achievement_queue`: finds the project's approved
+//! payments made after `achievedAt` (a Query on the project/time index, never a Scan) and
+//! publishes a cancel for each to `payment_attempt`. The cancel id derives from the payment id,
+//! so checking twice cancels nothing more.
+
+use crate::sqs::{MessageOutcome, SqsFunction};
+use async_trait::async_trait;
+use crowdfund_core::domain::{GoalAchievement, PaymentCancel, PaymentRecord, Timestamp};
+use crowdfund_core::envelope::{Envelope, MessageKind};
+use crowdfund_core::ports::*;
+use crowdfund_core::rules;
+use crowdfund_core::topology::FN_TRANSACTION_CHECK;
+use std::sync::Arc;
+
+pub struct TransactionCheckFunction {
+    pub ledger: Arc<dyn Ledger>,
+    pub publisher: Arc<dyn Publisher>,
+}
+
+/// The payments a goal check at `achieved_at` would cancel (what a dry run shows).
+pub async fn plan_goal_check(
+    ledger: &dyn Ledger,
+    project_id: &str,
+    achieved_at: Timestamp,
+) -> PortResult<Vec<PaymentRecord>> {
+    let after = ledger
+        .payments_of_project(project_id, Some(achieved_at))
+        .await?;
+    Ok(rules::select_late_payments(&after, project_id, achieved_at)
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// The cancel message for one late payment.
+pub fn cancel_for(payment: &PaymentRecord, achieved_at: Timestamp) -> PaymentCancel {
+    PaymentCancel {
+        cancel_id: rules::cancel_id_for(&payment.payment_id),
+        payment_id: payment.payment_id.clone(),
+        project_id: payment.project_id.clone(),
+        reason: format!(
+            "{} reached its goal at {}",
+            payment.project_id,
+            achieved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    }
+}
+
+#[async_trait]
+impl SqsFunction for TransactionCheckFunction {
+    fn name(&self) -> &'static str {
+        FN_TRANSACTION_CHECK
+    }
+
+    async fn handle(&self, message: &ReceivedMessage) -> MessageOutcome {
+        let goal: GoalAchievement = match Envelope::parse(&message.body)
+            .and_then(|e| e.payload_as(MessageKind::GoalAchievement))
+        {
+            Ok(g) => g,
+            Err(e) => return MessageOutcome::DeadLetter(e.to_string()),
+        };
+        let late = match plan_goal_check(&*self.ledger, &goal.project_id, goal.achieved_at).await {
+            Ok(l) => l,
+            Err(e) => return MessageOutcome::from_port_error("ledger query", &e),
+        };
+        for payment in &late {
+            let cancel = cancel_for(payment, goal.achieved_at);
+            let body = Envelope::new(MessageKind::PaymentCancel, &cancel).to_json();
+            if let Err(e) = self
+                .publisher
+                .publish(MessageKind::PaymentCancel.topic(), &body)
+                .await
+            {
+                // Cancels already published are idempotent, so the whole check can run again.
+                return MessageOutcome::from_port_error("publish cancel", &e);
+            }
+        }
+        MessageOutcome::Done
+    }
+}

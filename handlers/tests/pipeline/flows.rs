@@ -1,0 +1,347 @@
+use crate::helpers::*;
+use crowdfund_core::domain::{PaymentStatus, SEED_STATUS_FAILED};
+use crowdfund_core::envelope::{Envelope, MessageKind};
+use crowdfund_core::ports::Ledger;
+use crowdfund_core::sim::WorldConfig;
+use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
+use futures::executor::block_on;
+use serde_json::{Value, json};
+
+/// An approved payment gives exactly one mail, one funding raise and one ledger record.
+#[test]
+fn approved_payment_mails_raises_and_records_once() {
+    let t = spawn_world(WorldConfig::default());
+    let r = t.pay("pay-1", 50_000, "tok_approve");
+    assert_eq!(r.body["destination"], "payment_attempt");
+    assert!(
+        r.body["messageId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    t.drain();
+
+    let rec = t.record("pay-1").expect("ledger record");
+    assert_eq!(rec.status, PaymentStatus::Approved);
+    assert_eq!(rec.amount.amount, 50_000);
+    assert_eq!(t.world.ledger_records().len(), 1);
+    assert_eq!(t.mails_for("pay-1"), 1);
+    let mail = &t.world.mails()[0];
+    assert_eq!(mail.to, "pay-1@example.com");
+    assert!(mail.text.contains("50,000 KRW"), "{}", mail.text);
+    let p = t.project(PROJECT);
+    assert_eq!((p.raised, p.backers), (50_000, 1));
+    assert!(t.world.alerts().is_empty());
+    assert_eq!(t.total_depth(), 0, "nothing left in any queue");
+}
+
+/// A declined card goes to etc_dlq, is retried three times, then parked with one alert.
+#[test]
+fn declined_payment_is_retried_three_times_then_parked_and_alerted_once() {
+    let t = spawn_world(WorldConfig::default());
+    t.pay("pay-no", 30_000, "tok_decline");
+    t.drain();
+
+    assert_eq!(t.record("pay-no").unwrap().status, PaymentStatus::Declined);
+    assert_eq!(
+        t.world.charge_attempts("pay-no"),
+        1,
+        "retries read the ledger, not the card"
+    );
+    let parked = t.parked_headers();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        parked[0].attempts, 4,
+        "three retries, then the fourth failure parks"
+    );
+    assert_eq!(parked[0].from.as_deref(), Some(QUEUE_PAYMENT_ATTEMPT));
+    assert!(
+        parked[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("declined")
+    );
+    let alerts = t.world.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert!(!alerts[0].message_id.is_empty());
+    assert_eq!(alerts[0].attempts, 4);
+    assert!(
+        alerts[0].reason.contains("card declined"),
+        "{}",
+        alerts[0].reason
+    );
+    assert_eq!(t.mails_for("pay-no"), 0);
+    assert_eq!(t.project(PROJECT).raised, 0);
+    assert_eq!(t.total_depth(), 1, "only the parked message remains");
+}
+
+/// The seed's `status: 2` fails the attempt without charging, and ends parked like a decline.
+#[test]
+fn seed_status_two_fails_without_charging() {
+    let t = spawn_world(WorldConfig::default());
+    let mut body: Value =
+        serde_json::from_slice(&payment_body("pay-s2", PROJECT, 1_000, "tok_approve")).unwrap();
+    body["status"] = json!(SEED_STATUS_FAILED);
+    assert_eq!(t.pipeline.submit(body.to_string().as_bytes()).status, 202);
+    t.drain();
+    assert_eq!(t.world.charge_attempts("pay-s2"), 0);
+    assert_eq!(t.record("pay-s2").unwrap().status, PaymentStatus::Declined);
+    assert_eq!((t.parked().len(), t.world.alerts().len()), (1, 1));
+}
+
+/// A transient gateway error is retried by SQS, redriven to the DLQ, sent back, and approved.
+#[test]
+fn transient_gateway_error_recovers_through_the_dlq() {
+    let t = spawn_world(WorldConfig::default());
+    t.pay("pay-flaky", 20_000, "tok_error");
+    t.drain();
+    assert_eq!(
+        t.record("pay-flaky").unwrap().status,
+        PaymentStatus::Approved
+    );
+    assert_eq!(
+        t.world.charge_attempts("pay-flaky"),
+        4,
+        "3 failing calls, then approved"
+    );
+    assert_eq!(t.mails_for("pay-flaky"), 1);
+    assert_eq!(t.project(PROJECT).raised, 20_000);
+    assert!(t.world.alerts().is_empty());
+    assert!(t.parked().is_empty());
+}
+
+/// `toDiscord: true` alerts and parks at once, without going back to its queue.
+#[test]
+fn to_discord_alerts_at_once() {
+    let t = spawn_world(WorldConfig::default());
+    let body = json!({"kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT, "attempts": 0,
+        "toDiscord": true, "payload": serde_json::from_slice::<Value>(
+            &payment_body("pay-d", PROJECT, 1_000, "tok_approve")).unwrap()});
+    t.world.inject_raw(QUEUE_DLQ, &body.to_string()).unwrap();
+    t.drain();
+    assert_eq!(t.world.alerts().len(), 1);
+    assert_eq!(t.parked_headers()[0].attempts, 1);
+    assert!(t.record("pay-d").is_none(), "never sent back to be charged");
+}
+
+/// A body that is not JSON is parked as it was and alerted on, never dropped.
+#[test]
+fn non_json_body_is_parked_verbatim_and_alerted() {
+    let t = spawn_world(WorldConfig::default());
+    t.world
+        .inject_raw(QUEUE_PAYMENT_ATTEMPT, "<xml>oops</xml>")
+        .unwrap();
+    t.drain();
+    let parked = t.parked();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body, "<xml>oops</xml>");
+    let alerts = t.world.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, "unreadable");
+    assert_eq!(t.total_depth(), 1);
+}
+
+/// A well-formed envelope with a broken payload is dead-lettered with the reason, then parked.
+#[test]
+fn malformed_payload_is_dead_lettered_with_its_reason() {
+    let t = spawn_world(WorldConfig::default());
+    let body = json!({"kind": "send_email", "from": topology::QUEUE_SEND_EMAIL, "attempts": 0,
+        "toDiscord": false, "payload": {"paymentId": 7}});
+    t.world
+        .inject_raw(topology::QUEUE_SEND_EMAIL, &body.to_string())
+        .unwrap();
+    t.drain();
+    let parked = t.parked_headers();
+    assert_eq!(parked.len(), 1);
+    assert!(
+        parked[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("payload is malformed")
+    );
+    assert_eq!(t.world.alerts().len(), 1);
+}
+
+/// A goal check cancels and refunds exactly the payments after achievedAt; a second check
+/// cancels nothing more.
+#[test]
+fn goal_check_cancels_exactly_the_late_payments_once() {
+    let t = spawn_world(WorldConfig::default());
+    for i in 0..3 {
+        t.pay(&format!("early-{i}"), 10_000, "tok_approve");
+    }
+    t.drain();
+    t.world.advance(chrono::Duration::seconds(60));
+    let achieved_at = t.world.now();
+    t.world.advance(chrono::Duration::seconds(1));
+    for i in 0..2 {
+        t.pay(&format!("late-{i}"), 7_000, "tok_approve");
+    }
+    t.pay("late-declined", 7_000, "tok_decline");
+    t.drain();
+    let parked_before = t.parked().len();
+
+    let check = json!({"destination": "goal_achievement", "projectId": PROJECT,
+        "achievedAt": achieved_at.to_rfc3339()});
+    for round in 0..2 {
+        assert_eq!(t.pipeline.submit(check.to_string().as_bytes()).status, 202);
+        t.drain();
+        let statuses: Vec<(String, PaymentStatus)> = t
+            .world
+            .ledger_records()
+            .into_iter()
+            .map(|r| (r.payment_id, r.status))
+            .collect();
+        for (id, status) in &statuses {
+            let expected = match id.as_str() {
+                id if id.starts_with("early") => PaymentStatus::Approved,
+                "late-declined" => PaymentStatus::Declined,
+                _ => PaymentStatus::Cancelled,
+            };
+            assert_eq!(*status, expected, "{id} after check {round}");
+        }
+        assert_eq!(t.world.refund_count(), 2, "refunds after check {round}");
+        assert_eq!(t.project(PROJECT).raised, 30_000);
+        assert_eq!(t.project(PROJECT).backers, 3);
+        for i in 0..2 {
+            assert_eq!(
+                t.mails_for(&format!("late-{i}")),
+                2,
+                "receipt and refund notice"
+            );
+        }
+        assert_eq!(
+            t.parked().len(),
+            parked_before,
+            "a goal check parks nothing"
+        );
+    }
+    let late = block_on(t.world.payments_of_project(PROJECT, Some(achieved_at))).unwrap();
+    assert_eq!(
+        late.len(),
+        3,
+        "the index query returns only payments after achievedAt"
+    );
+}
+
+/// Reaching the goal through payments records the moment and triggers the check by itself.
+#[test]
+fn reaching_the_goal_triggers_the_check_automatically() {
+    let t = spawn_world(WorldConfig::default());
+    t.world.create_project(
+        "prj-small",
+        "Small goal",
+        crowdfund_core::money::Money::new(20_000, crowdfund_core::money::Currency::KRW),
+        t.world.now() + chrono::Duration::days(1),
+    );
+    let pay = |id: &str| {
+        let body = payment_body(id, "prj-small", 10_000, "tok_approve");
+        assert_eq!(t.pipeline.submit(&body).status, 202);
+        t.drain();
+        t.world.advance(chrono::Duration::seconds(5));
+    };
+    pay("s-1");
+    pay("s-2");
+    assert!(t.project("prj-small").goal_achieved_at.is_some());
+    pay("s-3");
+    // s-3 was approved after the achievement, but the check already ran: it stays approved
+    // until someone checks again, which is what the console's goal-check is for.
+    assert_eq!(t.record("s-3").unwrap().status, PaymentStatus::Approved);
+    assert_eq!(t.project("prj-small").raised, 30_000);
+    let achieved = t.project("prj-small").goal_achieved_at.unwrap();
+    let check = json!({"destination": "goal_achievement", "projectId": "prj-small",
+        "achievedAt": achieved.to_rfc3339()});
+    t.pipeline.submit(check.to_string().as_bytes());
+    t.drain();
+    assert_eq!(t.record("s-3").unwrap().status, PaymentStatus::Cancelled);
+    assert_eq!(t.project("prj-small").raised, 20_000);
+}
+
+/// Every at-least-once duplicate is absorbed: one charge, one mail, one raise, one record.
+#[test]
+fn duplicate_deliveries_change_nothing() {
+    let t = spawn_world(WorldConfig {
+        duplicate_rate: 1.0,
+        ..WorldConfig::default()
+    });
+    t.pay("pay-dup", 40_000, "tok_approve");
+    t.drain();
+    assert_eq!(t.world.ledger_records().len(), 1);
+    assert_eq!(t.mails_for("pay-dup"), 1);
+    assert_eq!(t.project(PROJECT).raised, 40_000);
+    assert_eq!(t.project(PROJECT).backers, 1);
+}
+
+/// Bad broker bodies are refused with the field named, and nothing is published.
+#[test]
+fn broker_refuses_bad_bodies_and_publishes_nothing() {
+    let t = spawn_world(WorldConfig::default());
+    let good: Value =
+        serde_json::from_slice(&payment_body("p", PROJECT, 1, "tok_approve")).unwrap();
+    let with = |field: &str, v: Value| {
+        let mut b = good.clone();
+        b[field] = v;
+        b.to_string().into_bytes()
+    };
+    let without = |field: &str| {
+        let mut b = good.clone();
+        b.as_object_mut().unwrap().remove(field);
+        b.to_string().into_bytes()
+    };
+    let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
+        (
+            with("destination", json!("send_email")),
+            Some("destination"),
+        ),
+        (with("destination", json!("nowhere")), Some("destination")),
+        (without("paymentId"), Some("paymentId")),
+        (without("backerEmail"), Some("backerEmail")),
+        (with("amount", json!(0)), Some("amount")),
+        (with("amount", json!(-100)), Some("amount")),
+        (with("amount", json!(99.5)), Some("amount")),
+        (with("currency", json!("won")), Some("currency")),
+        (vec![b'{'; 20_000], None),
+        (b"not json".to_vec(), None),
+    ];
+    for (body, field) in cases {
+        let r = t.pipeline.submit(&body);
+        assert_eq!(
+            r.status,
+            400,
+            "{}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
+        assert_eq!(r.body["field"].as_str(), field, "{}", r.body);
+        assert!(r.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    assert_eq!(t.total_depth(), 0, "nothing was published");
+}
+
+/// A message of the wrong kind for its queue is dead-lettered, never silently acknowledged.
+#[test]
+fn wrong_kind_on_a_queue_is_dead_lettered() {
+    let t = spawn_world(WorldConfig::default());
+    let mut env = Envelope::new(
+        MessageKind::GoalAchievement,
+        &crowdfund_core::domain::GoalAchievement {
+            project_id: PROJECT.into(),
+            achieved_at: t.world.now(),
+        },
+    );
+    env.from = QUEUE_PAYMENT_ATTEMPT.to_string();
+    t.world
+        .inject_raw(QUEUE_PAYMENT_ATTEMPT, &env.to_json())
+        .unwrap();
+    t.drain();
+    let parked = t.parked_headers();
+    assert_eq!(parked.len(), 1);
+    assert!(
+        parked[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("do not belong")
+    );
+    assert_eq!(t.depth(QUEUE_PARKED), 1);
+}

@@ -1,0 +1,7 @@
+//! The seed's flows, end to end through all six handlers on the simulated world.
+//! One test binary: helpers, the flow tests, and the property test over random traffic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod flows;
+mod helpers;
+mod property;

@@ -1,0 +1,158 @@
+//! What an operation runs against: a bundle of ports, plus where backups and the audit log go.
+//! The local backend is the simulated world kept in one state file.
+
+use anyhow::{Context, Result, bail};
+use crowdfund_core::ports::{Clock, FundingApi, Ledger, Publisher, QueueClient, SystemClock};
+use crowdfund_core::sim::traffic::seed_demo_projects;
+use crowdfund_core::sim::{SimWorld, WorldConfig};
+use crowdfund_handlers::local::LocalPipeline;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Seed of a new local world unless `--seed` says otherwise.
+pub const DEFAULT_SEED: u64 = 1;
+/// Payments the demo scenario runs when it creates a world, so that there is something to see.
+const DEMO_PAYMENTS: u64 = 150;
+const DEMO_FAILURE_RATE: f64 = 0.15;
+
+pub struct Backend {
+    /// `local` or `aws`, as shown in output.
+    pub name: &'static str,
+    /// Where it points: the state file, or the AWS endpoint/region.
+    pub target: String,
+    pub queues: Arc<dyn QueueClient>,
+    pub ledger: Arc<dyn Ledger>,
+    pub funding: Arc<dyn FundingApi>,
+    pub publisher: Arc<dyn Publisher>,
+    pub clock: Arc<dyn Clock>,
+    /// Real time, for the audit log and backup names (the local world's clock is virtual).
+    pub wall_clock: Arc<dyn Clock>,
+    /// Who acts, for the audit log.
+    pub identity: String,
+    pub audit_log: PathBuf,
+    pub backup_dir: PathBuf,
+}
+
+/// The embedded local world and the file it lives in.
+pub struct LocalWorld {
+    pub path: PathBuf,
+    pub pipeline: LocalPipeline,
+    /// True when this run created the file's world (it did not exist).
+    pub created: bool,
+}
+
+/// `<data dir>/crowdfund/world.json`.
+pub fn default_state_path() -> Result<PathBuf> {
+    let base = dirs::data_dir().context(
+        "cannot find a data directory for the state file (is HOME set?); pass --state PATH",
+    )?;
+    Ok(base.join("crowdfund").join("world.json"))
+}
+
+impl LocalWorld {
+    /// Opens the world in `path`, or creates it with the demo scenario when the file does not
+    /// exist. A file that exists but cannot be read is an error and is left untouched.
+    pub fn open(path: &Path, seed: Option<u64>) -> Result<Self> {
+        let world = match std::fs::read_to_string(path) {
+            Ok(json) => {
+                let world = SimWorld::from_json(&json).with_context(|| {
+                    format!(
+                        "cannot use state file {}; move it away or pass --state with another path",
+                        path.display()
+                    )
+                })?;
+                if let Some(seed) = seed {
+                    world.reseed(seed);
+                }
+                return Ok(LocalWorld {
+                    path: path.to_path_buf(),
+                    pipeline: LocalPipeline::new(world),
+                    created: false,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                SimWorld::new(seed.unwrap_or(DEFAULT_SEED), demo_config())
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot read state file {}; check its permissions or pass --state",
+                        path.display()
+                    )
+                });
+            }
+        };
+        seed_demo_projects(&world);
+        let local = LocalWorld {
+            path: path.to_path_buf(),
+            pipeline: LocalPipeline::new(world),
+            created: true,
+        };
+        local
+            .pipeline
+            .run_traffic(DEMO_PAYMENTS, DEMO_FAILURE_RATE, &mut |_| {})
+            .context("running the demo scenario")?;
+        Ok(local)
+    }
+
+    pub fn world(&self) -> &SimWorld {
+        &self.pipeline.world
+    }
+
+    /// Writes the world atomically: a temporary file beside it, then a rename.
+    pub fn save(&self) -> Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+        let tmp = sibling(&self.path, ".tmp");
+        std::fs::write(&tmp, self.world().to_json())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace state file {}", self.path.display()))?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        let w = Arc::new(self.world().clone());
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Backend {
+            name: "local",
+            target: self.path.display().to_string(),
+            queues: w.clone(),
+            ledger: w.clone(),
+            funding: w.clone(),
+            publisher: w.clone(),
+            clock: w,
+            wall_clock: Arc::new(SystemClock),
+            identity: format!("local:{user}"),
+            audit_log: sibling(&self.path, "-audit.jsonl"),
+            backup_dir: sibling(&self.path, "-backups"),
+        }
+    }
+}
+
+/// Failure injection of the demo world: a little of everything production sees.
+pub fn demo_config() -> WorldConfig {
+    WorldConfig {
+        duplicate_rate: 0.05,
+        mail_failure_rate: 0.02,
+        funding_failure_rate: 0.02,
+    }
+}
+
+/// `dir/world.json` + `-audit.jsonl` → `dir/world-audit.jsonl`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "world".into(), |s| s.to_string_lossy());
+    path.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// Checks a `--failure-rate`-like share.
+pub fn check_share(flag: &str, value: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&value) || value.is_nan() {
+        bail!("{flag} must be between 0 and 1, got {value}");
+    }
+    Ok(())
+}

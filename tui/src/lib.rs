@@ -1,0 +1,18 @@
+//! crowdfund-console: the operator's console for the crowdfund payment pipeline.
+//!
+//! The same operations run on the embedded local world (the whole pipeline simulated
+//! in-process, kept in one state file) or, later, on AWS; they only see ports.
+//!
+//! - [`cli`]: the command line (clap).
+//! - [`backend`]: the ports an operation needs, bundled; the local world and its state file.
+//! - [`ops`]: status, DLQ listing and redrive, and the safety net every destructive action
+//!   goes through (JSONL backup and audit line).
+//! - [`dispatch`]: the one place actions are run, and where `--read-only` refuses them.
+//! - [`render`]: human-readable tables for the terminal.
+#![deny(clippy::todo, clippy::unimplemented)]
+
+pub mod backend;
+pub mod cli;
+pub mod dispatch;
+pub mod ops;
+pub mod render;

@@ -1,0 +1,6 @@
+//! Operations over a [`Backend`](crate::backend::Backend): what the subcommands (and later the
+//! TUI) run. They see only ports, so the local world and AWS share them.
+
+pub mod dlq;
+pub mod safety;
+pub mod status;

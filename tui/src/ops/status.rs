@@ -1,0 +1,111 @@
+//! `status`: every queue's counts, every project's raised amount against the ledger, payments.
+
+use crate::backend::Backend;
+use crowdfund_core::domain::{PaymentStatus, Timestamp};
+use crowdfund_core::money::Currency;
+use crowdfund_core::ports::{PortResult, QueueStats};
+use crowdfund_core::topology::{self, QUEUE_PARKED};
+use futures::future::try_join_all;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub backend: String,
+    pub target: String,
+    pub now: Timestamp,
+    pub queues: Vec<QueueStats>,
+    pub projects: Vec<ProjectStatus>,
+    pub payments: PaymentCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectStatus {
+    pub id: String,
+    pub title: String,
+    pub goal: i64,
+    pub raised: i64,
+    /// Approved − cancelled in the ledger; differs from `raised` only while a funding change
+    /// is in flight or parked.
+    pub ledger_net: i64,
+    pub currency: Currency,
+    pub backers: u32,
+    pub goal_achieved_at: Option<Timestamp>,
+    pub deadline: Timestamp,
+}
+
+impl ProjectStatus {
+    pub fn mismatch(&self) -> bool {
+        self.raised != self.ledger_net
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentCounts {
+    pub approved: u64,
+    pub declined: u64,
+    pub cancelled: u64,
+    /// Messages waiting in etc_parked for a person.
+    pub parked: u64,
+}
+
+impl Status {
+    pub fn queue(&self, name: &str) -> Option<&QueueStats> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+}
+
+/// Reads everything the status shows; the queue and project reads run concurrently.
+pub async fn collect_status(b: &Backend) -> PortResult<Status> {
+    let queues = try_join_all(topology::QUEUES.iter().map(|q| b.queues.stats(q.name)));
+    let projects = b.funding.projects();
+    let (queues, projects) = futures::future::try_join(queues, projects).await?;
+    let ledgers = try_join_all(
+        projects
+            .iter()
+            .map(|p| b.ledger.payments_of_project(&p.id, None)),
+    )
+    .await?;
+    let mut counts = PaymentCounts {
+        parked: queues
+            .iter()
+            .find(|q| q.name == QUEUE_PARKED)
+            .map_or(0, |q| q.visible + q.in_flight + q.delayed),
+        ..PaymentCounts::default()
+    };
+    let mut rows = Vec::with_capacity(projects.len());
+    for (p, records) in projects.into_iter().zip(ledgers) {
+        let mut net = 0;
+        for r in &records {
+            match r.status {
+                PaymentStatus::Approved => {
+                    counts.approved += 1;
+                    net += r.amount.amount;
+                }
+                PaymentStatus::Declined => counts.declined += 1,
+                PaymentStatus::Cancelled => counts.cancelled += 1,
+            }
+        }
+        rows.push(ProjectStatus {
+            id: p.id,
+            title: p.title,
+            goal: p.goal,
+            raised: p.raised,
+            ledger_net: net,
+            currency: p.currency,
+            backers: p.backers,
+            goal_achieved_at: p.goal_achieved_at,
+            deadline: p.deadline,
+        });
+    }
+    Ok(Status {
+        backend: b.name.to_string(),
+        target: b.target.clone(),
+        now: b.clock.now(),
+        queues,
+        projects: rows,
+        payments: counts,
+    })
+}

@@ -1,0 +1,173 @@
+//! Human-readable output: aligned tables with the numbers people compare also drawn as bars.
+
+use crate::ops::dlq::{DlqMessage, RedriveReport};
+use crate::ops::status::Status;
+use crowdfund_core::money::group_thousands;
+use crowdfund_core::topology;
+use std::fmt::Write;
+
+/// `95` → `1m35s`; `0` → `-`.
+pub fn age(seconds: u64) -> String {
+    match seconds {
+        0 => "-".into(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// A text bar of `width` cells for a fraction (clamped to 0..=1).
+pub fn bar(fraction: f64, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+pub fn status(s: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "crowdfund · {} backend · {} · clock {}",
+        s.backend,
+        s.target,
+        s.now.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<24} {:>8} {:>9} {:>8} {:>8}",
+        "QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED", "OLDEST"
+    );
+    for q in &s.queues {
+        let depth = q.visible + q.in_flight + q.delayed;
+        let flag = if topology::is_failure_queue(&q.name) && depth > 0 {
+            "  ← needs attention: crowdfund-console dlq list"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<24} {:>8} {:>9} {:>8} {:>8}{flag}",
+            q.name,
+            q.visible,
+            q.in_flight,
+            q.delayed,
+            age(q.oldest_age_seconds)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<18} {:>12} {:>12} {:>12} {:>7}  {:<20} STATE",
+        "PROJECT", "GOAL", "RAISED", "LEDGER NET", "BACKERS", "PROGRESS"
+    );
+    for p in &s.projects {
+        let progress = if p.goal > 0 {
+            p.raised as f64 / p.goal as f64
+        } else {
+            0.0
+        };
+        let state = match (p.mismatch(), p.goal_achieved_at) {
+            (true, _) => "MISMATCH raised ≠ ledger net".to_string(),
+            (false, Some(_)) => "goal reached".to_string(),
+            (false, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<18} {:>12} {:>12} {:>12} {:>7}  {} {:>4.0}% {} {}",
+            p.id,
+            group_thousands(p.goal),
+            group_thousands(p.raised),
+            group_thousands(p.ledger_net),
+            p.backers,
+            bar(progress, 10),
+            progress * 100.0,
+            p.currency,
+            state
+        );
+    }
+    let c = s.payments;
+    let _ = writeln!(
+        out,
+        "\nPAYMENTS  approved {} · declined {} · cancelled {} · parked messages {}",
+        c.approved, c.declined, c.cancelled, c.parked
+    );
+    out
+}
+
+pub fn messages(list: &[DlqMessage]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:<10} {:<10} REASON",
+        "QUEUE", "ID", "KIND", "FROM", "ATT", "AGE", "PAYMENT", "LEDGER"
+    );
+    for m in list {
+        let _ = writeln!(
+            out,
+            "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:<10} {:<10} {}",
+            m.queue,
+            m.message_id,
+            m.kind.as_deref().unwrap_or("(unreadable)"),
+            m.from.as_deref().unwrap_or("-"),
+            m.attempts,
+            age(m.age_seconds),
+            m.payment_id.as_deref().unwrap_or("-"),
+            m.ledger_state.as_deref().unwrap_or("-"),
+            m.reason.as_deref().unwrap_or("-")
+        );
+    }
+    if list.is_empty() {
+        out.push_str("(no messages)\n");
+    }
+    out
+}
+
+pub fn redrive(r: &RedriveReport) -> String {
+    let mut out = String::new();
+    let verb = if r.dry_run { "would move" } else { "moved" };
+    for m in &r.moved {
+        let _ = writeln!(out, "  {verb} {} → {}", m.message_id, m.to);
+    }
+    for m in &r.skipped {
+        let _ = writeln!(out, "  skipped {}: {}", m.message_id, m.reason);
+    }
+    for m in &r.failed {
+        let _ = writeln!(
+            out,
+            "  FAILED {}: {} (left in {})",
+            m.message_id, m.reason, r.source
+        );
+    }
+    for id in &r.not_found {
+        let _ = writeln!(out, "  not found: {id} is not in {}", r.source);
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} {verb}, {} failed, {} skipped, {} not found",
+        if r.dry_run { "dry run" } else { "redrive" },
+        r.moved.len(),
+        r.failed.len(),
+        r.skipped.len(),
+        r.not_found.len()
+    );
+    if let Some(b) = &r.backup {
+        let _ = writeln!(out, "backup of the moved messages: {b}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_bars_read_at_a_glance() {
+        assert_eq!(age(0), "-");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(95), "1m35s");
+        assert_eq!(age(7_260), "2h01m");
+        assert_eq!(age(90_000), "1d01h");
+        assert_eq!(bar(0.5, 10), "█████░░░░░");
+        assert_eq!(bar(2.0, 4), "████");
+        assert_eq!(bar(-1.0, 3), "░░░");
+    }
+}
