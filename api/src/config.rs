@@ -53,6 +53,9 @@ pub struct Cli {
     /// Connections per pool.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Milliseconds a `GET /projects/{id}` answer may be served from memory (0: off).
+    #[arg(long, env = "PROJECT_CACHE_MS", default_value_t = 500)]
+    pub project_cache_ms: u64,
     /// Seconds a request may take before it is answered 408.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 10)]
     pub request_timeout_seconds: u64,
@@ -77,6 +80,8 @@ pub struct Settings {
     /// How long a request may wait for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
     pub request_timeout: Duration,
+    /// How long a project answer may be served from the in-process cache.
+    pub project_cache_ttl: Duration,
     pub outbox: OutboxSettings,
 }
 
@@ -116,6 +121,7 @@ impl Settings {
             db_max_connections: 16,
             db_acquire_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
+            project_cache_ttl: Duration::from_millis(500),
             outbox: OutboxSettings::default(),
         }
     }
@@ -134,6 +140,7 @@ impl Settings {
         s.broker_url = cli.broker_url.clone().filter(|u| !u.is_empty());
         s.db_max_connections = cli.db_max_connections.max(1);
         s.request_timeout = Duration::from_secs(cli.request_timeout_seconds.max(1));
+        s.project_cache_ttl = Duration::from_millis(cli.project_cache_ms);
         Some(s)
     }
 }

@@ -12,6 +12,7 @@
 //!   reversals that overtake their raise, the goal-achievement outbox row.
 //! - [`outbox`]: the background sender that posts outbox rows to the broker, with retry.
 //! - [`broker`]: the broker's HTTP client.
+//! - [`cache`]: the short-lived in-process cache of project answers on the read path.
 //! - [`validate`]: request bodies to typed values with core's rules (400 `{error, field}`).
 //! - [`routes`]: the handlers and each role's router.
 //! - [`error`]: [`ApiError`] and its HTTP answers; internals are logged, never sent.
@@ -22,6 +23,7 @@
 #![deny(clippy::todo, clippy::unimplemented)]
 
 pub mod broker;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -67,6 +69,7 @@ pub struct AppState {
     pub broker: Option<BrokerClient>,
     /// Poked after a commit that queued an outbox message, so it is sent without waiting.
     pub outbox_wakeup: Arc<Notify>,
+    pub project_cache: Arc<cache::ProjectCache>,
 }
 
 /// The ports that are not configured by settings.
@@ -152,6 +155,7 @@ impl Application {
             ledger: deps.ledger,
             broker,
             outbox_wakeup: wakeup,
+            project_cache: Arc::new(cache::ProjectCache::new(settings.project_cache_ttl)),
         };
         let router = router(state, settings.request_timeout);
         Ok(Application {

@@ -82,17 +82,32 @@ async fn list_projects(State(state): State<AppState>) -> Result<Json<Vec<Project
     Ok(Json(projects.into_iter().map(ProjectView::from).collect()))
 }
 
-async fn get_project(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<ProjectView>> {
+async fn get_project(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response> {
     if !is_valid_identifier(&id) {
         return Err(ApiError::NotFound(format!("project {id}")));
     }
-    match store::get_project(&state.pools.reader, &id).await? {
-        Some(p) => Ok(Json(p.into())),
-        None => Err(ApiError::NotFound(format!("project {id}"))),
-    }
+    let body = match state.project_cache.get(&id) {
+        Some(body) => body,
+        None => {
+            let project = store::get_project(&state.pools.reader, &id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("project {id}")))?;
+            let body = Bytes::from(
+                serde_json::to_vec(&ProjectView::from(project))
+                    .map_err(|e| ApiError::Internal(format!("encoding a project: {e}")))?,
+            );
+            state.project_cache.put(&id, body.clone());
+            body
+        }
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 async fn create_project(
@@ -142,7 +157,10 @@ async fn raise(
         state.outbox_wakeup.notify_one();
     }
     Ok(match outcome {
-        RaiseOutcome::Applied(f) => (StatusCode::CREATED, Json(f)).into_response(),
+        RaiseOutcome::Applied(f) => {
+            state.project_cache.invalidate(&project_id);
+            (StatusCode::CREATED, Json(f)).into_response()
+        }
         RaiseOutcome::Duplicate(f) => (StatusCode::OK, Json(f)).into_response(),
     })
 }
@@ -165,6 +183,9 @@ async fn reverse(
         state.clock.now(),
     )
     .await?;
+    if reversal.outcome == store::ReversalOutcome::Applied {
+        state.project_cache.invalidate(&project_id);
+    }
     Ok(Json(reversal))
 }
 
