@@ -222,3 +222,24 @@ async fn a_reused_payment_id_with_other_content_is_409() {
     assert_eq!(project(&app, &a).await["raised"], 1000);
     assert_eq!(project(&app, &b).await["raised"], 0);
 }
+
+/// A raise and its reversal racing each other end the same whichever runs first: the project
+/// is back where it started (reversed after the raise, or the raise is a no-op after a tombstone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_raises_and_reversals_cancel_out() {
+    let app = spawn_app(Role::FundingRw).await;
+    let id = app.create_project(1_000_000, "KRW").await;
+    app.fund(&id, "pay-keep", 500).await;
+    let pairs = (0..20).map(|i| {
+        let (app, id) = (&app, &id);
+        async move {
+            let payment = format!("pay-race-{i}");
+            let path = format!("/projects/{id}/fundings/{payment}");
+            let (raise, reverse) = tokio::join!(app.fund(id, &payment, 1_000), app.delete(&path));
+            assert!(raise.0.is_success() && reverse.0.is_success(), "{raise:?} {reverse:?}");
+        }
+    });
+    futures::future::join_all(pairs).await;
+    let p = project(&app, &id).await;
+    assert_eq!((p["raised"].clone(), p["backers"].clone()), (json!(500), json!(1)));
+}
