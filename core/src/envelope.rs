@@ -6,6 +6,7 @@
 use crate::topology;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,14 +61,16 @@ impl MessageKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The payload stays raw JSON until a handler asks for it typed: parsing it into a generic
+/// value first would cost more than the rest of a message's handling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
     pub kind: MessageKind,
     pub from: String,
     pub attempts: u32,
     pub to_discord: bool,
-    pub payload: Value,
+    pub payload: Box<RawValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
@@ -88,6 +91,17 @@ pub enum EnvelopeError {
     },
 }
 
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.from == other.from
+            && self.attempts == other.attempts
+            && self.to_discord == other.to_discord
+            && self.payload.get() == other.payload.get()
+            && self.last_error == other.last_error
+    }
+}
+
 impl Envelope {
     /// A fresh envelope addressed to the queue behind `kind`'s topic.
     pub fn new<P: Serialize>(kind: MessageKind, payload: &P) -> Self {
@@ -97,13 +111,19 @@ impl Envelope {
             attempts: 0,
             to_discord: false,
             // Serializing our own payload types cannot fail (no maps with non-string keys).
-            payload: serde_json::to_value(payload).unwrap_or(Value::Null),
+            payload: serde_json::value::to_raw_value(payload)
+                .unwrap_or_else(|_| RawValue::NULL.to_owned()),
             last_error: None,
         }
     }
 
     pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
         serde_json::from_str(body).map_err(EnvelopeError::NotAnEnvelope)
+    }
+
+    /// The payload as a generic JSON value (for display and tests).
+    pub fn payload_value(&self) -> Value {
+        serde_json::from_str(self.payload.get()).unwrap_or(Value::Null)
     }
 
     pub fn to_json(&self) -> String {
@@ -121,7 +141,7 @@ impl Envelope {
                 got: self.kind.as_str(),
             });
         }
-        P::deserialize(&self.payload).map_err(|source| EnvelopeError::BadPayload {
+        serde_json::from_str(self.payload.get()).map_err(|source| EnvelopeError::BadPayload {
             kind: self.kind.as_str(),
             source,
         })

@@ -53,9 +53,9 @@ impl LocalWorld {
     /// Opens the world in `path`, or creates it with the demo scenario when the file does not
     /// exist. A file that exists but cannot be read is an error and is left untouched.
     pub fn open(path: &Path, seed: Option<u64>) -> Result<Self> {
-        let world = match std::fs::read_to_string(path) {
-            Ok(json) => {
-                let world = SimWorld::from_json(&json).with_context(|| {
+        let world = match std::fs::File::open(path) {
+            Ok(file) => {
+                let world = SimWorld::read_json(file).with_context(|| {
                     format!(
                         "cannot use state file {}; move it away or pass --state with another path",
                         path.display()
@@ -106,8 +106,13 @@ impl LocalWorld {
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
         let tmp = sibling(&self.path, ".tmp");
-        std::fs::write(&tmp, self.world().to_json())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let write = || -> Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            self.world().write_json(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            Ok(())
+        };
+        write().with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &self.path)
             .with_context(|| format!("cannot replace state file {}", self.path.display()))?;
         Ok(())

@@ -30,9 +30,34 @@ pub enum Command {
     Status(JsonFlag),
     /// Drive simulated traffic through the local pipeline until the queues are idle.
     Simulate(SimulateArgs),
-    /// Browse and redrive dead-lettered and parked messages.
+    /// Browse, redrive, delete and export dead-lettered and parked messages.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Cancel a project's payments made after it reached its goal (preview with --dry-run).
+    GoalCheck(GoalCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoalCheckArgs {
+    /// The project to check.
+    pub project_id: String,
+    /// Cancel payments after this time (RFC 3339); default: when the project reached its goal.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Show the payments it would cancel; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{e}; expected a time such as 2026-11-20T12:00:00Z"))
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +88,40 @@ pub enum DlqCommand {
     List(DlqListArgs),
     /// Send messages back to the queue they came from (or --to another), then process them.
     Redrive(RedriveArgs),
+    /// Delete messages (after writing them to a backup file).
+    Delete(DeleteArgs),
+    /// Write messages to a JSONL file without touching them.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    pub queue: String,
+    /// Message id to delete (repeatable).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Delete every message in the queue.
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    /// Show what would be deleted; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub queue: String,
+    /// File to write (JSONL, one message per line).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only these message ids (default: all).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Args)]

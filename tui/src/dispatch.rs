@@ -2,31 +2,51 @@
 //! around it exists; the TUI and the subcommands both come through.
 
 use crate::backend::LocalWorld;
-use crate::ops::dlq::{self, RedriveReport, RedriveRequest};
+use crate::ops::dlq::{self, RedriveReport, RedriveRequest, Selection};
+use crate::ops::goal::{self, GoalPlan};
 use anyhow::{Context, Result};
+use crowdfund_core::domain::Timestamp;
 use crowdfund_handlers::local::{DrainReport, TrafficReport};
 use futures::executor::block_on;
+use std::path::PathBuf;
 
-/// Everything that changes the system.
+/// Everything an operator can do. Listings and previews are not actions.
 #[derive(Debug, Clone)]
 pub enum Action {
-    Simulate { payments: u64, failure_rate: f64 },
+    Simulate {
+        payments: u64,
+        failure_rate: f64,
+    },
+    /// Redrive or delete (see [`dlq::Disposal`]).
     Redrive(RedriveRequest),
+    Export {
+        queue: String,
+        selection: Selection,
+        out: PathBuf,
+    },
+    GoalCheck {
+        project_id: String,
+        at: Option<Timestamp>,
+        dry_run: bool,
+    },
 }
 
 impl Action {
     /// False only for what is explicitly harmless (a dry run).
-    pub fn changes_state(&self) -> bool {
+    pub fn is_dry_run(&self) -> bool {
         match self {
-            Action::Simulate { .. } => true,
-            Action::Redrive(r) => !r.dry_run,
+            Action::Redrive(r) => r.dry_run,
+            Action::GoalCheck { dry_run, .. } => *dry_run,
+            Action::Simulate { .. } | Action::Export { .. } => false,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
             Action::Simulate { payments, .. } => format!("simulate {payments} payments"),
-            Action::Redrive(r) => format!("redrive messages from {}", r.source),
+            Action::Redrive(r) => format!("{} messages from {}", r.verb(), r.source),
+            Action::Export { queue, .. } => format!("export messages from {queue}"),
+            Action::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
         }
     }
 }
@@ -35,9 +55,9 @@ impl Action {
 #[error("--read-only: refusing to {0}; run without --read-only to change anything")]
 pub struct ReadOnlyRefusal(pub String);
 
-/// Refuses any action that changes state when the console is read-only.
+/// Refuses every action but a dry run when the console is read-only.
 pub fn authorize(action: &Action, read_only: bool) -> Result<(), ReadOnlyRefusal> {
-    if read_only && action.changes_state() {
+    if read_only && !action.is_dry_run() {
         return Err(ReadOnlyRefusal(action.describe()));
     }
     Ok(())
@@ -48,7 +68,15 @@ pub enum Outcome {
     Simulated(TrafficReport),
     Redriven {
         report: RedriveReport,
-        /// What the local pipeline processed after the redrive.
+        /// What the local pipeline processed afterwards (the functions keep running).
+        processed: Option<DrainReport>,
+    },
+    Exported {
+        count: u64,
+        out: PathBuf,
+    },
+    GoalChecked {
+        plan: GoalPlan,
         processed: Option<DrainReport>,
     },
 }
@@ -61,65 +89,111 @@ pub fn run_local(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome> {
     authorize(&action, read_only)?;
+    let backend = world.backend();
+    let dry_run = action.is_dry_run();
     let outcome = match action {
         Action::Simulate {
             payments,
             failure_rate,
-        } => {
-            let report = world
+        } => Outcome::Simulated(
+            world
                 .pipeline
                 .run_traffic(payments, failure_rate, progress)
-                .context("simulating traffic")?;
-            Outcome::Simulated(report)
-        }
+                .context("simulating traffic")?,
+        ),
         Action::Redrive(request) => {
-            let report = block_on(dlq::redrive(&world.backend(), &request, progress))?;
-            // The functions keep running in the local world as they would on AWS.
-            let processed = if request.dry_run {
-                None
+            let report = block_on(dlq::redrive(&backend, &request, progress))?;
+            Outcome::Redriven {
+                report,
+                processed: drain_unless(world, dry_run)?,
+            }
+        }
+        Action::Export {
+            queue,
+            selection,
+            out,
+        } => {
+            let count = block_on(dlq::export_messages(&backend, &queue, &selection, &out))?;
+            Outcome::Exported { count, out }
+        }
+        Action::GoalCheck {
+            project_id,
+            at,
+            dry_run,
+        } => {
+            let plan = if dry_run {
+                block_on(goal::plan(&backend, &project_id, at))?
             } else {
-                Some(
-                    world
-                        .pipeline
-                        .drain()
-                        .context("processing redriven messages")?,
-                )
+                block_on(goal::trigger(&backend, &project_id, at))?
             };
-            Outcome::Redriven { report, processed }
+            Outcome::GoalChecked {
+                plan,
+                processed: drain_unless(world, dry_run)?,
+            }
         }
     };
-    world.save()?;
+    if !dry_run {
+        world.save()?;
+    }
     Ok(outcome)
+}
+
+fn drain_unless(world: &LocalWorld, dry_run: bool) -> Result<Option<DrainReport>> {
+    if dry_run {
+        return Ok(None);
+    }
+    Ok(Some(
+        world
+            .pipeline
+            .drain()
+            .context("processing after the action")?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::dlq::Selection;
+    use crate::ops::dlq::Disposal;
 
-    /// Every action that changes state is refused when read-only; a dry run is not.
-    #[test]
-    fn read_only_refuses_every_changing_action() {
-        let redrive = |dry_run| {
+    fn every_action(dry_run: bool) -> Vec<Action> {
+        let take = |disposal| {
             Action::Redrive(RedriveRequest {
                 source: "etc_parked".into(),
                 selection: Selection::All,
-                to: None,
+                disposal,
                 dry_run,
             })
         };
-        let changing = [
+        vec![
             Action::Simulate {
                 payments: 1,
                 failure_rate: 0.0,
             },
-            redrive(false),
-        ];
-        for a in &changing {
-            let e = authorize(a, true).expect_err("refused");
-            assert!(e.to_string().contains("--read-only"));
-            assert!(authorize(a, false).is_ok());
+            take(Disposal::Redrive { to: None }),
+            take(Disposal::Delete),
+            Action::Export {
+                queue: "etc_parked".into(),
+                selection: Selection::All,
+                out: "x.jsonl".into(),
+            },
+            Action::GoalCheck {
+                project_id: "p".into(),
+                at: None,
+                dry_run,
+            },
+        ]
+    }
+
+    /// Every action is refused when read-only; only dry runs pass.
+    #[test]
+    fn read_only_refuses_every_action() {
+        for a in every_action(false) {
+            let e = authorize(&a, true).expect_err("refused");
+            assert!(e.to_string().contains("--read-only"), "{e}");
+            assert!(authorize(&a, false).is_ok());
         }
-        assert!(authorize(&redrive(true), true).is_ok());
+        for a in every_action(true).into_iter().filter(Action::is_dry_run) {
+            assert!(authorize(&a, true).is_ok(), "{a:?}");
+        }
     }
 }

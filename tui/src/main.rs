@@ -3,9 +3,12 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use crowdfund_console::backend::{LocalWorld, check_share, default_state_path};
-use crowdfund_console::cli::{Cli, Command, DlqCommand, DlqListArgs, RedriveArgs, SimulateArgs};
+use crowdfund_console::cli::{
+    Cli, Command, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GoalCheckArgs, RedriveArgs,
+    SimulateArgs,
+};
 use crowdfund_console::dispatch::{self, Action, Outcome};
-use crowdfund_console::ops::dlq::{self, FAILURE_QUEUES, RedriveRequest, Selection};
+use crowdfund_console::ops::dlq::{self, Disposal, FAILURE_QUEUES, RedriveRequest, Selection};
 use crowdfund_console::ops::status::collect_status;
 use crowdfund_console::render;
 use futures::executor::block_on;
@@ -49,6 +52,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Simulate(args)) => simulate(&world, args, cli.read_only),
         Some(Command::Dlq(DlqCommand::List(args))) => dlq_list(&world, args),
         Some(Command::Dlq(DlqCommand::Redrive(args))) => redrive(&world, args, cli.read_only),
+        Some(Command::Dlq(DlqCommand::Delete(args))) => delete(&world, args, cli.read_only),
+        Some(Command::Dlq(DlqCommand::Export(args))) => export(&world, args, cli.read_only),
+        Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
     }
 }
 
@@ -126,70 +132,192 @@ fn dlq_list(world: &LocalWorld, args: DlqListArgs) -> Result<()> {
     }
 }
 
-fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
-    let selection = if args.all {
-        Selection::All
-    } else if args.ids.is_empty() {
+fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selection> {
+    if all {
+        Ok(Selection::All)
+    } else if ids.is_empty() {
         bail!(
-            "say which messages to redrive: --all, or --id ID (repeatable); see `dlq list {}`",
-            args.queue
-        );
+            "say which messages to {verb}: --all, or --id ID (repeatable); see `dlq list {queue}`"
+        )
     } else {
-        Selection::Ids(args.ids.clone())
-    };
+        Ok(Selection::Ids(ids.to_vec()))
+    }
+}
+
+fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
+    let selection = selection(&args.queue, args.all, &args.ids, "redrive")?;
+    let request = RedriveRequest::redrive(&args.queue, selection, args.to.clone(), args.dry_run);
+    let target = args
+        .to
+        .as_deref()
+        .unwrap_or("each message's `from` queue")
+        .to_string();
+    take(
+        world,
+        request,
+        &format!("to {target}"),
+        args.yes,
+        args.json,
+        read_only,
+    )
+}
+
+fn delete(world: &LocalWorld, args: DeleteArgs, read_only: bool) -> Result<()> {
     let request = RedriveRequest {
         source: args.queue.clone(),
-        selection,
-        to: args.to.clone(),
+        selection: selection(&args.queue, args.all, &args.ids, "delete")?,
+        disposal: Disposal::Delete,
         dry_run: args.dry_run,
     };
+    take(
+        world,
+        request,
+        "for good (a backup is kept)",
+        args.yes,
+        args.json,
+        read_only,
+    )
+}
+
+/// Redrive or delete: confirm, run with a progress bar, report.
+fn take(
+    world: &LocalWorld,
+    request: RedriveRequest,
+    whither: &str,
+    yes: bool,
+    json: bool,
+    read_only: bool,
+) -> Result<()> {
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    if !args.dry_run && !args.yes {
-        dlq::check_queue(&args.queue)?;
+    if !request.dry_run && !yes {
+        dlq::check_queue(&request.source)?;
         let count = match &request.selection {
-            Selection::All => world.world().peek_queue(&args.queue, usize::MAX)?.len(),
+            Selection::All => world.world().peek_queue(&request.source, usize::MAX)?.len(),
             Selection::Ids(ids) => ids.len(),
         };
-        let target = args.to.as_deref().unwrap_or("each message's `from` queue");
         confirm(&format!(
-            "Redrive {count} message(s) from {} to {target}?",
-            args.queue
+            "{} {count} message(s) from {} {whither}?",
+            capitalized(request.verb()),
+            request.source
         ))?;
     }
-    let bar = progress_bar(0, "redriving");
+    let bar = progress_bar(0, request.verb());
     let outcome = dispatch::run_local(world, action, read_only, &mut |n| {
         bar.set_length(n);
         bar.set_position(n)
     })?;
     bar.finish_and_clear();
     let Outcome::Redriven { report, processed } = outcome else {
-        bail!("redrive returned another outcome");
+        bail!("{} returned another outcome", request.verb());
     };
-    if args.json {
-        return print_json(&serde_json::json!({
+    if json {
+        print_json(&serde_json::json!({
             "moved": report.moved.len(),
             "failed": report.failed.len(),
             "skipped": report.skipped.len(),
             "notFound": report.not_found,
             "report": report,
             "processedAfter": processed.map(|p| p.messages),
-        }));
-    }
-    print!("{}", render::redrive(&report));
-    if let Some(p) = processed {
-        println!(
-            "the local pipeline then processed {} message(s); see `crowdfund-console status`",
-            p.messages
-        );
+        }))?;
+    } else {
+        print!("{}", render::redrive(&report));
+        if let Some(p) = processed {
+            println!(
+                "the local pipeline then processed {} message(s); see `crowdfund-console status`",
+                p.messages
+            );
+        }
     }
     if !report.failed.is_empty() {
         bail!(
-            "{} message(s) could not be moved; they are still in {}",
+            "{} message(s) could not be handled; they are still in {}",
             report.failed.len(),
             report.source
         );
     }
+    Ok(())
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+fn export(world: &LocalWorld, args: ExportArgs, read_only: bool) -> Result<()> {
+    let selection = if args.ids.is_empty() {
+        Selection::All
+    } else {
+        Selection::Ids(args.ids)
+    };
+    let action = Action::Export {
+        queue: args.queue,
+        selection,
+        out: args.out,
+    };
+    match dispatch::run_local(world, action, read_only, &mut |_| {})? {
+        Outcome::Exported { count, out } => {
+            println!("exported {count} message(s) to {}", out.display());
+            Ok(())
+        }
+        _ => bail!("export returned another outcome"),
+    }
+}
+
+fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Result<()> {
+    let preview = Action::GoalCheck {
+        project_id: args.project_id.clone(),
+        at: args.at,
+        dry_run: true,
+    };
+    let Outcome::GoalChecked { plan, .. } =
+        dispatch::run_local(world, preview, read_only, &mut |_| {})?
+    else {
+        bail!("goal check returned another outcome");
+    };
+    if !args.dry_run {
+        let action = Action::GoalCheck {
+            project_id: args.project_id.clone(),
+            at: args.at,
+            dry_run: false,
+        };
+        dispatch::authorize(&action, read_only)?;
+        if !args.yes {
+            confirm(&format!(
+                "Cancel and refund {} payment(s) of {} made after {}?",
+                plan.payments.len(),
+                plan.project_id,
+                plan.achieved_at.to_rfc3339()
+            ))?;
+        }
+        let Outcome::GoalChecked {
+            plan: done,
+            processed,
+        } = dispatch::run_local(world, action, read_only, &mut |_| {})?
+        else {
+            bail!("goal check returned another outcome");
+        };
+        let status = block_on(collect_status(&world.backend()))?;
+        let project = status.projects.iter().find(|p| p.id == done.project_id);
+        if args.json {
+            return print_json(
+                &serde_json::json!({"plan": done, "processedAfter": processed.map(|p| p.messages), "project": project}),
+            );
+        }
+        print!("{}", render::goal_plan(&done));
+        if let Some(p) = project {
+            println!(
+                "{}: raised {} · ledger net {}",
+                p.id, p.raised, p.ledger_net
+            );
+        }
+        return Ok(());
+    }
+    if args.json {
+        return print_json(&plan);
+    }
+    print!("{}", render::goal_plan(&plan));
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Human-readable output: aligned tables with the numbers people compare also drawn as bars.
 
 use crate::ops::dlq::{DlqMessage, RedriveReport};
+use crate::ops::goal::GoalPlan;
 use crate::ops::status::Status;
 use crowdfund_core::money::group_thousands;
 use crowdfund_core::topology;
@@ -123,9 +124,18 @@ pub fn messages(list: &[DlqMessage]) -> String {
 
 pub fn redrive(r: &RedriveReport) -> String {
     let mut out = String::new();
-    let verb = if r.dry_run { "would move" } else { "moved" };
+    let verb = match (r.dry_run, r.action.as_str()) {
+        (true, "delete") => "would delete",
+        (false, "delete") => "deleted",
+        (true, _) => "would move",
+        (false, _) => "moved",
+    };
     for m in &r.moved {
-        let _ = writeln!(out, "  {verb} {} → {}", m.message_id, m.to);
+        if r.action == "delete" {
+            let _ = writeln!(out, "  {verb} {}", m.message_id);
+        } else {
+            let _ = writeln!(out, "  {verb} {} → {}", m.message_id, m.to);
+        }
     }
     for m in &r.skipped {
         let _ = writeln!(out, "  skipped {}: {}", m.message_id, m.reason);
@@ -142,15 +152,44 @@ pub fn redrive(r: &RedriveReport) -> String {
     }
     let _ = writeln!(
         out,
-        "{}: {} {verb}, {} failed, {} skipped, {} not found",
-        if r.dry_run { "dry run" } else { "redrive" },
+        "{}{}: {} {verb}, {} failed, {} skipped, {} not found",
+        r.action,
+        if r.dry_run { " (dry run)" } else { "" },
         r.moved.len(),
         r.failed.len(),
         r.skipped.len(),
         r.not_found.len()
     );
     if let Some(b) = &r.backup {
-        let _ = writeln!(out, "backup of the moved messages: {b}");
+        let _ = writeln!(out, "backup of those messages: {b}");
+    }
+    out
+}
+
+pub fn goal_plan(plan: &GoalPlan) -> String {
+    let mut out = String::new();
+    let verb = if plan.message_id.is_some() {
+        "cancelling"
+    } else {
+        "would cancel"
+    };
+    let _ = writeln!(
+        out,
+        "goal check of {} at {}: {verb} {} payment(s), {} refunded",
+        plan.project_id,
+        plan.achieved_at.to_rfc3339(),
+        plan.payments.len(),
+        group_thousands(plan.total)
+    );
+    for p in &plan.payments {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>12} {}  paid {}",
+            p.payment_id,
+            group_thousands(p.amount.amount),
+            p.amount.currency,
+            p.paid_at.to_rfc3339()
+        );
     }
     out
 }

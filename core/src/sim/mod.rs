@@ -95,7 +95,7 @@ pub struct WorldState {
     pub version: u32,
     pub now: Timestamp,
     pub config: WorldConfig,
-    rng: SimRng,
+    pub(crate) rng: SimRng,
     next_message_id: u64,
     queues: BTreeMap<String, SimQueue>,
     ledger: HashMap<String, PaymentRecord>,
@@ -214,6 +214,14 @@ impl WorldState {
         Ok(format!("sns-{:08}", self.next_message_id))
     }
 
+    pub fn project_count(&self) -> usize {
+        self.projects.len()
+    }
+
+    pub fn project_id_at(&self, index: usize) -> Option<&str> {
+        self.projects.keys().nth(index).map(String::as_str)
+    }
+
     /// True with probability `rate`: an injected transient failure.
     fn inject_failure(&mut self, rate: impl Fn(&WorldConfig) -> f64) -> bool {
         let rate = rate(&self.config);
@@ -284,23 +292,29 @@ impl SimWorld {
     }
 
     pub fn from_json(json: &str) -> Result<Self, StateFileError> {
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
-        let v: Version = serde_json::from_str(json).map_err(StateFileError::Malformed)?;
-        if v.version != STATE_VERSION {
+        Self::read_json(json.as_bytes())
+    }
+
+    /// Reads a state file as a stream (a large world never exists twice in memory).
+    pub fn read_json<R: std::io::Read>(reader: R) -> Result<Self, StateFileError> {
+        let state: WorldState = serde_json::from_reader(std::io::BufReader::new(reader))
+            .map_err(StateFileError::Malformed)?;
+        if state.version != STATE_VERSION {
             return Err(StateFileError::Version {
-                found: v.version,
+                found: state.version,
                 expected: STATE_VERSION,
             });
         }
-        let state: WorldState = serde_json::from_str(json).map_err(StateFileError::Malformed)?;
         Ok(Self::from_state(state))
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(&*self.lock()).unwrap_or_default()
+    }
+
+    /// Streams the state as JSON (a large world never exists twice in memory).
+    pub fn write_json<W: std::io::Write>(&self, writer: W) -> serde_json::Result<()> {
+        serde_json::to_writer(writer, &*self.lock())
     }
 
     /// The lock is never held across an await, so a poisoned lock only means a panic elsewhere

@@ -303,7 +303,12 @@ mod tests {
         assert_eq!(q.receive(t(0), 10, 30).delivered.len(), 10);
         assert_eq!(q.receive(t(0), 10, 30).delivered.len(), 5);
         assert_eq!(q.next_visible_at(t(0)), Some(t(30)));
-        let late = q.receive(t(60), 10, 30).delivered;
+        let late = q.receive(t(60), 20, 30).delivered;
+        assert_eq!(
+            late.len(),
+            16,
+            "the 15 whose visibility expired, and the delayed one"
+        );
         assert!(late.iter().any(|m| m.message_id == "late"));
         assert_eq!(q.stats(t(60)).oldest_age_seconds, 60);
     }

@@ -3,11 +3,12 @@
 //! producers that put broken bodies straight on a queue.
 
 use super::SimWorld;
-use crate::domain::Timestamp;
+use crate::domain::{PaymentAttempt, Timestamp};
 use crate::envelope::MessageKind;
 use crate::money::{Currency, Money};
 use crate::sandbox;
 use crate::topology;
+use serde::Serialize;
 use serde_json::json;
 
 /// What the generator produced: a request for the broker, or a body put on a queue directly.
@@ -52,14 +53,15 @@ enum FailureKind {
 
 /// Draws the next item; `failure_rate` (0..=1) is the share of items that go wrong somehow.
 pub fn next_item(world: &SimWorld, failure_rate: f64) -> TrafficItem {
-    let project_ids: Vec<String> = world.project_list().into_iter().map(|p| p.id).collect();
     let mut s = world.lock();
     let n = s.next_payment_number;
     s.next_payment_number += 1;
-    let project = if project_ids.is_empty() {
-        "prj-missing".to_string()
-    } else {
-        project_ids[s.rng.range(0, project_ids.len() as u64 - 1) as usize].clone()
+    let project = match s.project_count() {
+        0 => "prj-missing".to_string(),
+        n => {
+            let i = s.rng.range(0, n as u64 - 1) as usize;
+            s.project_id_at(i).unwrap_or("prj-missing").to_string()
+        }
     };
     let amount = s.rng.range(10, 100) as i64 * 1_000;
     let failure = if s.rng.chance(failure_rate) {
@@ -80,18 +82,21 @@ pub fn next_item(world: &SimWorld, failure_rate: f64) -> TrafficItem {
         Some(FailureKind::TransientError) => sandbox::CARD_TRANSIENT_ERROR,
         _ => sandbox::CARD_APPROVE,
     };
-    let mut body = json!({
-        "destination": topology::TOPIC_PAYMENT_ATTEMPT,
-        "paymentId": payment_id,
-        "projectId": project,
-        "backerEmail": format!("backer{n}@example.com"),
-        "amount": amount,
-        "currency": "KRW",
-        "card": card,
-    });
+    let mut body = BrokerBody {
+        destination: topology::TOPIC_PAYMENT_ATTEMPT,
+        attempt: PaymentAttempt {
+            payment_id: payment_id.clone(),
+            project_id: project,
+            backer_email: format!("backer{n}@example.com"),
+            amount,
+            currency: Currency::KRW,
+            card: card.to_string(),
+            status: None,
+        },
+    };
     match failure {
         Some(FailureKind::SeedStatusFailed) => {
-            body["status"] = json!(crate::domain::SEED_STATUS_FAILED);
+            body.attempt.status = Some(crate::domain::SEED_STATUS_FAILED);
         }
         Some(FailureKind::NotJson) => {
             return TrafficItem::Raw {
@@ -114,7 +119,15 @@ pub fn next_item(world: &SimWorld, failure_rate: f64) -> TrafficItem {
         }
         _ => {}
     }
-    TrafficItem::Broker(body.to_string())
+    TrafficItem::Broker(serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// A broker request body: the destination and the attempt's fields side by side.
+#[derive(Serialize)]
+struct BrokerBody {
+    destination: &'static str,
+    #[serde(flatten)]
+    attempt: PaymentAttempt,
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ proptest! {
             *approved_count.entry(r.project_id.clone()).or_default() += 1;
         }
         for e in &parked_envelopes {
-            let pid = e.payload.get("paymentId").and_then(|v| v.as_str()).unwrap_or_default();
+            let payload = e.payload_value();
+            let pid = payload.get("paymentId").and_then(|v| v.as_str()).unwrap_or_default();
             let Some(r) = records.get(pid) else { continue };
             match (e.kind, r.status) {
                 (MessageKind::ApprovePayment, PaymentStatus::Approved) => {
@@ -73,7 +74,7 @@ proptest! {
         for r in records.values().filter(|r| r.status != PaymentStatus::Declined) {
             let receipt = format!("mail#receipt#{}", r.payment_id);
             let mail_parked = parked_envelopes.iter().any(|e| e.kind == MessageKind::SendEmail
-                && e.payload.get("paymentId").and_then(|v| v.as_str()) == Some(&r.payment_id));
+                && e.payload_value().get("paymentId").and_then(|v| v.as_str()) == Some(&r.payment_id));
             prop_assert!(keys.contains(&receipt) || mail_parked, "no receipt for {}", r.payment_id);
         }
         // No cancel twice: one refund per cancelled payment.

@@ -113,12 +113,20 @@ pub enum Selection {
     Ids(Vec<String>),
 }
 
+/// What happens to the selected messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposal {
+    /// Send to `to`, or to each envelope's `from` when `None`, then delete from the source.
+    Redrive { to: Option<String> },
+    /// Delete (after the backup).
+    Delete,
+}
+
 #[derive(Debug, Clone)]
 pub struct RedriveRequest {
     pub source: String,
     pub selection: Selection,
-    /// Target for every message; `None` sends each to its envelope's `from`.
-    pub to: Option<String>,
+    pub disposal: Disposal,
     pub dry_run: bool,
 }
 
@@ -139,6 +147,8 @@ pub struct NotMoved {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RedriveReport {
+    /// `redrive` or `delete`.
+    pub action: String,
     pub source: String,
     pub dry_run: bool,
     pub moved: Vec<Moved>,
@@ -177,12 +187,45 @@ pub fn redrive_body(body: &str, to: Option<&str>) -> Result<(String, String), St
 }
 
 impl RedriveRequest {
+    /// Redrive to `to` (or each `from`).
+    pub fn redrive(source: &str, selection: Selection, to: Option<String>, dry_run: bool) -> Self {
+        RedriveRequest {
+            source: source.to_string(),
+            selection,
+            disposal: Disposal::Redrive { to },
+            dry_run,
+        }
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        match &self.disposal {
+            Disposal::Redrive { to } => to.as_deref(),
+            Disposal::Delete => None,
+        }
+    }
+
+    pub fn verb(&self) -> &'static str {
+        match self.disposal {
+            Disposal::Redrive { .. } => "redrive",
+            Disposal::Delete => "delete",
+        }
+    }
+
+    /// Where a message goes, with its new body; `Err` says why it cannot go.
+    fn destination(&self, body: &str) -> Result<(String, String), String> {
+        match &self.disposal {
+            Disposal::Redrive { to } => redrive_body(body, to.as_deref()),
+            Disposal::Delete => Ok((String::new(), "(deleted)".into())),
+        }
+    }
+
     fn validate(&self) -> Result<(), DlqError> {
         check_queue(&self.source)?;
-        if let Some(to) = &self.to {
-            check_queue(to)?;
-            if *to == self.source {
-                return Err(DlqError::SameQueue(to.clone()));
+        if let Some(to) = self.target() {
+            let to = to.to_string();
+            check_queue(&to)?;
+            if to == self.source {
+                return Err(DlqError::SameQueue(to));
             }
         }
         if matches!(&self.selection, Selection::Ids(ids) if ids.is_empty()) {
@@ -211,6 +254,7 @@ pub async fn redrive(
 ) -> Result<RedriveReport, DlqError> {
     req.validate()?;
     let mut report = RedriveReport {
+        action: req.verb().to_string(),
         source: req.source.clone(),
         dry_run: req.dry_run,
         ..RedriveReport::default()
@@ -224,9 +268,9 @@ pub async fn redrive(
             &AuditEntry {
                 time: b.wall_clock.now(),
                 identity: b.identity.clone(),
-                action: "redrive".into(),
+                action: req.verb().into(),
                 queue: req.source.clone(),
-                to: req.to.clone(),
+                to: req.target().map(str::to_string),
                 selected: (report.moved.len() + report.failed.len() + report.skipped.len()) as u64,
                 moved: report.moved.len() as u64,
                 failed: report.failed.len() as u64,
@@ -266,7 +310,7 @@ async fn plan_dry_run(
         if !req.selects(&m.message_id) {
             continue;
         }
-        match redrive_body(&m.body, req.to.as_deref()) {
+        match req.destination(&m.body) {
             Ok((_, to)) => report.moved.push(Moved {
                 message_id: m.message_id,
                 to,
@@ -309,7 +353,7 @@ async fn move_messages(
                     held.push(m);
                     continue;
                 }
-                match redrive_body(&m.body, req.to.as_deref()) {
+                match req.destination(&m.body) {
                     Ok((body, to)) => by_target.entry(to).or_default().push((m, body)),
                     Err(reason) => {
                         report.skipped.push(NotMoved {
@@ -331,7 +375,7 @@ async fn move_messages(
                 None => backup.insert(Backup::create(
                     &b.backup_dir,
                     b.wall_clock.now(),
-                    "redrive",
+                    req.verb(),
                     &req.source,
                 )?),
             };
@@ -339,7 +383,11 @@ async fn move_messages(
                 by_target.values().flatten().map(|(m, _)| m).collect();
             file.write(&req.source, &selected)?;
             for (to, group) in by_target {
-                send_group(b, &req.source, &to, group, report, &mut held).await?;
+                if req.disposal == Disposal::Delete {
+                    delete_group(b, &req.source, group, report).await?;
+                } else {
+                    send_group(b, &req.source, &to, group, report, &mut held).await?;
+                }
             }
             progress((report.moved.len() + report.failed.len() + report.skipped.len()) as u64);
             if wanted.is_some_and(|n| {
@@ -422,6 +470,69 @@ async fn send_group(
     // A failed delete leaves a copy behind: a duplicate the handlers absorb, never a loss.
     b.queues.delete_batch(source, &delete).await?;
     Ok(())
+}
+
+/// Deletes one batch's selected messages (already backed up).
+async fn delete_group(
+    b: &Backend,
+    source: &str,
+    group: Vec<(ReceivedMessage, String)>,
+    report: &mut RedriveReport,
+) -> Result<(), DlqError> {
+    let handles: Vec<String> = group
+        .iter()
+        .map(|(m, _)| m.receipt_handle.clone())
+        .collect();
+    let failed = b.queues.delete_batch(source, &handles).await?;
+    for (m, _) in group {
+        if failed.contains(&m.receipt_handle) {
+            report.failed.push(NotMoved {
+                message_id: m.message_id,
+                reason: "delete refused".into(),
+            });
+        } else {
+            report.moved.push(Moved {
+                message_id: m.message_id,
+                to: "(deleted)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes the selected messages of `queue` to a JSONL file without touching them.
+pub async fn export_messages(
+    b: &Backend,
+    queue: &str,
+    selection: &Selection,
+    out: &std::path::Path,
+) -> Result<u64, DlqError> {
+    let queue = check_queue(queue)?;
+    let messages = b.queues.peek(queue, usize::MAX).await?;
+    let chosen: Vec<&ReceivedMessage> = messages
+        .iter()
+        .filter(|m| match selection {
+            Selection::All => true,
+            Selection::Ids(ids) => ids.contains(&m.message_id),
+        })
+        .collect();
+    crate::ops::safety::write_jsonl(out, queue, &chosen)?;
+    append_audit(
+        &b.audit_log,
+        &AuditEntry {
+            time: b.wall_clock.now(),
+            identity: b.identity.clone(),
+            action: "export".into(),
+            queue: queue.to_string(),
+            to: Some(out.display().to_string()),
+            selected: chosen.len() as u64,
+            moved: 0,
+            failed: 0,
+            skipped: 0,
+            backup: None,
+        },
+    )?;
+    Ok(chosen.len() as u64)
 }
 
 /// The failure queues, in the order the console lists them.

@@ -2,5 +2,6 @@
 //! TUI) run. They see only ports, so the local world and AWS share them.
 
 pub mod dlq;
+pub mod goal;
 pub mod safety;
 pub mod status;

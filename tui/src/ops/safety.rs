@@ -67,25 +67,42 @@ impl Backup {
     }
 
     pub fn write(&mut self, queue: &str, messages: &[&ReceivedMessage]) -> Result<(), SafetyError> {
-        let mut buf = String::new();
-        for m in messages {
-            let line = BackupLine {
-                queue: queue.to_string(),
-                message_id: m.message_id.clone(),
-                body: m.body.clone(),
-                receive_count: m.receive_count,
-                sent_at: m.sent_at,
-            };
-            buf.push_str(&serde_json::to_string(&line).unwrap_or_default());
-            buf.push('\n');
-        }
         self.file
-            .write_all(buf.as_bytes())
+            .write_all(jsonl(queue, messages).as_bytes())
             .and_then(|()| self.file.sync_data())
             .map_err(io_err("cannot write backup file", &self.path))?;
         self.lines += messages.len() as u64;
         Ok(())
     }
+}
+
+/// Messages as JSONL backup lines.
+fn jsonl(queue: &str, messages: &[&ReceivedMessage]) -> String {
+    let mut buf = String::new();
+    for m in messages {
+        let line = BackupLine {
+            queue: queue.to_string(),
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            receive_count: m.receive_count,
+            sent_at: m.sent_at,
+        };
+        buf.push_str(&serde_json::to_string(&line).unwrap_or_default());
+        buf.push('\n');
+    }
+    buf
+}
+
+/// Writes messages to `path` as JSONL (an export), replacing the file.
+pub fn write_jsonl(
+    path: &Path,
+    queue: &str,
+    messages: &[&ReceivedMessage],
+) -> Result<(), SafetyError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
+    }
+    std::fs::write(path, jsonl(queue, messages)).map_err(io_err("cannot write export file", path))
 }
 
 /// One line of the audit log.
