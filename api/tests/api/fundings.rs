@@ -236,10 +236,16 @@ async fn racing_raises_and_reversals_cancel_out() {
             let payment = format!("pay-race-{i}");
             let path = format!("/projects/{id}/fundings/{payment}");
             let (raise, reverse) = tokio::join!(app.fund(id, &payment, 1_000), app.delete(&path));
-            assert!(raise.0.is_success() && reverse.0.is_success(), "{raise:?} {reverse:?}");
+            assert!(
+                raise.0.is_success() && reverse.0.is_success(),
+                "{raise:?} {reverse:?}"
+            );
         }
     });
     futures::future::join_all(pairs).await;
     let p = project(&app, &id).await;
-    assert_eq!((p["raised"].clone(), p["backers"].clone()), (json!(500), json!(1)));
+    assert_eq!(
+        (p["raised"].clone(), p["backers"].clone()),
+        (json!(500), json!(1))
+    );
 }
