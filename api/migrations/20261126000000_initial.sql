@@ -11,6 +11,8 @@ CREATE TABLE projects (
     backers          INT UNSIGNED NOT NULL DEFAULT 0,
     deadline         DATETIME(6)  NOT NULL,
     goal_achieved_at DATETIME(6)  NULL,
+    -- The payment whose raise first reached the goal.
+    goal_reached_by  VARCHAR(64)  CHARACTER SET ascii COLLATE ascii_bin NULL,
     created_at       DATETIME(6)  NOT NULL,
     KEY projects_created_at (created_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

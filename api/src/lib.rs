@@ -70,6 +70,8 @@ pub struct AppState {
     /// Poked after a commit that queued an outbox message, so it is sent without waiting.
     pub outbox_wakeup: Arc<Notify>,
     pub project_cache: Arc<cache::ProjectCache>,
+    /// Projects' goal and currency (never change), so a raise need not read them.
+    pub terms: Arc<store::TermsCache>,
 }
 
 /// The ports that are not configured by settings.
@@ -156,6 +158,7 @@ impl Application {
             broker,
             outbox_wakeup: wakeup,
             project_cache: Arc::new(cache::ProjectCache::new(settings.project_cache_ttl)),
+            terms: Arc::new(store::TermsCache::default()),
         };
         let router = router(state, settings.request_timeout);
         Ok(Application {

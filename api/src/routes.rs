@@ -147,6 +147,7 @@ async fn raise(
     let (payment_id, amount) = validate::funding(&obj)?;
     let (outcome, queued) = store::raise(
         &state.pools.primary,
+        &state.terms,
         &project_id,
         &payment_id,
         amount,

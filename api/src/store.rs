@@ -1,9 +1,10 @@
 //! Projects and fundings in MySQL: every change is one transaction on the primary.
 //!
 //! A funding's payment id is the primary key of `fundings`, so a payment id is applied at most
-//! once whatever the concurrency: the project row is locked (`FOR UPDATE`) for the length of the
-//! change, and a concurrent duplicate that slips past it hits the unique key and is answered with
-//! the first result.
+//! once whatever the concurrency: a raise updates the project row first (which locks it for the
+//! rest of the transaction) and then inserts the funding; a concurrent duplicate hits the unique
+//! key, is rolled back whole, and is answered with the first result. Reversals lock the project
+//! row first too, so raises and reversals of one project take their locks in the same order.
 
 use crate::error::{ApiError, Result};
 use chrono::SubsecRound;
@@ -199,31 +200,107 @@ async fn lock_project(
     row.ok_or_else(|| ApiError::NotFound(format!("project {project_id}")))
 }
 
+/// A project's goal and currency: fixed at creation, so they may be cached for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    pub goal: i64,
+    pub currency: Currency,
+}
+
+/// Reads a project's terms (from the cache, else the primary).
+pub async fn terms(pool: &MySqlPool, cache: &TermsCache, project_id: &str) -> Result<Terms> {
+    if let Some(t) = cache.get(project_id) {
+        return Ok(t);
+    }
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT goal, currency FROM projects WHERE id = ?")
+            .bind(project_id)
+            .fetch_optional(pool)
+            .await?;
+    let (goal, currency) =
+        row.ok_or_else(|| ApiError::NotFound(format!("project {project_id}")))?;
+    let t = Terms {
+        goal,
+        currency: currency_of(&currency)?,
+    };
+    cache.put(project_id, t);
+    Ok(t)
+}
+
+/// Projects' terms by id (bounded; starts over when full).
+#[derive(Debug, Default)]
+pub struct TermsCache(std::sync::Mutex<std::collections::HashMap<String, Terms>>);
+
+impl TermsCache {
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Terms>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn get(&self, id: &str) -> Option<Terms> {
+        self.map().get(id).copied()
+    }
+    pub fn put(&self, id: &str, terms: Terms) {
+        let mut map = self.map();
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(id.to_string(), terms);
+    }
+}
+
 /// Raises `project_id` by `amount` once per `payment_id`. When the raise first reaches the
 /// goal, records `goalAchievedAt` and queues the `goal_achievement` message in the outbox, in
 /// the same transaction. Returns whether the outbox has a new message.
+///
+/// The project row is locked by the first statement of the transaction (the UPDATE), and held
+/// for two round trips only (the funding INSERT, then COMMIT): fundings of one project are
+/// serialized by that lock, so its length is the throughput of a project.
 pub async fn raise(
     pool: &MySqlPool,
+    terms_cache: &TermsCache,
     project_id: &str,
     payment_id: &str,
     amount: Money,
     now: Timestamp,
 ) -> Result<(RaiseOutcome, bool)> {
     let now = db_time(now);
-    let mut tx = pool.begin().await?;
-    let (goal, currency, raised, achieved) = lock_project(&mut tx, project_id).await?;
-    if currency != amount.currency.as_str() {
+    let terms = terms(pool, terms_cache, project_id).await?;
+    if terms.currency != amount.currency {
         return Err(ApiError::field(
             "currency",
             format!(
-                "project {project_id} is funded in {currency}, not {}",
-                amount.currency
+                "project {project_id} is funded in {}, not {}",
+                terms.currency, amount.currency
             ),
         ));
     }
-    let new_raised = raised.checked_add(amount.amount).ok_or_else(|| {
-        ApiError::Conflict(format!("project {project_id} cannot take {amount} more"))
-    })?;
+    let mut tx = pool.begin().await?;
+    // Assignments read the old values on the right (each column is assigned after it is read,
+    // and `raised` last), so this holds with and without SIMULTANEOUS_ASSIGNMENT. The new
+    // amount comes back in the OK packet through LAST_INSERT_ID(expr), saving a SELECT.
+    let updated = sqlx::query(
+        "UPDATE projects SET \
+           goal_reached_by = IF(goal_achieved_at IS NULL AND raised + ? >= goal, ?, goal_reached_by), \
+           goal_achieved_at = IF(goal_achieved_at IS NULL AND raised + ? >= goal, ?, goal_achieved_at), \
+           backers = backers + 1, \
+           raised = LAST_INSERT_ID(raised + ?) \
+         WHERE id = ? AND currency = ?",
+    )
+    .bind(amount.amount)
+    .bind(payment_id)
+    .bind(amount.amount)
+    .bind(now.naive_utc())
+    .bind(amount.amount)
+    .bind(project_id)
+    .bind(amount.currency.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ApiError::NotFound(format!("project {project_id}")));
+    }
+    let new_raised = i64::try_from(updated.last_insert_id())
+        .map_err(|_| ApiError::Internal("raised amount out of range".into()))?;
     let inserted = sqlx::query(
         "INSERT INTO fundings (payment_id, project_id, amount, currency, raised_after, created_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -251,27 +328,27 @@ pub async fn raise(
         }
         Err(e) => return Err(e.into()),
     }
-    let reaches_goal = achieved.is_none() && new_raised >= goal;
-    let goal_achieved_at = if reaches_goal { Some(now) } else { achieved };
-    sqlx::query(
-        "UPDATE projects SET raised = ?, backers = backers + 1, goal_achieved_at = ? WHERE id = ?",
-    )
-    .bind(new_raised)
-    .bind(goal_achieved_at.map(|t| t.naive_utc()))
-    .bind(project_id)
-    .execute(&mut *tx)
-    .await?;
-    if reaches_goal {
+    // Only a raise that crosses the goal can be the one that reached it; the database says
+    // whether it was (goal_reached_by is this payment), and the outbox row is written then.
+    let mut queued = false;
+    if new_raised >= terms.goal && new_raised - amount.amount < terms.goal {
         let body = serde_json::json!({
             "destination": TOPIC_GOAL_ACHIEVEMENT,
             "projectId": project_id,
             "achievedAt": now,
         });
-        sqlx::query("INSERT INTO outbox (destination, body) VALUES (?, ?)")
-            .bind(TOPIC_GOAL_ACHIEVEMENT)
-            .bind(body.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let written = sqlx::query(
+            "INSERT INTO outbox (destination, body) \
+             SELECT ?, ? FROM projects WHERE id = ? AND goal_reached_by = ? AND goal_achieved_at = ?",
+        )
+        .bind(TOPIC_GOAL_ACHIEVEMENT)
+        .bind(body.to_string())
+        .bind(project_id)
+        .bind(payment_id)
+        .bind(now.naive_utc())
+        .execute(&mut *tx)
+        .await?;
+        queued = written.rows_affected() == 1;
     }
     tx.commit().await?;
     let funding = Funding {
@@ -282,7 +359,7 @@ pub async fn raise(
         raised: new_raised,
         reversed: false,
     };
-    Ok((RaiseOutcome::Applied(funding), reaches_goal))
+    Ok((RaiseOutcome::Applied(funding), queued))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -53,11 +53,13 @@ async fn goal_achievement_is_sent_once_despite_broker_failures() {
         chrono::DateTime::parse_from_rfc3339(&achieved_at).unwrap()
     );
 
-    // Over-funding, duplicates and a reversal below the goal queue nothing new.
-    app.fund(&id, "pay-3", 5_000).await;
-    app.fund(&id, "pay-2", 4_000).await;
+    // Over-funding, duplicates, falling below the goal and crossing it again queue nothing new.
+    assert_eq!(app.fund(&id, "pay-3", 5_000).await.1["raised"], 15_000);
+    assert_eq!(app.fund(&id, "pay-2", 4_000).await.0, StatusCode::OK);
     app.delete(&format!("/projects/{id}/fundings/pay-2")).await;
-    app.fund(&id, "pay-4", 9_000).await;
+    let (_, below) = app.delete(&format!("/projects/{id}/fundings/pay-3")).await;
+    assert_eq!(below["raised"], 6_000);
+    assert_eq!(app.fund(&id, "pay-4", 9_000).await.1["raised"], 15_000);
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
         .fetch_one(&app.db.pool)
         .await
@@ -65,6 +67,13 @@ async fn goal_achievement_is_sent_once_despite_broker_failures() {
     assert_eq!(rows, 1);
     let (_, p) = app.get(&format!("/projects/{id}")).await;
     assert_eq!(p["goalAchievedAt"].as_str(), Some(achieved_at.as_str()));
+    let reached_by: String =
+        sqlx::query_scalar("SELECT CAST(goal_reached_by AS CHAR) FROM projects WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(reached_by, "pay-2");
 
     // Another sender (a second task) finds nothing left to send.
     let other = OutboxSender::new(
