@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 
 duration="${1:-10}"
 connections="${BENCH_CONNECTIONS:-32}"
-fund_connections="${BENCH_FUND_CONNECTIONS:-8}"
+fund_connections="${BENCH_FUND_CONNECTIONS:-4}"
 port="${BENCH_PORT:-18080}"
 server="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
 db="crowdfund_bench_$(date +%s)_$$"
