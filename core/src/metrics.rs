@@ -88,6 +88,8 @@ pub enum MetricEvent {
         function: &'static str,
         processed: u32,
         failed: u32,
+        /// How long the handler took over the batch.
+        duration_micros: u64,
     },
 }
 
@@ -132,6 +134,7 @@ impl MetricEvent {
                 function,
                 processed,
                 failed,
+                ..
             } => vec![
                 (
                     MetricName::MessagesProcessed,

@@ -121,6 +121,46 @@ impl LocalPipeline {
         Err(PipelineError::NotIdle(MAX_DRAIN_ROUNDS))
     }
 
+    /// One item from the traffic generator, through the broker or straight onto a queue.
+    fn submit_generated(
+        &self,
+        failure_rate: f64,
+        report: &mut TrafficReport,
+    ) -> Result<(), PipelineError> {
+        match traffic::next_item(&self.world, failure_rate) {
+            TrafficItem::Broker(body) => {
+                if self.submit(body.as_bytes()).status == 202 {
+                    report.accepted += 1;
+                } else {
+                    report.refused += 1;
+                }
+            }
+            TrafficItem::Raw { queue, body } => {
+                self.world.inject_raw(queue, &body)?;
+                report.raw_injected += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// One step of live traffic: `items` generated, one polling round, the clock moved on by
+    /// `advance`. What the console's live local world runs on every tick.
+    pub fn step(
+        &self,
+        items: u64,
+        failure_rate: f64,
+        advance: chrono::Duration,
+    ) -> Result<TrafficReport, PipelineError> {
+        let mut report = TrafficReport::default();
+        for _ in 0..items {
+            self.submit_generated(failure_rate, &mut report)?;
+            report.submitted += 1;
+        }
+        report.messages_processed += self.poll_once()?.received;
+        self.world.advance(advance);
+        Ok(report)
+    }
+
     /// Generates `payments` items of traffic (a `failure_rate` share goes wrong somehow),
     /// interleaved with polling as live traffic would be, then drains. `progress` is told how
     /// many items were submitted so far.
@@ -132,19 +172,7 @@ impl LocalPipeline {
     ) -> Result<TrafficReport, PipelineError> {
         let mut report = TrafficReport::default();
         for i in 1..=payments {
-            match traffic::next_item(&self.world, failure_rate) {
-                TrafficItem::Broker(body) => {
-                    if self.submit(body.as_bytes()).status == 202 {
-                        report.accepted += 1;
-                    } else {
-                        report.refused += 1;
-                    }
-                }
-                TrafficItem::Raw { queue, body } => {
-                    self.world.inject_raw(queue, &body)?;
-                    report.raw_injected += 1;
-                }
-            }
+            self.submit_generated(failure_rate, &mut report)?;
             report.submitted += 1;
             self.world
                 .advance(chrono::Duration::milliseconds(INTERARRIVAL_MS));

@@ -72,6 +72,9 @@ pub async fn handle_batch(
     batch: &[ReceivedMessage],
 ) -> BatchResponse {
     let mut response = BatchResponse::default();
+    // Handler compute time, reported as the function's duration (a process measurement, not
+    // domain time, so it does not come from the Clock port).
+    let started = std::time::Instant::now();
     for message in batch {
         let keep = match function.handle(message).await {
             MessageOutcome::Done => false,
@@ -92,6 +95,7 @@ pub async fn handle_batch(
         function: function.name(),
         processed: batch.len() as u32 - failed,
         failed,
+        duration_micros: started.elapsed().as_micros() as u64,
     });
     response
 }

@@ -20,6 +20,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// How often the console refreshes its data, e.g. 2s or 500ms.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub refresh: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -52,6 +56,25 @@ pub struct GoalCheckArgs {
     pub yes: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `500ms`, `2s`, `1m`: a number and a unit.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 2s or 1m"))?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" | "" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n * 60),
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s or m")),
+    };
+    if d < std::time::Duration::from_millis(100) {
+        return Err(format!("{s} is too short; refresh at most every 100ms"));
+    }
+    Ok(d)
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

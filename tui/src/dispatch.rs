@@ -81,11 +81,14 @@ pub enum Outcome {
     },
 }
 
-/// Runs an action on the local world and saves the world when it changed.
+/// Runs an action on the local world and saves the world when it changed. With `settle`, the
+/// pipeline then runs until idle (the CLI's frozen world); the live TUI world keeps ticking
+/// instead.
 pub fn run_local(
     world: &LocalWorld,
     action: Action,
     read_only: bool,
+    settle: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome> {
     authorize(&action, read_only)?;
@@ -105,7 +108,7 @@ pub fn run_local(
             let report = block_on(dlq::redrive(&backend, &request, progress))?;
             Outcome::Redriven {
                 report,
-                processed: drain_unless(world, dry_run)?,
+                processed: settle_unless(world, dry_run || !settle)?,
             }
         }
         Action::Export {
@@ -128,7 +131,7 @@ pub fn run_local(
             };
             Outcome::GoalChecked {
                 plan,
-                processed: drain_unless(world, dry_run)?,
+                processed: settle_unless(world, dry_run || !settle)?,
             }
         }
     };
@@ -138,8 +141,8 @@ pub fn run_local(
     Ok(outcome)
 }
 
-fn drain_unless(world: &LocalWorld, dry_run: bool) -> Result<Option<DrainReport>> {
-    if dry_run {
+fn settle_unless(world: &LocalWorld, skip: bool) -> Result<Option<DrainReport>> {
+    if skip {
         return Ok(None);
     }
     Ok(Some(

@@ -3,6 +3,7 @@
 //! The same operations run on the embedded local world (the whole pipeline simulated
 //! in-process, kept in one state file) or, later, on AWS; they only see ports.
 //!
+//! - [`app`]: the interactive console (ratatui), fed by a worker thread.
 //! - [`cli`]: the command line (clap).
 //! - [`backend`]: the ports an operation needs, bundled; the local world and its state file.
 //! - [`ops`]: status, DLQ listing and redrive, and the safety net every destructive action
@@ -11,6 +12,7 @@
 //! - [`render`]: human-readable tables for the terminal.
 #![deny(clippy::todo, clippy::unimplemented)]
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod dispatch;

@@ -2,6 +2,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use crowdfund_console::app::worker::WorkerConfig;
+use crowdfund_console::app::{App, terminal};
 use crowdfund_console::backend::{LocalWorld, check_share, default_state_path};
 use crowdfund_console::cli::{
     Cli, Command, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GoalCheckArgs, RedriveArgs,
@@ -45,6 +47,16 @@ fn run(cli: Cli) -> Result<()> {
         eprintln!("created a demo world in {}", path.display());
     }
     match cli.command {
+        // The interactive console when a person is at a terminal; a status table otherwise.
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+            let app = App::new("local", &path.display().to_string(), cli.read_only);
+            let config = WorkerConfig {
+                refresh: cli.refresh,
+                read_only: cli.read_only,
+                ..WorkerConfig::default()
+            };
+            terminal::run(app, world, config)
+        }
         None | Some(Command::Status(_)) => {
             let json = matches!(&cli.command, Some(Command::Status(a)) if a.json);
             status(&world, json)
@@ -90,7 +102,8 @@ fn simulate(world: &LocalWorld, args: SimulateArgs, read_only: bool) -> Result<(
         payments: args.payments,
         failure_rate: args.failure_rate,
     };
-    let outcome = dispatch::run_local(world, action, read_only, &mut |n| bar.set_position(n))?;
+    let outcome =
+        dispatch::run_local(world, action, read_only, true, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     let Outcome::Simulated(r) = outcome else {
         bail!("simulate returned another outcome");
@@ -203,7 +216,7 @@ fn take(
         ))?;
     }
     let bar = progress_bar(0, request.verb());
-    let outcome = dispatch::run_local(world, action, read_only, &mut |n| {
+    let outcome = dispatch::run_local(world, action, read_only, true, &mut |n| {
         bar.set_length(n);
         bar.set_position(n)
     })?;
@@ -256,7 +269,7 @@ fn export(world: &LocalWorld, args: ExportArgs, read_only: bool) -> Result<()> {
         selection,
         out: args.out,
     };
-    match dispatch::run_local(world, action, read_only, &mut |_| {})? {
+    match dispatch::run_local(world, action, read_only, true, &mut |_| {})? {
         Outcome::Exported { count, out } => {
             println!("exported {count} message(s) to {}", out.display());
             Ok(())
@@ -272,7 +285,7 @@ fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Resul
         dry_run: true,
     };
     let Outcome::GoalChecked { plan, .. } =
-        dispatch::run_local(world, preview, read_only, &mut |_| {})?
+        dispatch::run_local(world, preview, read_only, true, &mut |_| {})?
     else {
         bail!("goal check returned another outcome");
     };
@@ -294,7 +307,7 @@ fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Resul
         let Outcome::GoalChecked {
             plan: done,
             processed,
-        } = dispatch::run_local(world, action, read_only, &mut |_| {})?
+        } = dispatch::run_local(world, action, read_only, true, &mut |_| {})?
         else {
             bail!("goal check returned another outcome");
         };

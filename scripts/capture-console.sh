@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Captures every view of crowdfund-console from a real terminal (tmux) into docs/console.md.
+# Uses a throwaway state file: a demo world plus 400 simulated payments (seed 7).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p crowdfund-console
+bin=target/release/crowdfund-console
+work=$(mktemp -d)
+trap 'tmux -S "$work/sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+bin=$(pwd)/$bin
+# A relative state path keeps the capture free of this machine's paths.
+(cd "$work" && "$bin" --state world.json simulate --payments 400 --seed 7 >/dev/null 2>&1)
+t() { tmux -S "$work/sock" "$@"; }
+t new-session -d -s cap -x 120 -y 40 -c "$work" "$bin --state world.json"
+sleep 4
+out=docs/console.md
+{
+  echo "# crowdfund-console: what each view shows"
+  echo
+  echo "Captured from a real terminal (tmux, 120×40) on a local world after 400 simulated payments."
+  echo "Regenerate with \`bash scripts/capture-console.sh\`."
+} > "$out"
+capture() {
+  printf '\n## %s\n\n```\n' "$1" >> "$out"
+  t capture-pane -p -t cap | sed -e 's/[[:space:]]*$//' >> "$out"
+  printf '```\n' >> "$out"
+}
+for view in "1:Overview" "2:DLQ browser (etc_parked)" "3:Goal check" "4:Projects" "5:Topology" "6:Health" "7:Audit"; do
+  key=${view%%:*}
+  t send-keys -t cap "$key"
+  sleep 1.5
+  if [ "$key" = 2 ]; then t send-keys -t cap j j j; sleep 0.5; fi
+  if [ "$key" = 3 ]; then t send-keys -t cap End Enter; sleep 1.5; fi
+  capture "${view#*:}"
+done
+t send-keys -t cap 2 Space Space r
+sleep 1
+capture "Redrive confirmation"
+t send-keys -t cap n '?'
+sleep 1
+capture "Help (?)"
+t send-keys -t cap q 1 q
+echo "wrote $out"

@@ -1,0 +1,115 @@
+variable "name" {
+  description = "Name prefix of roles and secrets (function names are the topology's)."
+  type        = string
+}
+
+variable "functions" {
+  description = "Function name => trigger queue and batch size (the topology's functions); trigger_queue null for the HTTP-triggered broker."
+  type = map(object({
+    trigger_queue = optional(string)
+    batch_size    = optional(number)
+  }))
+}
+
+variable "lambda_zip_dir" {
+  description = "Directory holding <function>.zip for every function."
+  type        = string
+}
+
+variable "memory_mb" {
+  description = "Memory of each function."
+  type        = number
+  default     = 256
+}
+
+variable "timeout_seconds" {
+  description = "Timeout of each function; below the queues' 30 s visibility timeout."
+  type        = number
+  default     = 25
+
+  validation {
+    condition     = var.timeout_seconds < 30
+    error_message = "timeout_seconds must stay below the queues' 30 s visibility timeout."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of each function, and the event-source mappings' maximum concurrency."
+  type        = number
+  default     = 20
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups."
+  type        = number
+}
+
+variable "kms_key_arn" {
+  description = "Key of logs, environment variables, queues, topics and the table."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the functions run in."
+  type        = list(string)
+}
+
+variable "security_group_id" {
+  description = "Security group of the functions."
+  type        = string
+}
+
+variable "topic_arns" {
+  description = "Topic name => ARN."
+  type        = map(string)
+}
+
+variable "queue_arns" {
+  description = "Queue name => ARN."
+  type        = map(string)
+}
+
+variable "queue_urls" {
+  description = "Queue name => URL."
+  type        = map(string)
+}
+
+variable "table_arn" {
+  description = "ARN of the payments table."
+  type        = string
+}
+
+variable "table_name" {
+  description = "Name of the payments table."
+  type        = string
+}
+
+variable "index_name" {
+  description = "Name of the project/time index."
+  type        = string
+}
+
+variable "ses_identity_arn" {
+  description = "SES identity the receipts are sent from."
+  type        = string
+}
+
+variable "ses_configuration_set" {
+  description = "SES configuration set of the receipts."
+  type        = string
+}
+
+variable "ses_from_address" {
+  description = "Sender address of the receipts."
+  type        = string
+}
+
+variable "funding_api_url" {
+  description = "Base URL of crowdfund-api (the funding-rw role is reached through it)."
+  type        = string
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the Embedded Metric Format metrics."
+  type        = string
+}

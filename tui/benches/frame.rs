@@ -1,0 +1,129 @@
+//! Frame render time of the console on TestBackend, release build: 50 queues and 10,000 DLQ
+//! messages loaded, 160×48, overview and DLQ browser. Lists build only their visible rows.
+//!
+//! Run: `cargo bench -p crowdfund-console --bench frame`; peak RSS:
+//! `/usr/bin/time -v target/release/deps/frame-* --bench`.
+
+use crowdfund_console::app::snapshot::{FunctionHealth, Snapshot, ThroughputPoint};
+use crowdfund_console::app::{Action, App, View, view};
+use crowdfund_console::ops::dlq::DlqMessage;
+use crowdfund_console::ops::status::{PaymentCounts, ProjectStatus, Status};
+use crowdfund_core::money::Currency;
+use crowdfund_core::ports::QueueStats;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+fn snapshot() -> Snapshot {
+    let now = "2026-11-26T03:00:00Z".parse().unwrap_or_default();
+    let queues = (0..50)
+        .map(|i| QueueStats {
+            name: if i == 0 {
+                "etc_parked".into()
+            } else {
+                format!("queue_{i:02}")
+            },
+            visible: i * 3,
+            in_flight: i,
+            delayed: i % 4,
+            oldest_age_seconds: i * 17,
+        })
+        .collect();
+    let projects = (0..12)
+        .map(|i| ProjectStatus {
+            id: format!("prj-{i:02}"),
+            title: format!("Project {i}"),
+            goal: 1_000_000 * (i + 1),
+            raised: 700_000 * (i + 1),
+            ledger_net: 700_000 * (i + 1),
+            currency: Currency::KRW,
+            backers: 40,
+            goal_achieved_at: None,
+            deadline: now,
+        })
+        .collect();
+    let messages: Vec<DlqMessage> = (0..10_000)
+        .map(|i| DlqMessage {
+            queue: "etc_parked".into(),
+            message_id: format!("m-{i:08}"),
+            kind: Some("payment_attempt".into()),
+            from: Some("payment_attempt_queue".into()),
+            attempts: 4,
+            to_discord: false,
+            reason: Some(format!("payment pay-{i:06} was declined: card declined")),
+            payment_id: Some(format!("pay-{i:06}")),
+            ledger_state: Some("declined".into()),
+            age_seconds: i,
+            receive_count: 1,
+            body: serde_json::json!({"kind": "payment_attempt", "from": "payment_attempt_queue", "attempts": 4,
+                "toDiscord": false, "payload": {"paymentId": format!("pay-{i:06}"), "amount": 50000, "currency": "KRW"}}),
+        })
+        .collect();
+    Snapshot {
+        status: Status {
+            backend: "local".into(),
+            target: "bench".into(),
+            now,
+            queues,
+            projects,
+            payments: PaymentCounts::default(),
+        },
+        lists: BTreeMap::from([("etc_parked".to_string(), messages)]),
+        throughput: (0..30)
+            .map(|m| ThroughputPoint {
+                minute: m,
+                approved: 100 + m as u64,
+                declined: 5,
+                cancelled: 1,
+            })
+            .collect(),
+        functions: (0..6)
+            .map(|i| FunctionHealth {
+                name: format!("fn_{i}"),
+                invocations: 1000,
+                messages: 9000,
+                errors: i,
+                throttles: 0,
+                duration_p99_micros: Some(400),
+            })
+            .collect(),
+        late_payments: BTreeMap::new(),
+        audit: Vec::new(),
+        collected_at: now,
+    }
+}
+
+fn main() {
+    let frames: u32 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(500);
+    let mut app = App::new("local", "bench", false);
+    app.apply_snapshot(snapshot());
+    let mut terminal = match Terminal::new(TestBackend::new(160, 48)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot create the test terminal: {e}");
+            return;
+        }
+    };
+    println!("frame render time at 160x48, 50 queues, 10,000 DLQ messages (best of 5 runs)");
+    for v in [View::Overview, View::Dlq, View::Projects, View::Topology] {
+        app.update(Action::Show(v));
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let started = Instant::now();
+            for i in 0..frames {
+                // Move the selection so the visible window changes, as a scrolling operator would.
+                app.update(if i % 2 == 0 { Action::Down } else { Action::Up });
+                if terminal.draw(|f| view::draw(f, &app)).is_err() {
+                    eprintln!("draw failed");
+                    return;
+                }
+            }
+            best = best.min(started.elapsed().as_secs_f64() / f64::from(frames));
+        }
+        println!("{:<10} {:>8.1} µs/frame", v.title(), best * 1e6);
+    }
+}

@@ -1,0 +1,132 @@
+//! What the TUI draws: one immutable snapshot of the system, collected off the UI thread.
+
+use crate::backend::LocalWorld;
+use crate::ops::dlq::{self, DlqMessage, FAILURE_QUEUES};
+use crate::ops::safety::{AuditEntry, read_audit};
+use crate::ops::status::{Status, collect_status};
+use crowdfund_core::domain::Timestamp;
+use crowdfund_core::metrics::MetricName;
+use crowdfund_core::topology;
+use crowdfund_handlers::transaction_check::plan_goal_check;
+use futures::executor::block_on;
+use std::collections::BTreeMap;
+
+/// Messages listed per queue (the browser draws only the visible rows of these).
+pub const LIST_LIMIT: usize = 10_000;
+/// Minutes of payment throughput kept for the chart.
+pub const THROUGHPUT_MINUTES: usize = 30;
+/// The window Lambda errors are counted over, in (simulated) minutes.
+pub const ERROR_WINDOW_MINUTES: i64 = 5;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThroughputPoint {
+    /// Minutes since the epoch.
+    pub minute: i64,
+    pub approved: u64,
+    pub declined: u64,
+    pub cancelled: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionHealth {
+    pub name: String,
+    pub invocations: u64,
+    pub messages: u64,
+    /// Failed messages in the last [`ERROR_WINDOW_MINUTES`] (what an alarm would look at).
+    pub errors: u64,
+    pub throttles: u64,
+    pub duration_p99_micros: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub status: Status,
+    /// Listed messages by queue: the failure queues, and the queue being browsed.
+    pub lists: BTreeMap<String, Vec<DlqMessage>>,
+    pub throughput: Vec<ThroughputPoint>,
+    pub functions: Vec<FunctionHealth>,
+    /// Approved payments after each achieved project's goal (what a goal check would cancel).
+    pub late_payments: BTreeMap<String, usize>,
+    /// Newest first.
+    pub audit: Vec<AuditEntry>,
+    /// Wall-clock time of collection.
+    pub collected_at: Timestamp,
+}
+
+impl Snapshot {
+    pub fn list(&self, queue: &str) -> &[DlqMessage] {
+        self.lists.get(queue).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Collects a snapshot of the local world. `browsed` is listed too when it is not a failure queue.
+pub fn collect_local(
+    world: &LocalWorld,
+    browsed: &str,
+    wall: Timestamp,
+) -> Result<Snapshot, String> {
+    let backend = world.backend();
+    let status = block_on(collect_status(&backend)).map_err(|e| e.to_string())?;
+    let mut lists = BTreeMap::new();
+    for q in FAILURE_QUEUES
+        .iter()
+        .copied()
+        .chain(std::iter::once(browsed))
+    {
+        if lists.contains_key(q) || topology::queue(q).is_none() {
+            continue;
+        }
+        let list =
+            block_on(dlq::list_messages(&backend, q, LIST_LIMIT)).map_err(|e| e.to_string())?;
+        lists.insert(q.to_string(), list);
+    }
+    let sim = world.world();
+    let buckets = sim.metric_buckets();
+    let now_minute = status.now.timestamp().div_euclid(60);
+    let throughput = (now_minute - THROUGHPUT_MINUTES as i64 + 1..=now_minute)
+        .map(|minute| {
+            let b = buckets.get(&minute);
+            let get = |m| b.and_then(|b| b.get(&m)).copied().unwrap_or(0).max(0) as u64;
+            ThroughputPoint {
+                minute,
+                approved: get(MetricName::PaymentsApproved),
+                declined: get(MetricName::PaymentsDeclined),
+                cancelled: get(MetricName::PaymentsCancelled),
+            }
+        })
+        .collect();
+    let counters = sim.function_counters();
+    let functions = topology::FUNCTIONS
+        .iter()
+        .map(|f| {
+            let c = counters.get(f.name).cloned().unwrap_or_default();
+            FunctionHealth {
+                name: f.name.to_string(),
+                invocations: c.invocations,
+                messages: c.messages,
+                errors: c.recent_errors(now_minute, ERROR_WINDOW_MINUTES),
+                throttles: 0,
+                duration_p99_micros: c.duration_p99_micros(),
+            }
+        })
+        .collect();
+    let mut late_payments = BTreeMap::new();
+    for p in &status.projects {
+        if let Some(at) = p.goal_achieved_at {
+            let late = block_on(plan_goal_check(&*backend.ledger, &p.id, at))
+                .map_err(|e| e.to_string())?;
+            late_payments.insert(p.id.clone(), late.len());
+        }
+    }
+    let mut audit = read_audit(&backend.audit_log).map_err(|e| e.to_string())?;
+    audit.reverse();
+    Ok(Snapshot {
+        status,
+        lists,
+        throughput,
+        functions,
+        late_payments,
+        audit,
+        collected_at: wall,
+    })
+}

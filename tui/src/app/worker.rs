@@ -1,0 +1,174 @@
+//! The local world, running live off the UI thread: traffic ticks, snapshots at the refresh
+//! interval, and the operator's actions through the dispatcher, with progress sent back.
+
+use super::snapshot::collect_local;
+use super::{UiEvent, WorkerCommand, WorkerEvent};
+use crate::backend::LocalWorld;
+use crate::dispatch::{self, Outcome};
+use crate::ops::goal;
+use crate::render;
+use crowdfund_core::ports::{Clock, SystemClock};
+use crowdfund_core::topology::QUEUE_PARKED;
+use futures::executor::block_on;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How often a snapshot is collected and sent.
+    pub refresh: Duration,
+    /// Real time between traffic ticks.
+    pub tick: Duration,
+    /// Generated items per tick.
+    pub items_per_tick: u64,
+    pub failure_rate: f64,
+    /// Simulated seconds per tick (the local world runs faster than real time).
+    pub sim_seconds_per_tick: i64,
+    pub read_only: bool,
+    /// How often the world is written back to its file while running.
+    pub autosave: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            refresh: Duration::from_secs(1),
+            tick: Duration::from_millis(200),
+            items_per_tick: 2,
+            failure_rate: 0.1,
+            sim_seconds_per_tick: 1,
+            read_only: false,
+            autosave: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Runs until `Quit` (or until the UI is gone), then saves the world unless read-only.
+pub fn run_local(
+    world: LocalWorld,
+    config: WorkerConfig,
+    commands: Receiver<WorkerCommand>,
+    events: Sender<UiEvent>,
+) {
+    let send = |e: WorkerEvent| events.send(UiEvent::Worker(e)).is_ok();
+    let wall = SystemClock;
+    let mut browsed = QUEUE_PARKED.to_string();
+    let mut live = true;
+    let mut last_snapshot: Option<Instant> = None;
+    let mut last_save = Instant::now();
+    loop {
+        let mut refresh_now = false;
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                WorkerCommand::Quit => {
+                    if !config.read_only {
+                        if let Err(e) = world.save() {
+                            send(WorkerEvent::Error(format!(
+                                "could not save the world: {e:#}"
+                            )));
+                        }
+                    }
+                    return;
+                }
+                WorkerCommand::Browse(q) => {
+                    browsed = q;
+                    refresh_now = true;
+                }
+                WorkerCommand::SetLive(on) => live = on,
+                WorkerCommand::PreviewGoal { project_id } => {
+                    let plan = block_on(goal::plan(&world.backend(), &project_id, None))
+                        .map_err(|e| e.to_string());
+                    send(WorkerEvent::GoalPreview(plan));
+                }
+                WorkerCommand::Run(action) => {
+                    let title = action.describe();
+                    let mut progress = |n| {
+                        send(WorkerEvent::Progress(n));
+                    };
+                    let event = match dispatch::run_local(
+                        &world,
+                        action,
+                        config.read_only,
+                        false,
+                        &mut progress,
+                    ) {
+                        Ok(outcome) => WorkerEvent::Finished {
+                            title,
+                            lines: summary(&outcome),
+                            ok: true,
+                        },
+                        Err(e) => WorkerEvent::Finished {
+                            title,
+                            lines: vec![format!("failed: {e:#}")],
+                            ok: false,
+                        },
+                    };
+                    send(event);
+                    refresh_now = true;
+                }
+            }
+        }
+        if live {
+            let advance = chrono::Duration::seconds(config.sim_seconds_per_tick);
+            if let Err(e) = world
+                .pipeline
+                .step(config.items_per_tick, config.failure_rate, advance)
+            {
+                send(WorkerEvent::Error(format!("local pipeline: {e}")));
+            }
+        }
+        if refresh_now || last_snapshot.is_none_or(|t| t.elapsed() >= config.refresh) {
+            let event = match collect_local(&world, &browsed, wall.now()) {
+                Ok(s) => WorkerEvent::Snapshot(Box::new(s)),
+                Err(e) => WorkerEvent::Error(format!("refresh failed: {e}")),
+            };
+            if !send(event) {
+                return; // the UI is gone
+            }
+            last_snapshot = Some(Instant::now());
+        }
+        if !config.read_only && last_save.elapsed() >= config.autosave {
+            if let Err(e) = world.save() {
+                send(WorkerEvent::Error(format!(
+                    "could not save the world: {e:#}"
+                )));
+            }
+            last_save = Instant::now();
+        }
+        std::thread::sleep(config.tick);
+    }
+}
+
+/// The result summary an action shows, one line per message moved.
+pub fn summary(outcome: &Outcome) -> Vec<String> {
+    let text = match outcome {
+        Outcome::Simulated(r) => format!(
+            "{} items submitted, {} messages processed",
+            r.submitted, r.messages_processed
+        ),
+        Outcome::Redriven { report, processed } => {
+            let mut t = render::redrive(report);
+            if let Some(p) = processed {
+                t.push_str(&format!(
+                    "the pipeline then processed {} message(s)\n",
+                    p.messages
+                ));
+            }
+            t
+        }
+        Outcome::Exported { count, out } => {
+            format!("exported {count} message(s) to {}", out.display())
+        }
+        Outcome::GoalChecked { plan, processed } => {
+            let mut t = render::goal_plan(plan);
+            if let Some(p) = processed {
+                t.push_str(&format!(
+                    "the pipeline then processed {} message(s)\n",
+                    p.messages
+                ));
+            }
+            t
+        }
+    };
+    text.lines().map(str::to_string).collect()
+}
