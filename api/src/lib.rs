@@ -117,6 +117,9 @@ impl Application {
         deps: Dependencies,
     ) -> Result<Application, StartError> {
         let pools = Pools::connect_lazy(&settings)?;
+        if settings.migrate_on_start && settings.role == Role::FundingRw {
+            db::migrate(&pools.primary).await?;
+        }
         let mut checked = vec![&pools.reader];
         if settings.role == Role::FundingRw {
             checked.push(&pools.primary);

@@ -14,7 +14,8 @@ async fn main() -> anyhow::Result<()> {
     }
     telemetry::init("info");
     let settings = Settings::from_cli(&cli).context(
-        "DATABASE_URL (or --database-url) is required, e.g. mysql://root@127.0.0.1:3306/crowdfund",
+        "DATABASE_URL is required (e.g. mysql://root@127.0.0.1:3306/crowdfund), \
+         or DB_HOST, DB_NAME, DB_USER and DB_PASSWORD",
     )?;
     if let Some(Command::Migrate) = cli.command {
         let pools = db::Pools::connect_lazy(&settings)?;

@@ -109,6 +109,21 @@ async fn start_up_checks_migrations() {
     );
 }
 
+/// With MIGRATE_ON_START, funding-rw applies the schema itself instead of refusing to start.
+#[tokio::test]
+async fn funding_rw_can_migrate_on_start() {
+    let db = TestDb::empty().await;
+    let mut settings = Settings::new(Role::FundingRw, &db.url, &db.url);
+    settings.migrate_on_start = true;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    assert!(
+        Application::build(settings, listener, Dependencies::default())
+            .await
+            .is_ok()
+    );
+    crowdfund_api::db::check_migrations(&db.pool).await.unwrap();
+}
+
 /// Bodies over the limit are refused with 413 and a JSON reason; broken JSON with 400.
 #[tokio::test]
 async fn oversized_and_broken_bodies_are_refused() {
