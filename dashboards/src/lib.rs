@@ -1,63 +1,97 @@
-//! CloudWatch dashboards and alarms for crowdfund, generated from the topology in
-//! `crowdfund-core`, so a queue or function added there appears here without hand-edited JSON.
+//! CloudWatch dashboards, alarms and stakeholder charts for crowdfund, generated from the
+//! topology and the metric definitions in `crowdfund-core`, so a queue or function added there
+//! appears here without anyone editing JSON by hand.
 //!
-//! This crate starts with the metric rows every dashboard is built from; the dashboard
-//! bodies, alarms and plotters reports grow on top of them.
+//! - [`grid`]: places widgets on CloudWatch's 24-column grid.
+//! - [`widgets`]: metric, expression and text widgets in PutDashboard's form.
+//! - [`ops`]: the on-call dashboard (queues, DLQ, Lambdas, ECS, ALB, RDS, DynamoDB, API Gateway,
+//!   with the runbook beside the graphs).
+//! - [`stakeholders`]: payments, amounts, success rate, funding progress.
+//! - [`alarms`]: PutMetricAlarm requests (camelCase, as terraform's monitoring module reads them).
+//! - [`validate`]: the limits PutDashboard and PutMetricAlarm enforce, checked before deploying.
+//! - [`report`]: plotters charts (PNG or SVG) from a metric history.
 
-use crowdfund_core::topology::{self, Trigger};
-use serde_json::{Value, json};
+pub mod alarms;
+pub mod grid;
+pub mod ops;
+pub mod report;
+pub mod stakeholders;
+pub mod validate;
+pub mod widgets;
 
-/// The SQS metric rows for every queue: messages visible and age of the oldest message, in
-/// CloudWatch's metric-array form (`[namespace, metric, dimension, value]`).
-pub fn queue_metric_rows() -> Vec<Value> {
-    topology::QUEUES
-        .iter()
-        .flat_map(|q| {
-            [
-                "ApproximateNumberOfMessagesVisible",
-                "ApproximateAgeOfOldestMessage",
-            ]
-            .map(|metric| json!(["AWS/SQS", metric, "QueueName", q.name]))
-        })
-        .collect()
+use std::path::{Path, PathBuf};
+
+/// Where and for whom the dashboards are generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub region: String,
+    /// Environment (dev, prod): part of resource names such as the ECS cluster.
+    pub env: String,
+    /// Project prefix of resource names (`crowdfund`), as terraform's `var.project`.
+    pub project: String,
 }
 
-/// The Lambda error rows for every function.
-pub fn function_error_rows() -> Vec<Value> {
-    topology::FUNCTIONS
-        .iter()
-        .map(|f| json!(["AWS/Lambda", "Errors", "FunctionName", f.name]))
-        .collect()
-}
-
-/// Queues that a function drains (and so whose age of oldest message means a stuck consumer).
-pub fn consumed_queues() -> Vec<&'static str> {
-    topology::FUNCTIONS
-        .iter()
-        .filter_map(|f| match f.trigger {
-            Trigger::Queue { queue, .. } => Some(queue),
-            Trigger::HttpPost { .. } => None,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every queue and function of the topology has its rows, in CloudWatch's array form.
-    #[test]
-    fn rows_follow_the_topology() {
-        let rows = queue_metric_rows();
-        assert_eq!(rows.len(), topology::QUEUES.len() * 2);
-        assert!(rows.contains(&json!([
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "QueueName",
-            "etc_parked"
-        ])));
-        assert_eq!(function_error_rows().len(), 6);
-        assert_eq!(consumed_queues().len(), 5);
-        assert!(!consumed_queues().contains(&topology::QUEUE_PARKED));
+impl Target {
+    pub fn new(region: &str, env: &str) -> Self {
+        Target {
+            region: region.to_string(),
+            env: env.to_string(),
+            project: "crowdfund".to_string(),
+        }
     }
+
+    /// `crowdfund-dev`: the name terraform gives the ECS cluster, the ALB and the database.
+    pub fn stack(&self) -> String {
+        format!("{}-{}", self.project, self.env)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("generated {file} is not valid: {problems}")]
+    Invalid {
+        file: &'static str,
+        problems: String,
+    },
+}
+
+/// Writes `ops.json`, `stakeholders.json` and `alarms.json` into `dir`, after validating them.
+pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateError> {
+    let ops = ops::dashboard(target);
+    let stakeholders = stakeholders::dashboard(target);
+    let alarms = serde_json::Value::Array(alarms::alarms(target));
+    for (file, body) in [("ops.json", &ops), ("stakeholders.json", &stakeholders)] {
+        validate::dashboard(body).map_err(|p| GenerateError::Invalid {
+            file,
+            problems: p.join("; "),
+        })?;
+    }
+    validate::alarms(&alarms).map_err(|p| GenerateError::Invalid {
+        file: "alarms.json",
+        problems: p.join("; "),
+    })?;
+    std::fs::create_dir_all(dir).map_err(|source| GenerateError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for (file, body) in [
+        ("ops.json", ops),
+        ("stakeholders.json", stakeholders),
+        ("alarms.json", alarms),
+    ] {
+        let path = dir.join(file);
+        let text = serde_json::to_string_pretty(&body).unwrap_or_default() + "\n";
+        std::fs::write(&path, text).map_err(|source| GenerateError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -39,6 +39,43 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Cancel a project's payments made after it reached its goal (preview with --dry-run).
     GoalCheck(GoalCheckArgs),
+    /// CloudWatch dashboards and alarms, and charts for stakeholders.
+    #[command(subcommand)]
+    Dashboards(DashboardsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Write ops.json, stakeholders.json and alarms.json (what terraform loads).
+    Generate(GenerateArgs),
+    /// Draw throughput, funding and queue-depth charts from the local world's history.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write into (default: target/dashboards/ENV, where terraform looks).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// AWS region the widgets read from.
+    #[arg(long, env = "AWS_REGION", default_value = "ap-northeast-2")]
+    pub region: String,
+    /// Environment name, as in terraform's envs/ENV.tfvars.
+    #[arg(long = "env", default_value = "dev")]
+    pub env_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory for the charts.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// png or svg.
+    #[arg(long, default_value = "png", value_parser = ["png", "svg"])]
+    pub format: String,
+    /// How far back, in the world's clock: e.g. 30m, 1h, 6h.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub since: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +106,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "ms" => std::time::Duration::from_millis(n),
         "s" | "" => std::time::Duration::from_secs(n),
         "m" => std::time::Duration::from_secs(n * 60),
-        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s or m")),
+        "h" => std::time::Duration::from_secs(n * 3600),
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s, m or h")),
     };
     if d < std::time::Duration::from_millis(100) {
         return Err(format!("{s} is too short; refresh at most every 100ms"));

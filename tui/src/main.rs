@@ -6,13 +6,14 @@ use crowdfund_console::app::worker::WorkerConfig;
 use crowdfund_console::app::{App, terminal};
 use crowdfund_console::backend::{LocalWorld, check_share, default_state_path};
 use crowdfund_console::cli::{
-    Cli, Command, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GoalCheckArgs, RedriveArgs,
-    SimulateArgs,
+    Cli, Command, DashboardsCommand, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs,
+    GoalCheckArgs, RedriveArgs, ReportArgs, SimulateArgs,
 };
 use crowdfund_console::dispatch::{self, Action, Outcome};
 use crowdfund_console::ops::dlq::{self, Disposal, FAILURE_QUEUES, RedriveRequest, Selection};
 use crowdfund_console::ops::status::collect_status;
 use crowdfund_console::render;
+use crowdfund_dashboards::report::{Format, write_report};
 use futures::executor::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -67,6 +68,17 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Dlq(DlqCommand::Delete(args))) => delete(&world, args, cli.read_only),
         Some(Command::Dlq(DlqCommand::Export(args))) => export(&world, args, cli.read_only),
         Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
+        Some(Command::Dashboards(DashboardsCommand::Generate(args))) => {
+            let out = args
+                .out
+                .unwrap_or_else(|| format!("target/dashboards/{}", args.env_name).into());
+            let target = crowdfund_dashboards::Target::new(&args.region, &args.env_name);
+            for path in crowdfund_dashboards::write_all(&out, &target)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Some(Command::Dashboards(DashboardsCommand::Report(args))) => report(&world, args),
     }
 }
 
@@ -331,6 +343,19 @@ fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Resul
         return print_json(&plan);
     }
     print!("{}", render::goal_plan(&plan));
+    Ok(())
+}
+
+fn report(world: &LocalWorld, args: ReportArgs) -> Result<()> {
+    let format = if args.format == "svg" {
+        Format::Svg
+    } else {
+        Format::Png
+    };
+    let history = crowdfund_console::ops::history::local_history(world, args.since)?;
+    for path in write_report(&args.out, &history, format)? {
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 

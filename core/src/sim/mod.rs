@@ -151,6 +151,9 @@ pub struct WorldState {
     pub metrics: MetricBuckets,
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionCounters>,
+    /// Messages per queue at each minute boundary the clock crossed (for depth charts).
+    #[serde(default)]
+    pub depth_history: BTreeMap<i64, BTreeMap<String, u64>>,
     /// Counter for generated payment ids, so runs on one state file never reuse an id.
     pub next_payment_number: u64,
 }
@@ -188,6 +191,7 @@ impl WorldState {
             alerts: Vec::new(),
             metrics: BTreeMap::new(),
             functions: BTreeMap::new(),
+            depth_history: BTreeMap::new(),
             next_payment_number: 1,
         }
     }
@@ -254,12 +258,31 @@ impl WorldState {
         Ok(format!("sns-{:08}", self.next_message_id))
     }
 
-    pub fn project_count(&self) -> usize {
-        self.projects.len()
+    /// Ids of the projects whose goal was (or was not yet) reached.
+    pub fn project_ids(&self, goal_reached: bool) -> Vec<String> {
+        self.projects
+            .values()
+            .filter(|p| p.project.goal_achieved_at.is_some() == goal_reached)
+            .map(|p| p.project.id.clone())
+            .collect()
     }
 
-    pub fn project_id_at(&self, index: usize) -> Option<&str> {
-        self.projects.keys().nth(index).map(String::as_str)
+    /// Moves the clock, sampling every queue's depth when a minute boundary is crossed.
+    fn set_now(&mut self, now: Timestamp) {
+        let before = self.now.timestamp().div_euclid(60);
+        self.now = now;
+        let minute = now.timestamp().div_euclid(60);
+        if minute != before {
+            let sample = self
+                .queues
+                .iter()
+                .map(|(n, q)| (n.clone(), q.len() as u64))
+                .collect();
+            self.depth_history.insert(minute, sample);
+            while self.depth_history.len() > METRIC_MINUTES_KEPT {
+                self.depth_history.pop_first();
+            }
+        }
     }
 
     /// True with probability `rate`: an injected transient failure.
@@ -368,7 +391,9 @@ impl SimWorld {
     }
 
     pub fn advance(&self, by: chrono::Duration) {
-        self.lock().now += by;
+        let mut s = self.lock();
+        let now = s.now + by;
+        s.set_now(now);
     }
 
     /// Moves the clock to when the next consumable message becomes visible. False when nothing
@@ -384,7 +409,7 @@ impl SimWorld {
             .min();
         match next {
             Some(at) if at > now => {
-                s.now = at;
+                s.set_now(at);
                 true
             }
             Some(_) => true,
@@ -518,6 +543,10 @@ impl SimWorld {
 
     pub fn function_counters(&self) -> BTreeMap<String, FunctionCounters> {
         self.lock().functions.clone()
+    }
+
+    pub fn depth_history(&self) -> BTreeMap<i64, BTreeMap<String, u64>> {
+        self.lock().depth_history.clone()
     }
 
     pub fn metric_buckets(&self) -> MetricBuckets {

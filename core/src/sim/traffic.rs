@@ -33,6 +33,9 @@ pub fn seed_demo_projects(world: &SimWorld) {
     }
 }
 
+/// Share of payments that go to a project whose goal was already reached.
+const LATE_PAYMENT_SHARE: f64 = 0.05;
+
 /// Shares of the failure budget by kind, in the order drawn.
 const FAILURE_MIX: [(FailureKind, f64); 5] = [
     (FailureKind::Decline, 0.40),
@@ -56,12 +59,18 @@ pub fn next_item(world: &SimWorld, failure_rate: f64) -> TrafficItem {
     let mut s = world.lock();
     let n = s.next_payment_number;
     s.next_payment_number += 1;
-    let project = match s.project_count() {
+    // Backers pay projects still raising; a few arrive late, after the goal was reached (the
+    // payments a goal check cancels). When every project is funded, anything goes.
+    let open = s.project_ids(false);
+    let funded = s.project_ids(true);
+    let pool = if open.is_empty() || (!funded.is_empty() && s.rng.chance(LATE_PAYMENT_SHARE)) {
+        if funded.is_empty() { open } else { funded }
+    } else {
+        open
+    };
+    let project = match pool.len() {
         0 => "prj-missing".to_string(),
-        n => {
-            let i = s.rng.range(0, n as u64 - 1) as usize;
-            s.project_id_at(i).unwrap_or("prj-missing").to_string()
-        }
+        n => pool[s.rng.range(0, n as u64 - 1) as usize].clone(),
     };
     let amount = s.rng.range(10, 100) as i64 * 1_000;
     let failure = if s.rng.chance(failure_rate) {

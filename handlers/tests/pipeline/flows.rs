@@ -147,18 +147,10 @@ fn malformed_payload_is_dead_lettered_with_its_reason() {
     let t = spawn_world(WorldConfig::default());
     let body = json!({"kind": "send_email", "from": topology::QUEUE_SEND_EMAIL, "attempts": 0,
         "toDiscord": false, "payload": {"paymentId": 7}});
-    t.world
-        .inject_raw(topology::QUEUE_SEND_EMAIL, &body.to_string())
-        .unwrap();
-    t.drain();
-    let parked = t.parked_headers();
-    assert_eq!(parked.len(), 1);
-    assert!(
-        parked[0]
-            .last_error
-            .as_deref()
-            .unwrap()
-            .contains("payload is malformed")
+    t.inject_and_expect_parked(
+        topology::QUEUE_SEND_EMAIL,
+        &body.to_string(),
+        "payload is malformed",
     );
     assert_eq!(t.world.alerts().len(), 1);
 }
@@ -330,18 +322,6 @@ fn wrong_kind_on_a_queue_is_dead_lettered() {
         },
     );
     env.from = QUEUE_PAYMENT_ATTEMPT.to_string();
-    t.world
-        .inject_raw(QUEUE_PAYMENT_ATTEMPT, &env.to_json())
-        .unwrap();
-    t.drain();
-    let parked = t.parked_headers();
-    assert_eq!(parked.len(), 1);
-    assert!(
-        parked[0]
-            .last_error
-            .as_deref()
-            .unwrap()
-            .contains("do not belong")
-    );
+    t.inject_and_expect_parked(QUEUE_PAYMENT_ATTEMPT, &env.to_json(), "do not belong");
     assert_eq!(t.depth(QUEUE_PARKED), 1);
 }

@@ -81,6 +81,22 @@ impl TestWorld {
             .collect()
     }
 
+    /// Puts `body` straight on `queue`, drains, and returns the one message that ended parked,
+    /// checking its `lastError` says `why`.
+    pub fn inject_and_expect_parked(&self, queue: &str, body: &str, why: &str) -> EnvelopeHeader {
+        self.world.inject_raw(queue, body).unwrap();
+        self.drain();
+        let mut parked = self.parked_headers();
+        assert_eq!(parked.len(), 1, "exactly one message parked");
+        let header = parked.remove(0);
+        let reason = header.last_error.clone().unwrap_or_default();
+        assert!(
+            reason.contains(why),
+            "lastError {reason:?} should say {why:?}"
+        );
+        header
+    }
+
     pub fn project(&self, id: &str) -> Project {
         self.world
             .project_list()

@@ -3,5 +3,6 @@
 
 pub mod dlq;
 pub mod goal;
+pub mod history;
 pub mod safety;
 pub mod status;
