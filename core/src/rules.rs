@@ -141,7 +141,8 @@ fn validate_goal_achievement(obj: &Map<String, Value>) -> Result<GoalAchievement
     })
 }
 
-fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, FieldError> {
+/// A required string field: missing or `null` is "required", another JSON type "must be a string".
+pub fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, FieldError> {
     match obj.get(field) {
         None | Some(Value::Null) => Err(FieldError::new(field, format!("{field} is required"))),
         Some(Value::String(s)) => Ok(s),
@@ -157,7 +158,8 @@ pub fn is_valid_identifier(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-fn identifier(obj: &Map<String, Value>, field: &str) -> Result<String, FieldError> {
+/// A required id field (payment, project) that passes [`is_valid_identifier`].
+pub fn identifier(obj: &Map<String, Value>, field: &str) -> Result<String, FieldError> {
     let s = required_str(obj, field)?;
     if !is_valid_identifier(s) {
         return Err(FieldError::new(

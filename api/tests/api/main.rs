@@ -1,0 +1,11 @@
+//! crowdfund-api against the real MariaDB on 127.0.0.1:3306: each test gets its own database.
+// Test code: a failed unwrap is a failed test (helpers included, which clippy does not see as tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod fundings;
+mod outbox;
+mod payments;
+mod projects;
+mod service;
