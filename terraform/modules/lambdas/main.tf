@@ -24,16 +24,18 @@ locals {
       discord    = false
     }
     send_email = {
-      publish    = []
-      send_to    = []
-      ledger     = []
+      publish = []
+      # Every queue-triggered handler dead-letters what can never succeed to etc_dlq itself.
+      send_to = ["etc_dlq"]
+      # The mail's idempotency claim lives in the payments table under "idem#" keys.
+      ledger     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       query_idx  = false
       send_email = true
       discord    = false
     }
     funding_update = {
       publish    = []
-      send_to    = []
+      send_to    = ["etc_dlq"]
       ledger     = []
       query_idx  = false
       send_email = false
@@ -41,7 +43,7 @@ locals {
     }
     transaction_check = {
       publish    = ["payment_attempt"]
-      send_to    = []
+      send_to    = ["etc_dlq"]
       ledger     = []
       query_idx  = true
       send_email = false
@@ -50,8 +52,9 @@ locals {
     dlq_handler = {
       publish = []
       # Retries go back to the queue named in the envelope's `from`; give-ups are parked.
-      send_to    = [for q, _ in var.queue_arns : q if q != "etc_dlq"]
-      ledger     = []
+      send_to = [for q, _ in var.queue_arns : q if q != "etc_dlq"]
+      # Parking and alerting run once per message: idempotency items in the payments table.
+      ledger     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       query_idx  = false
       send_email = false
       discord    = true
