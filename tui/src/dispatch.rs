@@ -1,7 +1,7 @@
 //! The one place actions run. `--read-only` is enforced here and nowhere else, so no path
 //! around it exists; the TUI and the subcommands both come through.
 
-use crate::backend::LocalWorld;
+use crate::backend::{Backend, LocalWorld};
 use crate::ops::dlq::{self, RedriveReport, RedriveRequest};
 use anyhow::{Context, Result};
 use crowdfund_handlers::local::{DrainReport, TrafficReport};
@@ -90,6 +90,29 @@ pub fn run_local(
     };
     world.save()?;
     Ok(outcome)
+}
+
+/// Runs an action on any backend (the `--aws` path): no local pipeline runs afterwards, the
+/// deployed functions (or `crowdfund-local run`) process what was moved.
+pub async fn run_on(
+    backend: &Backend,
+    action: Action,
+    read_only: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Outcome> {
+    authorize(&action, read_only)?;
+    match action {
+        Action::Simulate { .. } => {
+            anyhow::bail!("simulate drives the local world only; run it without --aws")
+        }
+        Action::Redrive(request) => {
+            let report = dlq::redrive(backend, &request, progress).await?;
+            Ok(Outcome::Redriven {
+                report,
+                processed: None,
+            })
+        }
+    }
 }
 
 #[cfg(test)]

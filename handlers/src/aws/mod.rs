@@ -105,8 +105,17 @@ pub async fn load_config(settings: &AwsSettings) -> Result<aws_config::SdkConfig
             ));
         }
     }
-    if let Some(r) = &settings.region {
-        loader = loader.region(Region::new(r.clone()));
+    let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|r| !r.is_empty()));
+    match &settings.region {
+        Some(r) => loader = loader.region(Region::new(r.clone())),
+        // A local endpoint does not care about the region; asking the instance metadata
+        // service for one would only wait for a timeout off EC2.
+        None if endpoint.is_some() && !env_region && settings.profile.is_none() => {
+            loader = loader.region(Region::new(LOCAL_DEFAULT_REGION));
+        }
+        None => {}
     }
     let mut config = loader.load().await;
     if config.region().is_none() {
