@@ -21,9 +21,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 const SERVICE: &str = "SQS";
-/// How long a peeked message stays hidden before it is released again (it is released at once;
-/// this only bounds the time if the release fails).
-const PEEK_VISIBILITY_SECONDS: i32 = 5;
+/// How long a peeked message stays hidden while the peek runs (all are released at the end;
+/// this bounds the time if the release fails).
+const PEEK_VISIBILITY_SECONDS: i32 = 30;
 
 /// SQS by queue name, with the URL of each queue cached after its first use.
 #[derive(Debug)]
@@ -297,11 +297,17 @@ impl QueueClient for SqsQueues {
                 if batch.is_empty() {
                     break;
                 }
+                let before = out.len();
                 for m in batch {
                     handles.push(m.receipt_handle.clone());
                     if seen.insert(m.message_id.clone()) {
                         out.push(m);
                     }
+                }
+                // Only messages seen already came back (a long peek outlived their hiding):
+                // everything has been read once.
+                if out.len() == before {
+                    break;
                 }
             }
             Ok(())

@@ -306,3 +306,94 @@ async fn sqs_adapter_peeks_without_consuming() {
         Err(crowdfund_core::ports::PortError::NotFound { .. })
     ));
 }
+
+/// The funding API client against a stub crowdfund-api: 201 applied, 200 duplicate, 404 not
+/// found, 503 retryable, 400 rejected, and the project list. Needs no moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funding_api_client_maps_statuses() {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    use axum::routing::{delete, get, post};
+    use crowdfund_core::money::{Currency, Money};
+    use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError};
+    use crowdfund_handlers::aws::funding_http::HttpFundingApi;
+    use serde_json::json;
+
+    async fn fund(
+        Path(project): Path<String>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> (StatusCode, axum::Json<Value>) {
+        match (project.as_str(), body["paymentId"].as_str()) {
+            ("prj-1", Some("pay-new")) => {
+                assert_eq!(body["amount"], 50_000);
+                assert_eq!(body["currency"], "KRW");
+                (StatusCode::CREATED, axum::Json(json!({"raised": 50_000})))
+            }
+            ("prj-1", Some(_)) => (
+                StatusCode::OK,
+                axum::Json(json!({"project": {"raised": 50_000}})),
+            ),
+            ("prj-down", _) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"error": "db down"})),
+            ),
+            ("prj-eur", _) => (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "currency mismatch"})),
+            ),
+            _ => (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "no such project"})),
+            ),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/projects/{id}/fundings", post(fund))
+        .route(
+            "/projects/{id}/fundings/{payment}",
+            delete(|| async { axum::Json(json!({"raised": 0})) }),
+        )
+        .route(
+            "/projects",
+            get(|| async {
+                axum::Json(
+                    json!([{"id": "prj-1", "title": "t", "goal": 100, "currency": "KRW",
+                    "raised": 5, "backers": 1, "deadline": "2026-12-01T00:00:00Z"}]),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let api = HttpFundingApi::new(&base).unwrap();
+    let krw = Money::new(50_000, Currency::KRW);
+    assert_eq!(
+        api.raise("prj-1", "pay-new", krw).await.unwrap(),
+        FundingOutcome::Applied { raised: 50_000 }
+    );
+    assert_eq!(
+        api.raise("prj-1", "pay-old", krw).await.unwrap(),
+        FundingOutcome::Duplicate { raised: 50_000 }
+    );
+    let down = api.raise("prj-down", "p", krw).await.unwrap_err();
+    assert!(down.is_retryable(), "{down}");
+    assert!(matches!(
+        api.raise("prj-x", "p", krw).await,
+        Err(PortError::NotFound { .. })
+    ));
+    assert!(matches!(
+        api.raise("prj-eur", "p", krw).await,
+        Err(PortError::Rejected(_))
+    ));
+    assert_eq!(
+        api.reverse("prj-1", "pay-new").await.unwrap(),
+        FundingOutcome::Applied { raised: 0 }
+    );
+    let projects = api.projects().await.unwrap();
+    assert_eq!(projects.len(), 1);
+    assert_eq!(projects[0].raised, 5);
+    // Nothing listening: a transport failure is retryable.
+    let gone = HttpFundingApi::new("http://127.0.0.1:9").unwrap();
+    assert!(gone.projects().await.unwrap_err().is_retryable());
+}
