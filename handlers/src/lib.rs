@@ -11,8 +11,12 @@
 //! - [`dlq_handler`]: retries with backoff, then parks in `etc_parked` and alerts Discord.
 //! - [`runner`]: event-source mapping over any [`QueueClient`](crowdfund_core::ports::QueueClient).
 //! - [`local`]: the whole pipeline wired to the simulated world, with traffic.
+//! - `aws` (cargo feature `aws`): AWS and HTTP adapters for the ports, provisioning, the broker
+//!   over HTTP, and the [`aws::pipeline`] that `crowdfund-local` runs.
 #![deny(clippy::todo, clippy::unimplemented)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod broker;
 pub mod dlq_handler;
 pub mod funding_update;

@@ -24,6 +24,27 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub refresh: std::time::Duration,
 
+    /// Point at AWS (or a local AWS endpoint) instead of the local world: status, dlq list and
+    /// dlq redrive. Needs a build with the `aws` feature.
+    #[arg(long, global = true)]
+    pub aws: bool,
+
+    /// AWS endpoint, e.g. http://127.0.0.1:5000 for moto server (with --aws).
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (with --aws).
+    #[arg(long, global = true, env = "AWS_REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile from the shared config files (with --aws).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+
+    /// crowdfund-api base URL, for the project list (with --aws).
+    #[arg(long, global = true, value_name = "URL", env = "CROWDFUND_API_URL")]
+    pub api_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -1,7 +1,7 @@
 //! The one place actions run. `--read-only` is enforced here and nowhere else, so no path
 //! around it exists; the TUI and the subcommands both come through.
 
-use crate::backend::LocalWorld;
+use crate::backend::{Backend, LocalWorld};
 use crate::ops::dlq::{self, RedriveReport, RedriveRequest, Selection};
 use crate::ops::goal::{self, GoalPlan};
 use anyhow::{Context, Result};
@@ -151,6 +151,52 @@ fn settle_unless(world: &LocalWorld, skip: bool) -> Result<Option<DrainReport>> 
             .drain()
             .context("processing after the action")?,
     ))
+}
+
+/// Runs an action on any backend (the `--aws` path): no local pipeline runs afterwards, the
+/// deployed functions (or `crowdfund-local run`) process what was moved.
+pub async fn run_on(
+    backend: &Backend,
+    action: Action,
+    read_only: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Outcome> {
+    authorize(&action, read_only)?;
+    match action {
+        Action::Simulate { .. } => {
+            anyhow::bail!("simulate drives the local world only; run it without --aws")
+        }
+        Action::Redrive(request) => {
+            let report = dlq::redrive(backend, &request, progress).await?;
+            Ok(Outcome::Redriven {
+                report,
+                processed: None,
+            })
+        }
+        Action::Export {
+            queue,
+            selection,
+            out,
+        } => {
+            let count = dlq::export_messages(backend, &queue, &selection, &out).await?;
+            Ok(Outcome::Exported { count, out })
+        }
+        Action::GoalCheck {
+            project_id,
+            at,
+            dry_run,
+        } => {
+            let plan = if dry_run {
+                goal::plan(backend, &project_id, at).await?
+            } else {
+                goal::trigger(backend, &project_id, at).await?
+            };
+            Ok(Outcome::GoalChecked {
+                plan,
+                processed: None,
+            })
+        }
+    }
 }
 
 #[cfg(test)]

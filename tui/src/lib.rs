@@ -1,7 +1,7 @@
 //! crowdfund-console: the operator's console for the crowdfund payment pipeline.
 //!
 //! The same operations run on the embedded local world (the whole pipeline simulated
-//! in-process, kept in one state file) or, later, on AWS; they only see ports.
+//! in-process, kept in one state file) or, with `--aws`, on AWS; they only see ports.
 //!
 //! - [`app`]: the interactive console (ratatui), fed by a worker thread.
 //! - [`cli`]: the command line (clap).
@@ -10,9 +10,13 @@
 //!   goes through (JSONL backup and audit line).
 //! - [`dispatch`]: the one place actions are run, and where `--read-only` refuses them.
 //! - [`render`]: human-readable tables for the terminal.
+//! - `aws` (cargo feature `aws`): the `--aws` backend over the AWS adapters of
+//!   crowdfund-handlers.
 #![deny(clippy::todo, clippy::unimplemented)]
 
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod backend;
 pub mod cli;
 pub mod dispatch;

@@ -6,12 +6,12 @@ use crowdfund_console::app::worker::WorkerConfig;
 use crowdfund_console::app::{App, terminal};
 use crowdfund_console::backend::{LocalWorld, check_share, default_state_path};
 use crowdfund_console::cli::{
-    Cli, Command, DashboardsCommand, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs,
+    Cli, Command, DashboardsCommand, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GenerateArgs,
     GoalCheckArgs, RedriveArgs, ReportArgs, SimulateArgs,
 };
 use crowdfund_console::dispatch::{self, Action, Outcome};
 use crowdfund_console::ops::dlq::{self, Disposal, FAILURE_QUEUES, RedriveRequest, Selection};
-use crowdfund_console::ops::status::collect_status;
+use crowdfund_console::ops::status::{Status, collect_status};
 use crowdfund_console::render;
 use crowdfund_dashboards::report::{Format, write_report};
 use futures::executor::block_on;
@@ -31,6 +31,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if cli.aws {
+        return run_aws(cli);
+    }
     let path = match &cli.state {
         Some(p) => p.clone(),
         None => default_state_path()?,
@@ -68,16 +71,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Dlq(DlqCommand::Delete(args))) => delete(&world, args, cli.read_only),
         Some(Command::Dlq(DlqCommand::Export(args))) => export(&world, args, cli.read_only),
         Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
-        Some(Command::Dashboards(DashboardsCommand::Generate(args))) => {
-            let out = args
-                .out
-                .unwrap_or_else(|| format!("target/dashboards/{}", args.env_name).into());
-            let target = crowdfund_dashboards::Target::new(&args.region, &args.env_name);
-            for path in crowdfund_dashboards::write_all(&out, &target)? {
-                println!("wrote {}", path.display());
-            }
-            Ok(())
-        }
+        Some(Command::Dashboards(DashboardsCommand::Generate(args))) => generate(args),
         Some(Command::Dashboards(DashboardsCommand::Report(args))) => report(&world, args),
     }
 }
@@ -89,10 +83,14 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
 
 fn status(world: &LocalWorld, json: bool) -> Result<()> {
     let s = block_on(collect_status(&world.backend())).context("reading status")?;
+    print_status(&s, json)
+}
+
+fn print_status(s: &Status, json: bool) -> Result<()> {
     if json {
-        print_json(&s)
+        print_json(s)
     } else {
-        print!("{}", render::status(&s));
+        print!("{}", render::status(s));
         Ok(())
     }
 }
@@ -140,19 +138,26 @@ fn simulate(world: &LocalWorld, args: SimulateArgs, read_only: bool) -> Result<(
 }
 
 fn dlq_list(world: &LocalWorld, args: DlqListArgs) -> Result<()> {
-    let queues: Vec<String> = match args.queue {
-        Some(q) => vec![q],
-        None => FAILURE_QUEUES.iter().map(|q| q.to_string()).collect(),
-    };
     let backend = world.backend();
     let mut all = Vec::new();
-    for q in &queues {
+    for q in &list_queues(&args) {
         all.extend(block_on(dlq::list_messages(&backend, q, args.limit))?);
     }
-    if args.json {
+    print_messages(&all, args.json)
+}
+
+fn list_queues(args: &DlqListArgs) -> Vec<String> {
+    match &args.queue {
+        Some(q) => vec![q.clone()],
+        None => FAILURE_QUEUES.iter().map(|q| q.to_string()).collect(),
+    }
+}
+
+fn print_messages(all: &[dlq::DlqMessage], json: bool) -> Result<()> {
+    if json {
         print_json(&all)
     } else {
-        print!("{}", render::messages(&all));
+        print!("{}", render::messages(all));
         Ok(())
     }
 }
@@ -169,39 +174,31 @@ fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selec
     }
 }
 
-fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
+fn redrive_request(args: &RedriveArgs) -> Result<(RedriveRequest, String)> {
     let selection = selection(&args.queue, args.all, &args.ids, "redrive")?;
     let request = RedriveRequest::redrive(&args.queue, selection, args.to.clone(), args.dry_run);
-    let target = args
-        .to
-        .as_deref()
-        .unwrap_or("each message's `from` queue")
-        .to_string();
-    take(
-        world,
-        request,
-        &format!("to {target}"),
-        args.yes,
-        args.json,
-        read_only,
-    )
+    let target = args.to.as_deref().unwrap_or("each message's `from` queue");
+    Ok((request, format!("to {target}")))
 }
 
-fn delete(world: &LocalWorld, args: DeleteArgs, read_only: bool) -> Result<()> {
+fn delete_request(args: &DeleteArgs) -> Result<(RedriveRequest, String)> {
     let request = RedriveRequest {
         source: args.queue.clone(),
         selection: selection(&args.queue, args.all, &args.ids, "delete")?,
         disposal: Disposal::Delete,
         dry_run: args.dry_run,
     };
-    take(
-        world,
-        request,
-        "for good (a backup is kept)",
-        args.yes,
-        args.json,
-        read_only,
-    )
+    Ok((request, "for good (a backup is kept)".to_string()))
+}
+
+fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
+    let (request, whither) = redrive_request(&args)?;
+    take(world, request, &whither, args.yes, args.json, read_only)
+}
+
+fn delete(world: &LocalWorld, args: DeleteArgs, read_only: bool) -> Result<()> {
+    let (request, whither) = delete_request(&args)?;
+    take(world, request, &whither, args.yes, args.json, read_only)
 }
 
 /// Redrive or delete: confirm, run with a progress bar, report.
@@ -236,6 +233,14 @@ fn take(
     let Outcome::Redriven { report, processed } = outcome else {
         bail!("{} returned another outcome", request.verb());
     };
+    print_take(&report, processed, json)
+}
+
+fn print_take(
+    report: &dlq::RedriveReport,
+    processed: Option<crowdfund_handlers::local::DrainReport>,
+    json: bool,
+) -> Result<()> {
     if json {
         print_json(&serde_json::json!({
             "moved": report.moved.len(),
@@ -246,7 +251,7 @@ fn take(
             "processedAfter": processed.map(|p| p.messages),
         }))?;
     } else {
-        print!("{}", render::redrive(&report));
+        print!("{}", render::redrive(report));
         if let Some(p) = processed {
             println!(
                 "the local pipeline then processed {} message(s); see `crowdfund-console status`",
@@ -346,6 +351,17 @@ fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Resul
     Ok(())
 }
 
+fn generate(args: GenerateArgs) -> Result<()> {
+    let out = args
+        .out
+        .unwrap_or_else(|| format!("target/dashboards/{}", args.env_name).into());
+    let target = crowdfund_dashboards::Target::new(&args.region, &args.env_name);
+    for path in crowdfund_dashboards::write_all(&out, &target)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn report(world: &LocalWorld, args: ReportArgs) -> Result<()> {
     let format = if args.format == "svg" {
         Format::Svg
@@ -375,4 +391,160 @@ fn confirm(question: &str) -> Result<()> {
     } else {
         bail!("not confirmed; nothing was changed")
     }
+}
+
+/// `--aws`: status and every action over the AWS adapters, on a tokio runtime (the SDK needs
+/// one; the local world does not).
+#[cfg(feature = "aws")]
+fn run_aws(cli: Cli) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime for --aws")?;
+    runtime.block_on(aws_main(cli))
+}
+
+#[cfg(not(feature = "aws"))]
+fn run_aws(_cli: Cli) -> Result<()> {
+    bail!(
+        "this crowdfund-console was built without AWS support; build it with `cargo build -p crowdfund-console --features aws`"
+    )
+}
+
+#[cfg(feature = "aws")]
+async fn aws_main(cli: Cli) -> Result<()> {
+    use crowdfund_console::aws::{AwsTarget, backend};
+    use crowdfund_handlers::aws::AwsSettings;
+    let state = match &cli.state {
+        Some(p) => p.clone(),
+        None => default_state_path()?,
+    };
+    let data_dir = state
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
+    let target = AwsTarget {
+        settings: AwsSettings {
+            profile: cli.profile.clone(),
+            region: cli.region.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+        },
+        api_url: cli.api_url.clone(),
+    };
+    let b = backend(&target, &data_dir).await?;
+    let read_only = cli.read_only;
+    match cli.command {
+        None | Some(Command::Status(_)) => {
+            let json = matches!(&cli.command, Some(Command::Status(a)) if a.json);
+            if target.api_url.is_none() {
+                eprintln!("no --api-url: projects are not listed");
+            }
+            let s = collect_status(&b)
+                .await
+                .with_context(|| format!("reading status from {}", b.target))?;
+            print_status(&s, json)
+        }
+        Some(Command::Simulate(_)) => {
+            bail!("simulate drives the local world only; run it without --aws")
+        }
+        Some(Command::Dashboards(DashboardsCommand::Report(_))) => bail!(
+            "reports are drawn from the local world's history; CloudWatch GetMetricData is not read yet"
+        ),
+        Some(Command::Dashboards(DashboardsCommand::Generate(args))) => generate(args),
+        Some(Command::Dlq(DlqCommand::List(args))) => {
+            let mut all = Vec::new();
+            for q in &list_queues(&args) {
+                all.extend(dlq::list_messages(&b, q, args.limit).await?);
+            }
+            print_messages(&all, args.json)
+        }
+        Some(Command::Dlq(DlqCommand::Redrive(args))) => {
+            let (request, whither) = redrive_request(&args)?;
+            aws_take(&b, request, &whither, args.yes, args.json, read_only).await
+        }
+        Some(Command::Dlq(DlqCommand::Delete(args))) => {
+            let (request, whither) = delete_request(&args)?;
+            aws_take(&b, request, &whither, args.yes, args.json, read_only).await
+        }
+        Some(Command::Dlq(DlqCommand::Export(args))) => {
+            let selection = if args.ids.is_empty() {
+                Selection::All
+            } else {
+                Selection::Ids(args.ids)
+            };
+            let action = Action::Export {
+                queue: args.queue,
+                selection,
+                out: args.out,
+            };
+            match dispatch::run_on(&b, action, read_only, &mut |_| {}).await? {
+                Outcome::Exported { count, out } => {
+                    println!("exported {count} message(s) to {}", out.display());
+                    Ok(())
+                }
+                _ => bail!("export returned another outcome"),
+            }
+        }
+        Some(Command::GoalCheck(args)) => {
+            let preview = Action::GoalCheck {
+                project_id: args.project_id.clone(),
+                at: args.at,
+                dry_run: args.dry_run,
+            };
+            if !args.dry_run && !args.yes {
+                dispatch::authorize(&preview, read_only)?;
+                confirm(&format!(
+                    "Publish a goal check for {} (its late payments are cancelled)?",
+                    args.project_id
+                ))?;
+            }
+            let Outcome::GoalChecked { plan, .. } =
+                dispatch::run_on(&b, preview, read_only, &mut |_| {}).await?
+            else {
+                bail!("goal check returned another outcome");
+            };
+            if args.json {
+                return print_json(&plan);
+            }
+            print!("{}", render::goal_plan(&plan));
+            Ok(())
+        }
+    }
+}
+
+/// Redrive or delete on AWS: confirm with the queue's approximate count, run, report.
+#[cfg(feature = "aws")]
+async fn aws_take(
+    b: &crowdfund_console::backend::Backend,
+    request: RedriveRequest,
+    whither: &str,
+    yes: bool,
+    json: bool,
+    read_only: bool,
+) -> Result<()> {
+    let action = Action::Redrive(request.clone());
+    dispatch::authorize(&action, read_only)?;
+    if !request.dry_run && !yes {
+        dlq::check_queue(&request.source)?;
+        let count = match &request.selection {
+            Selection::All => b.queues.stats(&request.source).await?.visible as usize,
+            Selection::Ids(ids) => ids.len(),
+        };
+        confirm(&format!(
+            "{} about {count} message(s) from {} {whither}?",
+            capitalized(request.verb()),
+            request.source
+        ))?;
+    }
+    let bar = progress_bar(0, request.verb());
+    let outcome = dispatch::run_on(b, action, read_only, &mut |n| {
+        bar.set_length(n);
+        bar.set_position(n)
+    })
+    .await?;
+    bar.finish_and_clear();
+    let Outcome::Redriven { report, processed } = outcome else {
+        bail!("{} returned another outcome", request.verb());
+    };
+    print_take(&report, processed, json)
 }

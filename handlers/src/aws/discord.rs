@@ -1,0 +1,143 @@
+//! Discord webhook adapter: [`Alerter`] over HTTPS with reqwest (rustls).
+//!
+//! A 429 is honoured: the adapter waits `retry_after` (from the JSON body, else the
+//! `Retry-After` header) and tries again, a few times and never longer than a cap; then it
+//! reports the webhook unavailable so the message is retried by SQS. The webhook URL is a secret
+//! (whoever has it can post): it never appears in an error or a log line.
+
+use async_trait::async_trait;
+use crowdfund_core::domain::Alert;
+use crowdfund_core::ports::{Alerter, PortError, PortResult};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const SERVICE: &str = "Discord webhook";
+/// Tries in all when Discord answers 429.
+const MAX_TRIES: u32 = 3;
+/// Longest single wait for a 429 before giving the message back to SQS.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+pub struct DiscordAlerter {
+    http: reqwest::Client,
+    webhook_url: String,
+}
+
+impl std::fmt::Debug for DiscordAlerter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordAlerter")
+            .field("webhook_url", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The webhook body: a one-line summary and an embed with the details.
+pub fn alert_body(alert: &Alert) -> Value {
+    json!({
+        "username": "crowdfund",
+        "content": format!("{}: {} message {} parked in {}", alert.title, alert.kind, alert.message_id, alert.parked_in),
+        "embeds": [{
+            "title": alert.title,
+            "description": alert.reason,
+            "fields": [
+                {"name": "queue", "value": alert.queue, "inline": true},
+                {"name": "kind", "value": alert.kind, "inline": true},
+                {"name": "attempts", "value": alert.attempts.to_string(), "inline": true},
+                {"name": "messageId", "value": alert.message_id, "inline": false},
+                {"name": "parkedIn", "value": alert.parked_in, "inline": true},
+            ],
+            "timestamp": alert.at.to_rfc3339(),
+        }],
+    })
+}
+
+impl DiscordAlerter {
+    pub fn new(webhook_url: impl Into<String>) -> Result<Self, reqwest::Error> {
+        Ok(DiscordAlerter {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            webhook_url: webhook_url.into(),
+        })
+    }
+}
+
+/// Seconds to wait from a 429: the body's `retry_after`, else the header, else one second.
+fn retry_after(header: Option<&str>, body: &str) -> Duration {
+    let from_body = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("retry_after").and_then(Value::as_f64));
+    let secs = from_body
+        .or_else(|| header.and_then(|h| h.trim().parse::<f64>().ok()))
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER)
+}
+
+#[async_trait]
+impl Alerter for DiscordAlerter {
+    async fn alert(&self, alert: &Alert) -> PortResult<()> {
+        let body = alert_body(alert);
+        for attempt in 1..=MAX_TRIES {
+            let response = self
+                .http
+                .post(&self.webhook_url)
+                .json(&body)
+                .send()
+                .await
+                // without_url: reqwest's errors name the URL, which is the secret.
+                .map_err(|e| PortError::unavailable(SERVICE, e.without_url().to_string()))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            if status.as_u16() == 429 {
+                let header = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string);
+                let text = response.text().await.unwrap_or_default();
+                if attempt == MAX_TRIES {
+                    break;
+                }
+                tokio::time::sleep(retry_after(header.as_deref(), &text)).await;
+                continue;
+            }
+            if status.is_server_error() {
+                return Err(PortError::unavailable(SERVICE, format!("HTTP {status}")));
+            }
+            let text = response.text().await.unwrap_or_default();
+            return Err(PortError::Rejected(format!(
+                "{SERVICE} refused the alert with HTTP {status}: {}",
+                text.chars().take(300).collect::<String>()
+            )));
+        }
+        Err(PortError::unavailable(
+            SERVICE,
+            format!("still rate limited (429) after {MAX_TRIES} tries"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_prefers_the_body_and_is_capped() {
+        assert_eq!(
+            retry_after(Some("5"), r#"{"retry_after": 0.25}"#),
+            Duration::from_millis(250)
+        );
+        assert_eq!(retry_after(Some("2"), "not json"), Duration::from_secs(2));
+        assert_eq!(retry_after(None, "{}"), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("9999"), ""), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(Some("-3"), ""), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn debug_never_shows_the_webhook_url() {
+        let a = DiscordAlerter::new("https://discord.example/api/webhooks/1/secret").unwrap();
+        assert!(!format!("{a:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,183 @@
+//! [`FundingApi`] over HTTP against crowdfund-api (role funding-rw), JSON camelCase.
+//!
+//! - `POST /projects/{id}/fundings` `{paymentId, amount, currency}`: 201 applied, 200 duplicate
+//!   (the API answers a repeated paymentId with the first result and changes nothing).
+//! - `DELETE /projects/{id}/fundings/{paymentId}`: 200/204 applied; a body with
+//!   `"duplicate": true` means reversed before.
+//! - `GET /projects`: a JSON array of projects (or `{"projects": [...]}`).
+//!
+//! The new amount is read from `raised` at the top of the body or under `project`. 5xx,
+//! 429 and transport failures (timeouts included) are `Unavailable`; 404 is `NotFound`;
+//! other 4xx are `Rejected`.
+
+use async_trait::async_trait;
+use crowdfund_core::domain::Project;
+use crowdfund_core::money::Money;
+use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const SERVICE: &str = "crowdfund-api";
+
+#[derive(Debug, Clone)]
+pub struct HttpFundingApi {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl HttpFundingApi {
+    pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
+        Ok(HttpFundingApi {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            base: base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    async fn call(&self, what: &str, request: reqwest::RequestBuilder) -> PortResult<(u16, Value)> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| PortError::unavailable(SERVICE, format!("{what}: {e}")))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| {
+            PortError::unavailable(SERVICE, format!("{what}: reading the answer: {e}"))
+        })?;
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        let code = status.as_u16();
+        if status.is_success() {
+            return Ok((code, body));
+        }
+        let reason = body
+            .get("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| body.to_string(), str::to_string);
+        Err(match code {
+            404 => PortError::not_found(format!("{what} ({reason})")),
+            429 | 500..=599 => {
+                PortError::unavailable(SERVICE, format!("{what}: HTTP {code}: {reason}"))
+            }
+            _ => PortError::Rejected(format!("{SERVICE} refused {what}: HTTP {code}: {reason}")),
+        })
+    }
+}
+
+fn url_segment(s: &str) -> String {
+    // Ids are plain tokens; escape anything that would change the path.
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn raised_of(body: &Value) -> Option<i64> {
+    body.get("raised")
+        .or_else(|| body.get("project").and_then(|p| p.get("raised")))
+        .and_then(Value::as_i64)
+}
+
+fn outcome(what: &str, status: u16, body: &Value) -> PortResult<FundingOutcome> {
+    let raised = raised_of(body).ok_or_else(|| {
+        PortError::Rejected(format!(
+            "{SERVICE} answered {what} without `raised`: {body}"
+        ))
+    })?;
+    let duplicate = body
+        .get("duplicate")
+        .and_then(Value::as_bool)
+        .unwrap_or(status == 200);
+    Ok(if duplicate {
+        FundingOutcome::Duplicate { raised }
+    } else {
+        FundingOutcome::Applied { raised }
+    })
+}
+
+#[async_trait]
+impl FundingApi for HttpFundingApi {
+    async fn raise(
+        &self,
+        project_id: &str,
+        payment_id: &str,
+        amount: Money,
+    ) -> PortResult<FundingOutcome> {
+        let what = format!("funding {payment_id} of project {project_id}");
+        let url = format!(
+            "{}/projects/{}/fundings",
+            self.base,
+            url_segment(project_id)
+        );
+        let body =
+            json!({"paymentId": payment_id, "amount": amount.amount, "currency": amount.currency});
+        let (status, answer) = self.call(&what, self.http.post(url).json(&body)).await?;
+        outcome(&what, status, &answer)
+    }
+
+    async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome> {
+        let what = format!("reversal of funding {payment_id} of project {project_id}");
+        let url = format!(
+            "{}/projects/{}/fundings/{}",
+            self.base,
+            url_segment(project_id),
+            url_segment(payment_id)
+        );
+        let (_, answer) = self.call(&what, self.http.delete(url)).await?;
+        // A DELETE answers 200 both times; only an explicit flag marks the repeat.
+        let raised = raised_of(&answer).unwrap_or(0);
+        Ok(
+            if answer.get("duplicate").and_then(Value::as_bool) == Some(true) {
+                FundingOutcome::Duplicate { raised }
+            } else {
+                FundingOutcome::Applied { raised }
+            },
+        )
+    }
+
+    async fn projects(&self) -> PortResult<Vec<Project>> {
+        let what = "the project list";
+        let (_, answer) = self
+            .call(what, self.http.get(format!("{}/projects", self.base)))
+            .await?;
+        let list = match answer {
+            Value::Object(mut m) => m.remove("projects").unwrap_or(Value::Null),
+            v => v,
+        };
+        serde_json::from_value(list).map_err(|e| {
+            PortError::Rejected(format!(
+                "{SERVICE} answered {what} in an unknown shape: {e}"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_status_and_flags() {
+        assert_eq!(
+            outcome("x", 201, &json!({"raised": 5})).unwrap(),
+            FundingOutcome::Applied { raised: 5 }
+        );
+        assert_eq!(
+            outcome("x", 200, &json!({"project": {"raised": 7}})).unwrap(),
+            FundingOutcome::Duplicate { raised: 7 }
+        );
+        assert_eq!(
+            outcome("x", 201, &json!({"raised": 5, "duplicate": true})).unwrap(),
+            FundingOutcome::Duplicate { raised: 5 }
+        );
+        assert!(outcome("x", 201, &json!({})).is_err());
+        assert_eq!(url_segment("prj-1/../x"), "prj-1%2F..%2Fx");
+    }
+}

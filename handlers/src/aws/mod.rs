@@ -1,0 +1,214 @@
+//! AWS (and HTTP) adapters for the ports, behind the `aws` cargo feature.
+//!
+//! Every adapter takes its client from one [`AwsClients`], built once from one `aws_config`
+//! load ([`load_config`]) that honours the usual chain (environment, profile, region) plus an
+//! explicit endpoint URL (`--endpoint-url` or `AWS_ENDPOINT_URL`), so the same code runs against
+//! AWS or a local endpoint such as moto server.
+//!
+//! - [`sqs`]: [`QueueClient`](crowdfund_core::ports::QueueClient) and `MessageSender` over SQS.
+//! - [`sns`]: [`Publisher`](crowdfund_core::ports::Publisher) over SNS.
+//! - [`dynamodb`]: the `payments` [`Ledger`](crowdfund_core::ports::Ledger) and the
+//!   [`IdempotencyStore`](crowdfund_core::ports::IdempotencyStore) in the same table.
+//! - [`ses`]: [`Mailer`](crowdfund_core::ports::Mailer) over SES v2.
+//! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook.
+//! - [`funding_http`]: [`FundingApi`](crowdfund_core::ports::FundingApi) over crowdfund-api.
+//! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
+//! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
+//! - [`pipeline`]: the six functions wired to these adapters, polled by the event-source runner.
+
+pub mod broker_http;
+pub mod discord;
+pub mod dynamodb;
+pub mod funding_http;
+pub mod pipeline;
+pub mod provision;
+pub mod ses;
+pub mod sns;
+pub mod sqs;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sqs::config::Credentials;
+use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use crowdfund_core::ports::PortError;
+
+/// Region used against a local endpoint when none is configured.
+pub const LOCAL_DEFAULT_REGION: &str = "us-east-1";
+
+/// Where the adapters point. Empty fields fall back to the standard AWS chain
+/// (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, the shared config files).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no AWS region configured; pass --region or set AWS_REGION")]
+    NoRegion,
+    #[error(
+        "endpoint URL {0:?} is not an http(s) URL; pass e.g. --endpoint-url http://127.0.0.1:5000"
+    )]
+    BadEndpoint(String),
+}
+
+impl AwsSettings {
+    /// The explicit endpoint, else `AWS_ENDPOINT_URL` (the SDK reads that too; we need to know
+    /// it to decide on local defaults).
+    pub fn effective_endpoint(&self) -> Option<String> {
+        self.endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// Describes the target for logs and the console: the endpoint or "aws", and the region.
+    pub fn describe(&self, region: &str) -> String {
+        match self.effective_endpoint() {
+            Some(e) => format!("{e} ({region})"),
+            None => format!("aws ({region})"),
+        }
+    }
+}
+
+/// Loads the one shared SDK configuration.
+///
+/// Against an explicit local endpoint with no credentials in the environment and no profile,
+/// fixed test credentials are used (moto accepts any), so `--endpoint-url` alone is enough.
+pub async fn load_config(settings: &AwsSettings) -> Result<aws_config::SdkConfig, ConfigError> {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    let endpoint = settings.effective_endpoint();
+    if let Some(e) = &endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(ConfigError::BadEndpoint(e.clone()));
+        }
+        loader = loader.endpoint_url(e.trim_end_matches('/'));
+        let has_env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+        if !has_env_keys && settings.profile.is_none() && std::env::var_os("AWS_PROFILE").is_none()
+        {
+            loader = loader.credentials_provider(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "crowdfund-local-endpoint",
+            ));
+        }
+    }
+    let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|r| !r.is_empty()));
+    match &settings.region {
+        Some(r) => loader = loader.region(Region::new(r.clone())),
+        // A local endpoint does not care about the region; asking the instance metadata
+        // service for one would only wait for a timeout off EC2.
+        None if endpoint.is_some() && !env_region && settings.profile.is_none() => {
+            loader = loader.region(Region::new(LOCAL_DEFAULT_REGION));
+        }
+        None => {}
+    }
+    let mut config = loader.load().await;
+    if config.region().is_none() {
+        if endpoint.is_none() {
+            return Err(ConfigError::NoRegion);
+        }
+        config = config
+            .into_builder()
+            .region(Region::new(LOCAL_DEFAULT_REGION))
+            .build();
+    }
+    Ok(config)
+}
+
+/// One client per service, built once and shared by every adapter.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    /// The region in use, for logs.
+    pub region: String,
+}
+
+impl AwsClients {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        AwsClients {
+            sqs: aws_sdk_sqs::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            ses: aws_sdk_sesv2::Client::new(config),
+            region: config
+                .region()
+                .map_or_else(|| LOCAL_DEFAULT_REGION.to_string(), |r| r.to_string()),
+        }
+    }
+
+    pub async fn load(settings: &AwsSettings) -> Result<Self, ConfigError> {
+        Ok(AwsClients::new(&load_config(settings).await?))
+    }
+}
+
+/// Error codes that mean "not there" across the services we call.
+const NOT_FOUND_CODES: [&str; 5] = [
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFoundException",
+];
+
+/// Error codes that mean "try again later", whatever the HTTP status says.
+const RETRYABLE_CODES: [&str; 9] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalFailure",
+];
+
+/// Maps an SDK error onto the port's error: transport failures, timeouts, throttling and 5xx are
+/// `Unavailable` (retryable); a missing resource is `NotFound`; anything else is `Rejected`.
+pub(crate) fn port_error<E>(
+    service: &'static str,
+    what: &str,
+    err: SdkError<E, HttpResponse>,
+) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let detail = format!("{what}: {}", DisplayErrorContext(&err));
+    match &err {
+        SdkError::ServiceError(_) => match code.as_deref() {
+            Some(c) if NOT_FOUND_CODES.contains(&c) => PortError::not_found(what.to_string()),
+            Some(c) if RETRYABLE_CODES.contains(&c) || c.starts_with("Internal") => {
+                PortError::unavailable(service, detail)
+            }
+            _ if err
+                .raw_response()
+                .is_some_and(|r| r.status().is_server_error()) =>
+            {
+                PortError::unavailable(service, detail)
+            }
+            _ => PortError::Rejected(format!("{service}: {detail}")),
+        },
+        // Construction failures are our bug, not the service's: never retried.
+        SdkError::ConstructionFailure(_) => PortError::Rejected(format!("{service}: {detail}")),
+        _ => PortError::unavailable(service, detail),
+    }
+}

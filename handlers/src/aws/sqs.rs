@@ -1,0 +1,351 @@
+//! SQS adapter: [`QueueClient`] and [`MessageSender`] by queue name.
+//!
+//! Queue URLs are looked up once (GetQueueUrl) and cached. Peek is a receive with a short
+//! visibility timeout followed at once by ChangeMessageVisibility 0, as the console needs it;
+//! like any receive it counts towards ApproximateReceiveCount, so peeking a work queue that
+//! has a redrive policy can move a message to the DLQ sooner. The failure queues have none.
+
+use super::port_error;
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use chrono::TimeZone;
+use crowdfund_core::ports::{
+    BatchSendResult, MessageSender, OutgoingMessage, PortError, PortResult, QueueClient,
+    QueueStats, ReceivedMessage,
+};
+use crowdfund_core::topology::{SQS_BATCH_LIMIT, SQS_MAX_DELAY_SECONDS};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+const SERVICE: &str = "SQS";
+/// How long a peeked message stays hidden while the peek runs (all are released at the end;
+/// this bounds the time if the release fails).
+const PEEK_VISIBILITY_SECONDS: i32 = 30;
+
+/// SQS by queue name, with the URL of each queue cached after its first use.
+#[derive(Debug)]
+pub struct SqsQueues {
+    client: aws_sdk_sqs::Client,
+    urls: Mutex<HashMap<String, String>>,
+}
+
+impl SqsQueues {
+    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+        SqsQueues {
+            client,
+            urls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
+    /// The queue's URL (GetQueueUrl once, then from the cache).
+    pub async fn url(&self, queue: &str) -> PortResult<String> {
+        if let Some(u) = self.cached(queue) {
+            return Ok(u);
+        }
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(queue)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        let url = out
+            .queue_url()
+            .ok_or_else(|| PortError::not_found(format!("queue {queue} (no URL returned)")))?
+            .to_string();
+        if let Ok(mut m) = self.urls.lock() {
+            m.insert(queue.to_string(), url.clone());
+        }
+        Ok(url)
+    }
+
+    fn cached(&self, queue: &str) -> Option<String> {
+        self.urls.lock().ok().and_then(|m| m.get(queue).cloned())
+    }
+
+    /// Forgets cached URLs (after a queue was deleted and created again).
+    pub fn forget_urls(&self) {
+        if let Ok(mut m) = self.urls.lock() {
+            m.clear();
+        }
+    }
+
+    async fn release(&self, url: &str, queue: &str, handles: &[String]) -> PortResult<()> {
+        for chunk in handles.chunks(SQS_BATCH_LIMIT) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(h)
+                        .visibility_timeout(0)
+                        .build()
+                        .map_err(|e| PortError::Rejected(format!("SQS request: {e}")))
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            self.client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        }
+        Ok(())
+    }
+}
+
+fn delay(seconds: u32) -> i32 {
+    seconds.min(SQS_MAX_DELAY_SECONDS) as i32
+}
+
+fn to_received(m: &aws_sdk_sqs::types::Message) -> Option<ReceivedMessage> {
+    let attr = |name: MessageSystemAttributeName| {
+        m.attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let sent_at = attr(MessageSystemAttributeName::SentTimestamp)
+        .and_then(|ms| chrono::Utc.timestamp_millis_opt(ms).single())
+        .unwrap_or_else(chrono::Utc::now);
+    Some(ReceivedMessage {
+        message_id: m.message_id()?.to_string(),
+        receipt_handle: m.receipt_handle()?.to_string(),
+        body: m.body().unwrap_or_default().to_string(),
+        receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
+            .map_or(1, |c| c.clamp(0, i64::from(u32::MAX)) as u32),
+        sent_at,
+    })
+}
+
+#[async_trait]
+impl MessageSender for SqsQueues {
+    async fn send(&self, queue: &str, body: &str, delay_seconds: u32) -> PortResult<String> {
+        let url = self.url(queue).await?;
+        let out = self
+            .client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(delay(delay_seconds))
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}
+
+#[async_trait]
+impl QueueClient for SqsQueues {
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: &[OutgoingMessage],
+    ) -> PortResult<BatchSendResult> {
+        if messages.len() > SQS_BATCH_LIMIT {
+            return Err(PortError::Rejected(format!(
+                "a batch holds at most {SQS_BATCH_LIMIT} messages, got {}",
+                messages.len()
+            )));
+        }
+        if messages.is_empty() {
+            return Ok(BatchSendResult::default());
+        }
+        let url = self.url(queue).await?;
+        let entries = messages
+            .iter()
+            .map(|m| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(&m.entry_id)
+                    .message_body(&m.body)
+                    .delay_seconds(delay(m.delay_seconds))
+                    .build()
+                    .map_err(|e| {
+                        PortError::Rejected(format!("SQS batch entry {}: {e}", m.entry_id))
+                    })
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        Ok(BatchSendResult {
+            sent: out
+                .successful()
+                .iter()
+                .map(|s| (s.id().to_string(), s.message_id().to_string()))
+                .collect(),
+            failed: out
+                .failed()
+                .iter()
+                .map(|f| {
+                    (
+                        f.id().to_string(),
+                        format!("{}: {}", f.code(), f.message().unwrap_or_default()),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility_timeout_seconds: u32,
+    ) -> PortResult<Vec<ReceivedMessage>> {
+        let max = max.clamp(1, SQS_BATCH_LIMIT) as i32;
+        let url = self.url(queue).await?;
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max)
+            .visibility_timeout(visibility_timeout_seconds.min(43_200) as i32)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        Ok(out.messages().iter().filter_map(to_received).collect())
+    }
+
+    async fn delete_batch(
+        &self,
+        queue: &str,
+        receipt_handles: &[String],
+    ) -> PortResult<Vec<String>> {
+        if receipt_handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let url = self.url(queue).await?;
+        let mut not_deleted = Vec::new();
+        for chunk in receipt_handles.chunks(SQS_BATCH_LIMIT) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(h)
+                        .build()
+                        .map_err(|e| PortError::Rejected(format!("SQS delete entry: {e}")))
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+            for f in out.failed() {
+                if let Some(h) = f.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    not_deleted.push(h.clone());
+                }
+            }
+        }
+        Ok(not_deleted)
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: &str,
+        receipt_handle: &str,
+        visibility_timeout_seconds: u32,
+    ) -> PortResult<()> {
+        let url = self.url(queue).await?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(visibility_timeout_seconds.min(43_200) as i32)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        Ok(())
+    }
+
+    async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>> {
+        let url = self.url(queue).await?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut handles = Vec::new();
+        let result: PortResult<()> = async {
+            while out.len() < max {
+                let batch = self
+                    .receive(
+                        queue,
+                        (max - out.len()).min(SQS_BATCH_LIMIT),
+                        PEEK_VISIBILITY_SECONDS as u32,
+                    )
+                    .await?;
+                if batch.is_empty() {
+                    break;
+                }
+                let before = out.len();
+                for m in batch {
+                    handles.push(m.receipt_handle.clone());
+                    if seen.insert(m.message_id.clone()) {
+                        out.push(m);
+                    }
+                }
+                // Only messages seen already came back (a long peek outlived their hiding):
+                // everything has been read once.
+                if out.len() == before {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        // Release what was read, whatever happened above.
+        let released = self.release(&url, queue, &handles).await;
+        result?;
+        released?;
+        Ok(out)
+    }
+
+    async fn stats(&self, queue: &str) -> PortResult<QueueStats> {
+        let url = self.url(queue).await?;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        let get = |name: QueueAttributeName| {
+            out.attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(QueueStats {
+            name: queue.to_string(),
+            visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+            in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+            delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+            // SQS has no attribute for it (it is the CloudWatch metric
+            // ApproximateAgeOfOldestMessage); the adapter does not read CloudWatch.
+            oldest_age_seconds: 0,
+        })
+    }
+}

@@ -1,0 +1,399 @@
+//! The seed flows through real AWS SDK calls against moto server:
+//! HTTP → broker → SNS → SQS → handlers → DynamoDB / SES / a stand-in Discord webhook.
+//!
+//! Needs `CROWDFUND_MOTO_URL` (`scripts/moto.sh start` prints it). Without it the tests skip
+//! loudly, except in CI, where they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+use crowdfund_core::domain::PaymentStatus;
+use crowdfund_core::ports::{Ledger, MessageSender, QueueClient};
+use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
+use crowdfund_handlers::aws::provision::{Change, provision};
+use crowdfund_handlers::aws::sqs::SqsQueues;
+use helpers::{FakeDiscord, MAIL_FROM, moto_url, spawn_app};
+use serde_json::Value;
+
+async fn depth(app: &helpers::TestApp, queue: &str) -> u64 {
+    let s = app.pipeline.queues.stats(queue).await.unwrap();
+    s.visible + s.in_flight + s.delayed
+}
+
+/// Provisioning creates every resource once; a second run changes nothing and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_creates_the_topology_and_is_idempotent() {
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    let first = &app.provisioned;
+    let expected = topology::QUEUES.len() + 2 * topology::TOPICS.len() + 1 + 1;
+    assert_eq!(first.steps.len(), expected);
+    assert!(
+        first.steps.iter().all(|s| s.change == Change::Created),
+        "{first:?}"
+    );
+    let second = provision(&app.clients, MAIL_FROM).await.unwrap();
+    assert_eq!(second.changed(), 0, "{second:?}");
+    assert!(second.steps.iter().all(|s| s.change == Change::Unchanged));
+
+    // The redrive policy and the parked queue's retention are the topology's.
+    let sqs = &app.clients.sqs;
+    let url = app
+        .pipeline
+        .queues
+        .url(topology::QUEUE_SEND_EMAIL)
+        .await
+        .unwrap();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    let policy: Value =
+        serde_json::from_str(&attrs[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy])
+            .unwrap();
+    assert!(
+        policy["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":etc_dlq")
+    );
+    assert_eq!(policy["maxReceiveCount"].to_string().trim_matches('"'), "3");
+    let url = app.pipeline.queues.url(QUEUE_PARKED).await.unwrap();
+    let parked = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        parked.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod],
+        "1209600"
+    );
+}
+
+/// An approved payment ends as one ledger item, one SES mail and one funding raise, and a
+/// duplicate checkout (same payment id) changes none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_payment_reaches_dynamodb_ses_and_funding_once() {
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    let (status, answer) = app.pay("pay-1", "prj-1", "tok_approve").await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["destination"], "payment_attempt");
+    assert!(answer["messageId"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        app.drain().await >= 3,
+        "pg, send_email and funding_update ran"
+    );
+    let (status, _) = app.pay("pay-1", "prj-1", "tok_approve").await;
+    assert_eq!(status, 202);
+    app.drain().await;
+
+    let record = app
+        .pipeline
+        .ledger
+        .get_payment("pay-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, PaymentStatus::Approved);
+    assert_eq!(record.amount.amount, 50_000);
+    let ledger = app
+        .pipeline
+        .ledger
+        .payments_of_project("prj-1", None)
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+    let mails = app.sent_mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].0, "pay-1@example.com");
+    assert!(mails[0].2.contains("pay-1"));
+    assert_eq!(app.raised("prj-1"), 50_000);
+    for q in topology::QUEUES {
+        assert_eq!(depth(&app, q.name).await, 0, "{} is empty", q.name);
+    }
+}
+
+/// A declined card goes to etc_dlq, is retried three times, then parked in etc_parked with
+/// one Discord alert (after a 429 that the alerter waits out); nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_payment_is_retried_then_parked_with_one_alert() {
+    let Some(moto) = moto_url() else { return };
+    let (discord, webhook) = FakeDiscord::start(1).await;
+    let app = spawn_app(&moto, Some(webhook)).await;
+    let (status, _) = app.pay("pay-declined", "prj-1", "tok_decline").await;
+    assert_eq!(status, 202);
+    app.drain().await;
+
+    let record = app
+        .pipeline
+        .ledger
+        .get_payment("pay-declined")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, PaymentStatus::Declined);
+    assert_eq!(depth(&app, QUEUE_DLQ).await, 0);
+    let parked = app.pipeline.queues.peek(QUEUE_PARKED, 10).await.unwrap();
+    assert_eq!(parked.len(), 1, "exactly one parked copy");
+    let body: Value = serde_json::from_str(&parked[0].body).unwrap();
+    assert_eq!(body["payload"]["paymentId"], "pay-declined");
+    assert_eq!(body["attempts"], 4);
+
+    let alerts = discord.bodies();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        *discord.requests.lock().unwrap(),
+        2,
+        "one 429, then the alert"
+    );
+    let embed = &alerts[0]["embeds"][0];
+    let field = |name: &str| {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].clone())
+            .unwrap()
+    };
+    assert_eq!(field("kind"), "payment_attempt");
+    assert_eq!(field("parkedIn"), "etc_parked");
+    assert_eq!(field("attempts"), "4");
+    assert!(
+        alerts[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("etc_parked")
+    );
+    assert!(
+        app.sent_mails().await.is_empty(),
+        "no receipt for a decline"
+    );
+    assert_eq!(app.raised("prj-1"), 0);
+}
+
+/// A goal check cancels exactly the payments made after `achievedAt` (Query on the index),
+/// mails a refund notice for each, reverses their funding, and a second check cancels nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goal_check_cancels_only_later_payments_once() {
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    app.pay("pay-early", "prj-2", "tok_approve").await;
+    app.pay("pay-other-project", "prj-1", "tok_approve").await;
+    app.drain().await;
+    let achieved_at = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.pay("pay-late-1", "prj-2", "tok_approve").await;
+    app.pay("pay-late-2", "prj-2", "tok_approve").await;
+    app.drain().await;
+    assert_eq!(app.raised("prj-2"), 150_000);
+
+    let goal = serde_json::json!({
+        "destination": "goal_achievement",
+        "projectId": "prj-2",
+        "achievedAt": achieved_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+    .to_string();
+    for _ in 0..2 {
+        let (status, answer) = app.post_broker(&goal).await;
+        assert_eq!(status, 202, "{answer}");
+        app.drain().await;
+    }
+    let status_of = |id: &'static str| {
+        let ledger = app.pipeline.ledger.clone();
+        async move { ledger.get_payment(id).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status_of("pay-early").await, PaymentStatus::Approved);
+    assert_eq!(
+        status_of("pay-other-project").await,
+        PaymentStatus::Approved
+    );
+    assert_eq!(status_of("pay-late-1").await, PaymentStatus::Cancelled);
+    assert_eq!(status_of("pay-late-2").await, PaymentStatus::Cancelled);
+    let after = app
+        .pipeline
+        .ledger
+        .payments_of_project("prj-2", Some(achieved_at))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(app.raised("prj-2"), 50_000);
+    assert_eq!(app.raised("prj-1"), 50_000);
+    let mails = app.sent_mails().await;
+    let refunds = mails.iter().filter(|m| m.1.contains("refunded")).count();
+    assert_eq!(refunds, 2, "{mails:?}");
+    assert_eq!(
+        mails.len(),
+        6,
+        "four receipts and two refund notices: {mails:?}"
+    );
+}
+
+/// A bad body is refused with 400 naming the field, and nothing reaches any queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_refuses_bad_bodies_and_publishes_nothing() {
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    let bad = [
+        (r#"{"destination":"nowhere"}"#, "destination"),
+        ("not json", ""),
+        (
+            r#"{"destination":"payment_attempt","paymentId":"p","projectId":"prj-1","backerEmail":"b@example.com","amount":-5,"currency":"KRW","card":"tok_approve"}"#,
+            "amount",
+        ),
+    ];
+    for (body, field) in bad {
+        let (status, answer) = app.post_broker(body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()));
+        if !field.is_empty() {
+            assert_eq!(answer["field"], field, "{body}");
+        }
+    }
+    for q in topology::QUEUES {
+        assert_eq!(depth(&app, q.name).await, 0, "{} is empty", q.name);
+    }
+}
+
+/// The SQS adapter: batch send, peek without consuming, stats, batch delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_adapter_peeks_without_consuming() {
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    let q = SqsQueues::new(app.clients.sqs.clone());
+    let entries: Vec<_> = (0..12)
+        .map(|i| crowdfund_core::ports::OutgoingMessage {
+            entry_id: i.to_string(),
+            body: format!("{{\"n\":{i}}}"),
+            delay_seconds: 0,
+        })
+        .collect();
+    assert!(
+        q.send_batch(QUEUE_PARKED, &entries).await.is_err(),
+        "11+ refused"
+    );
+    let sent = q.send_batch(QUEUE_PARKED, &entries[..10]).await.unwrap();
+    assert_eq!(sent.sent.len(), 10);
+    q.send(QUEUE_PARKED, "{\"n\":10}", 0).await.unwrap();
+    let peeked = q.peek(QUEUE_PARKED, 100).await.unwrap();
+    assert_eq!(peeked.len(), 11);
+    let stats = q.stats(QUEUE_PARKED).await.unwrap();
+    assert_eq!(
+        (stats.visible, stats.in_flight),
+        (11, 0),
+        "peek released them"
+    );
+    let got = q.receive(QUEUE_PARKED, 10, 30).await.unwrap();
+    let handles: Vec<String> = got.iter().map(|m| m.receipt_handle.clone()).collect();
+    assert!(
+        q.delete_batch(QUEUE_PARKED, &handles)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let stats = q.stats(QUEUE_PARKED).await.unwrap();
+    assert_eq!(stats.visible + stats.in_flight, 11 - got.len() as u64);
+    assert!(matches!(
+        q.stats("no_such_queue").await,
+        Err(crowdfund_core::ports::PortError::NotFound { .. })
+    ));
+}
+
+/// The funding API client against a stub crowdfund-api: 201 applied, 200 duplicate, 404 not
+/// found, 503 retryable, 400 rejected, and the project list. Needs no moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funding_api_client_maps_statuses() {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    use axum::routing::{delete, get, post};
+    use crowdfund_core::money::{Currency, Money};
+    use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError};
+    use crowdfund_handlers::aws::funding_http::HttpFundingApi;
+    use serde_json::json;
+
+    async fn fund(
+        Path(project): Path<String>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> (StatusCode, axum::Json<Value>) {
+        match (project.as_str(), body["paymentId"].as_str()) {
+            ("prj-1", Some("pay-new")) => {
+                assert_eq!(body["amount"], 50_000);
+                assert_eq!(body["currency"], "KRW");
+                (StatusCode::CREATED, axum::Json(json!({"raised": 50_000})))
+            }
+            ("prj-1", Some(_)) => (
+                StatusCode::OK,
+                axum::Json(json!({"project": {"raised": 50_000}})),
+            ),
+            ("prj-down", _) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"error": "db down"})),
+            ),
+            ("prj-eur", _) => (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "currency mismatch"})),
+            ),
+            _ => (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "no such project"})),
+            ),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/projects/{id}/fundings", post(fund))
+        .route(
+            "/projects/{id}/fundings/{payment}",
+            delete(|| async { axum::Json(json!({"raised": 0})) }),
+        )
+        .route(
+            "/projects",
+            get(|| async {
+                axum::Json(
+                    json!([{"id": "prj-1", "title": "t", "goal": 100, "currency": "KRW",
+                    "raised": 5, "backers": 1, "deadline": "2026-12-01T00:00:00Z"}]),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let api = HttpFundingApi::new(&base).unwrap();
+    let krw = Money::new(50_000, Currency::KRW);
+    assert_eq!(
+        api.raise("prj-1", "pay-new", krw).await.unwrap(),
+        FundingOutcome::Applied { raised: 50_000 }
+    );
+    assert_eq!(
+        api.raise("prj-1", "pay-old", krw).await.unwrap(),
+        FundingOutcome::Duplicate { raised: 50_000 }
+    );
+    let down = api.raise("prj-down", "p", krw).await.unwrap_err();
+    assert!(down.is_retryable(), "{down}");
+    assert!(matches!(
+        api.raise("prj-x", "p", krw).await,
+        Err(PortError::NotFound { .. })
+    ));
+    assert!(matches!(
+        api.raise("prj-eur", "p", krw).await,
+        Err(PortError::Rejected(_))
+    ));
+    assert_eq!(
+        api.reverse("prj-1", "pay-new").await.unwrap(),
+        FundingOutcome::Applied { raised: 0 }
+    );
+    let projects = api.projects().await.unwrap();
+    assert_eq!(projects.len(), 1);
+    assert_eq!(projects[0].raised, 5);
+    // Nothing listening: a transport failure is retryable.
+    let gone = HttpFundingApi::new("http://127.0.0.1:9").unwrap();
+    assert!(gone.projects().await.unwrap_err().is_retryable());
+}

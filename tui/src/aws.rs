@@ -1,0 +1,84 @@
+//! The `--aws` backend: the same operations over the AWS adapters of crowdfund-handlers (SQS,
+//! DynamoDB, SNS, and crowdfund-api over HTTP), pointed at AWS or at a local endpoint such as
+//! moto server by `--endpoint-url`, `--region`, `--profile` or the usual `AWS_*` variables.
+//!
+//! Without `--api-url` there is no funding API to ask, so `status` lists no projects (queues and
+//! payments need only AWS); the console says so on stderr.
+
+use crate::backend::Backend;
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use crowdfund_core::domain::Project;
+use crowdfund_core::money::Money;
+use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult, SystemClock};
+use crowdfund_core::topology::TABLE_PAYMENTS;
+use crowdfund_handlers::aws::dynamodb::DynamoLedger;
+use crowdfund_handlers::aws::funding_http::HttpFundingApi;
+use crowdfund_handlers::aws::sns::SnsPublisher;
+use crowdfund_handlers::aws::sqs::SqsQueues;
+use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Where the console points on AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    pub settings: AwsSettings,
+    /// crowdfund-api (funding) base URL, for the project list.
+    pub api_url: Option<String>,
+}
+
+/// Stands in for the funding API when none is configured: no projects, no changes.
+struct NoFundingApi;
+
+#[async_trait]
+impl FundingApi for NoFundingApi {
+    async fn raise(&self, project_id: &str, _: &str, _: Money) -> PortResult<FundingOutcome> {
+        Err(PortError::Rejected(format!(
+            "no funding API configured to raise {project_id}; pass --api-url"
+        )))
+    }
+    async fn reverse(&self, project_id: &str, _: &str) -> PortResult<FundingOutcome> {
+        Err(PortError::Rejected(format!(
+            "no funding API configured to reverse a funding of {project_id}; pass --api-url"
+        )))
+    }
+    async fn projects(&self) -> PortResult<Vec<Project>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Builds the backend. `data_dir` holds the audit log and backups (`aws-audit.jsonl`,
+/// `aws-backups/`), beside the local world's state file.
+pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
+    let clients = AwsClients::load(&target.settings)
+        .await
+        .context("loading the AWS configuration")?;
+    let funding: Arc<dyn FundingApi> = match &target.api_url {
+        Some(url) => Arc::new(
+            HttpFundingApi::new(url).with_context(|| format!("building a client for {url}"))?,
+        ),
+        None => Arc::new(NoFundingApi),
+    };
+    let identity = match (&target.settings.profile, std::env::var("AWS_PROFILE")) {
+        (Some(p), _) => format!("aws-profile:{p}"),
+        (None, Ok(p)) if !p.is_empty() => format!("aws-profile:{p}"),
+        _ => format!(
+            "aws:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+    };
+    Ok(Backend {
+        name: "aws",
+        target: target.settings.describe(&clients.region),
+        queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
+        ledger: Arc::new(DynamoLedger::new(clients.dynamodb.clone(), TABLE_PAYMENTS)),
+        funding,
+        publisher: Arc::new(SnsPublisher::new(clients.sns.clone())),
+        clock: Arc::new(SystemClock),
+        wall_clock: Arc::new(SystemClock),
+        identity,
+        audit_log: data_dir.join("aws-audit.jsonl"),
+        backup_dir: data_dir.join("aws-backups"),
+    })
+}
