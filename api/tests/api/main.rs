@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod client;
 mod fundings;
 mod outbox;
 mod payments;

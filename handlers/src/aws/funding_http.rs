@@ -131,15 +131,16 @@ impl FundingApi for HttpFundingApi {
             url_segment(payment_id)
         );
         let (_, answer) = self.call(&what, self.http.delete(url)).await?;
-        // A DELETE answers 200 both times; only an explicit flag marks the repeat.
+        // A DELETE answers 200 both times; crowdfund-api says `"outcome": "duplicate"` for the
+        // repeat (an explicit `duplicate: true` flag is honoured too).
         let raised = raised_of(&answer).unwrap_or(0);
-        Ok(
-            if answer.get("duplicate").and_then(Value::as_bool) == Some(true) {
-                FundingOutcome::Duplicate { raised }
-            } else {
-                FundingOutcome::Applied { raised }
-            },
-        )
+        let repeat = answer.get("outcome").and_then(Value::as_str) == Some("duplicate")
+            || answer.get("duplicate").and_then(Value::as_bool) == Some(true);
+        Ok(if repeat {
+            FundingOutcome::Duplicate { raised }
+        } else {
+            FundingOutcome::Applied { raised }
+        })
     }
 
     async fn projects(&self) -> PortResult<Vec<Project>> {
