@@ -512,8 +512,42 @@ impl App {
             .collect()
     }
 
+    /// How many rows the DLQ browser has, without collecting them (moving runs this per key).
+    pub fn dlq_row_count(&self) -> usize {
+        let Some(s) = &self.snapshot else { return 0 };
+        let list = s.list(&self.dlq.queue);
+        if self.dlq.filter.is_empty() {
+            return list.len();
+        }
+        let f = self.dlq.filter.to_lowercase();
+        list.iter().filter(|m| message_matches(m, &f)).count()
+    }
+
     pub fn selected_message(&self) -> Option<&DlqMessage> {
-        self.dlq_rows().get(self.dlq.selected).copied()
+        self.dlq_window(self.dlq.selected..self.dlq.selected + 1)
+            .into_iter()
+            .next()
+    }
+
+    /// The DLQ browser's rows in `range` (after the filter), without building the rest: the
+    /// list may hold ten thousand messages and a frame shows forty.
+    pub fn dlq_window(&self, range: std::ops::Range<usize>) -> Vec<&DlqMessage> {
+        let Some(s) = &self.snapshot else {
+            return Vec::new();
+        };
+        let list = s.list(&self.dlq.queue);
+        if self.dlq.filter.is_empty() {
+            let end = range.end.min(list.len());
+            return list
+                .get(range.start.min(end)..end)
+                .map_or_else(Vec::new, |r| r.iter().collect());
+        }
+        let f = self.dlq.filter.to_lowercase();
+        list.iter()
+            .filter(|m| message_matches(m, &f))
+            .skip(range.start)
+            .take(range.len())
+            .collect()
     }
 
     pub fn project_rows(&self) -> Vec<&crate::ops::status::ProjectStatus> {
@@ -532,7 +566,7 @@ impl App {
         let Some(s) = &self.snapshot else { return 0 };
         match self.view {
             View::Overview => 0,
-            View::Dlq => self.dlq_rows().len(),
+            View::Dlq => self.dlq_row_count(),
             View::Goal => s.status.projects.len(),
             View::Projects => self.project_rows().len(),
             View::Topology => health::topology_rows(s).len(),

@@ -405,10 +405,10 @@ fn draw_funding(frame: &mut Frame, area: Rect, s: &super::snapshot::Snapshot) {
 }
 
 fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
-    let rows = app.dlq_rows();
+    let total = app.dlq_row_count();
     let [list, detail] =
         Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
-    let mut title = format!("{} — {} message(s)", app.dlq.queue, rows.len());
+    let mut title = format!("{} — {} message(s)", app.dlq.queue, total);
     if !app.dlq.marked.is_empty() {
         title.push_str(&format!(" · {} marked", app.dlq.marked.len()));
     }
@@ -416,11 +416,12 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         title.push_str(&format!(" · filter /{}", app.dlq.filter));
     }
     let height = list.height.saturating_sub(3) as usize;
-    let range = window(rows.len(), app.dlq.selected, height);
+    let range = window(total, app.dlq.selected, height);
     let start = range.start;
+    let rows = app.dlq_window(range);
     // Narrow terminals drop the FROM column rather than squeeze every column unreadable.
     let wide = list.width >= 100;
-    let visible = rows[range].iter().enumerate().map(|(i, m)| {
+    let visible = rows.iter().enumerate().map(|(i, m)| {
         let marked = app.dlq.marked.contains(&m.message_id);
         let mut style = if start + i == app.dlq.selected {
             selected_style()
@@ -475,7 +476,7 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         Color::DarkGray
     };
     let detail_block = block("Message").border_style(Style::new().fg(border));
-    let Some(m) = rows.get(app.dlq.selected) else {
+    let Some(m) = rows.get(app.dlq.selected.saturating_sub(start)).copied() else {
         let hint = if app.dlq.filter.is_empty() {
             "no messages here: all clear"
         } else {
@@ -484,7 +485,7 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(hint).block(detail_block), detail);
         return;
     };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("id       ", Style::new().dark_gray()),
             Span::raw(m.message_id.clone()),
@@ -500,20 +501,25 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(vec![
             Span::styled("received ", Style::new().dark_gray()),
             Span::raw(format!(
-                "{} time(s) · attempts {} · toDiscord {}",
+                "{}× · attempts {} · toDiscord {}",
                 m.receive_count, m.attempts, m.to_discord
             )),
         ]),
-        Line::from(vec![
-            Span::styled("why      ", Style::new().dark_gray()),
-            Span::styled(
-                m.reason.clone().unwrap_or_else(|| {
-                    "no reason recorded (redriven by SQS after 3 receives, or unreadable)".into()
-                }),
-                Style::new().fg(WARN),
-            ),
-        ]),
     ];
+    // The reason matters whole: wrap it by hand (ratatui's wrapping costs more than the rest
+    // of the frame), under a hanging indent.
+    let reason = m
+        .reason
+        .as_deref()
+        .unwrap_or("no reason recorded (redriven by SQS after 3 receives, or unreadable)");
+    let width = detail.width.saturating_sub(2 + 9).max(10) as usize;
+    for (i, chunk) in wrap_words(reason, width).into_iter().enumerate() {
+        let label = if i == 0 { "why      " } else { "         " };
+        lines.push(Line::from(vec![
+            Span::styled(label, Style::new().dark_gray()),
+            Span::styled(chunk, Style::new().fg(WARN)),
+        ]));
+    }
     let pretty = match &m.body {
         serde_json::Value::String(raw) => raw.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
@@ -523,12 +529,41 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
     let inner = detail_block.inner(detail);
     frame.render_widget(detail_block, detail);
     let [facts, json] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), facts);
+    frame.render_widget(Paragraph::new(lines), facts);
     let body: Vec<Line> = pretty.lines().map(highlight_json_line).collect();
     frame.render_widget(
         Paragraph::new(body).scroll((app.dlq.detail_scroll, 0)),
         json,
     );
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces (long words are cut).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            out.push(head);
+        }
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if needed > width && !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 /// Colours one line of pretty-printed JSON: keys, strings, numbers, literals.
@@ -937,6 +972,16 @@ mod tests {
         assert_eq!(window(100, 15, 10), 6..16);
         assert_eq!(window(3, 2, 10), 0..3);
         assert_eq!(window(0, 0, 0), 0..0);
+    }
+
+    #[test]
+    fn words_wrap_at_spaces_and_long_words_are_cut() {
+        assert_eq!(
+            wrap_words("payment pay-1 was declined: card declined", 16),
+            ["payment pay-1", "was declined:", "card declined"]
+        );
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 5), [""]);
     }
 
     #[test]
