@@ -212,18 +212,7 @@ fn take(
 ) -> Result<()> {
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    if !request.dry_run && !yes {
-        dlq::check_queue(&request.source)?;
-        let count = match &request.selection {
-            Selection::All => world.world().peek_queue(&request.source, usize::MAX)?.len(),
-            Selection::Ids(ids) => ids.len(),
-        };
-        confirm(&format!(
-            "{} {count} message(s) from {} {whither}?",
-            capitalized(request.verb()),
-            request.source
-        ))?;
-    }
+    block_on(confirm_take(&world.backend(), &request, whither, yes))?;
     let bar = progress_bar(0, request.verb());
     let outcome = dispatch::run_local(world, action, read_only, true, &mut |n| {
         bar.set_length(n);
@@ -267,6 +256,32 @@ fn print_take(
         );
     }
     Ok(())
+}
+
+/// Asks before a redrive or delete, naming how many messages and where (unless `--yes` or a
+/// dry run). The count is the queue's (approximate, on SQS) depth, or the ids given.
+async fn confirm_take(
+    b: &crowdfund_console::backend::Backend,
+    request: &RedriveRequest,
+    whither: &str,
+    yes: bool,
+) -> Result<()> {
+    if request.dry_run || yes {
+        return Ok(());
+    }
+    dlq::check_queue(&request.source)?;
+    let count = match &request.selection {
+        Selection::All => {
+            let q = b.queues.stats(&request.source).await?;
+            q.visible + q.in_flight + q.delayed
+        }
+        Selection::Ids(ids) => ids.len() as u64,
+    };
+    confirm(&format!(
+        "{} {count} message(s) from {} {whither}?",
+        capitalized(request.verb()),
+        request.source
+    ))
 }
 
 fn capitalized(s: &str) -> String {
@@ -524,18 +539,7 @@ async fn aws_take(
 ) -> Result<()> {
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    if !request.dry_run && !yes {
-        dlq::check_queue(&request.source)?;
-        let count = match &request.selection {
-            Selection::All => b.queues.stats(&request.source).await?.visible as usize,
-            Selection::Ids(ids) => ids.len(),
-        };
-        confirm(&format!(
-            "{} about {count} message(s) from {} {whither}?",
-            capitalized(request.verb()),
-            request.source
-        ))?;
-    }
+    confirm_take(b, &request, whither, yes).await?;
     let bar = progress_bar(0, request.verb());
     let outcome = dispatch::run_on(b, action, read_only, &mut |n| {
         bar.set_length(n);
