@@ -15,7 +15,7 @@ venv="$dir/venv"
 python="${PYTHON:-python3}"
 
 install() {
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     return
   fi
   mkdir -p "$dir"
@@ -44,7 +44,9 @@ start() {
   local port url
   port=$(free_port)
   url="http://127.0.0.1:$port"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+  # The module, not the console script: a venv that was moved keeps a working interpreter link
+  # but its scripts' shebangs point at the old place.
+  "$venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
   echo $! >"$dir/pid"
   for _ in $(seq 1 100); do
     if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$url/moto-api/', timeout=1)" 2>/dev/null; then
