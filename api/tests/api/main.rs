@@ -8,5 +8,6 @@ mod client;
 mod fundings;
 mod outbox;
 mod payments;
+mod pipeline_on_moto;
 mod projects;
 mod service;
