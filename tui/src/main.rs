@@ -417,7 +417,45 @@ fn run_aws(cli: Cli) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime for --aws")?;
-    runtime.block_on(aws_main(cli))
+    let interactive =
+        cli.command.is_none() && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !interactive {
+        return runtime.block_on(aws_main(cli));
+    }
+    // The interactive console on AWS: the worker thread drives the runtime, the UI never waits.
+    let (target, data_dir) = aws_target(&cli)?;
+    let b = runtime.block_on(crowdfund_console::aws::backend(&target, &data_dir))?;
+    let app = App::new("aws", &b.target, cli.read_only);
+    let config = WorkerConfig {
+        refresh: cli.refresh,
+        read_only: cli.read_only,
+        ..WorkerConfig::default()
+    };
+    let handle = runtime.handle().clone();
+    terminal::run_with(app, move |commands, events| {
+        crowdfund_console::app::worker::run_remote(b, handle, config, commands, events)
+    })
+}
+
+/// Where `--aws` points, and where its backups and audit log go (beside the state file).
+#[cfg(feature = "aws")]
+fn aws_target(cli: &Cli) -> Result<(crowdfund_console::aws::AwsTarget, std::path::PathBuf)> {
+    let state = match &cli.state {
+        Some(p) => p.clone(),
+        None => default_state_path()?,
+    };
+    let data_dir = state
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
+    let target = crowdfund_console::aws::AwsTarget {
+        settings: crowdfund_handlers::aws::AwsSettings {
+            profile: cli.profile.clone(),
+            region: cli.region.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+        },
+        api_url: cli.api_url.clone(),
+    };
+    Ok((target, data_dir))
 }
 
 #[cfg(not(feature = "aws"))]
@@ -429,24 +467,8 @@ fn run_aws(_cli: Cli) -> Result<()> {
 
 #[cfg(feature = "aws")]
 async fn aws_main(cli: Cli) -> Result<()> {
-    use crowdfund_console::aws::{AwsTarget, backend};
-    use crowdfund_handlers::aws::AwsSettings;
-    let state = match &cli.state {
-        Some(p) => p.clone(),
-        None => default_state_path()?,
-    };
-    let data_dir = state
-        .parent()
-        .map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
-    let target = AwsTarget {
-        settings: AwsSettings {
-            profile: cli.profile.clone(),
-            region: cli.region.clone(),
-            endpoint_url: cli.endpoint_url.clone(),
-        },
-        api_url: cli.api_url.clone(),
-    };
-    let b = backend(&target, &data_dir).await?;
+    let (target, data_dir) = aws_target(&cli)?;
+    let b = crowdfund_console::aws::backend(&target, &data_dir).await?;
     let read_only = cli.read_only;
     match cli.command {
         None | Some(Command::Status(_)) => {

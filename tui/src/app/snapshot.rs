@@ -1,6 +1,6 @@
 //! What the TUI draws: one immutable snapshot of the system, collected off the UI thread.
 
-use crate::backend::LocalWorld;
+use crate::backend::{Backend, LocalWorld};
 use crate::ops::dlq::{self, DlqMessage, FAILURE_QUEUES};
 use crate::ops::safety::{AuditEntry, read_audit};
 use crate::ops::status::{Status, collect_status};
@@ -59,14 +59,11 @@ impl Snapshot {
     }
 }
 
-/// Collects a snapshot of the local world. `browsed` is listed too when it is not a failure queue.
-pub fn collect_local(
-    world: &LocalWorld,
-    browsed: &str,
-    wall: Timestamp,
-) -> Result<Snapshot, String> {
-    let backend = world.backend();
-    let status = block_on(collect_status(&backend)).map_err(|e| e.to_string())?;
+/// Collects what any backend can answer: queues, projects, listed messages, late payments and
+/// the audit log. Throughput and function health are left empty for the caller to fill from
+/// its metrics source.
+pub async fn collect(b: &Backend, browsed: &str, wall: Timestamp) -> Result<Snapshot, String> {
+    let status = collect_status(b).await.map_err(|e| e.to_string())?;
     let mut lists = BTreeMap::new();
     for q in FAILURE_QUEUES
         .iter()
@@ -76,14 +73,44 @@ pub fn collect_local(
         if lists.contains_key(q) || topology::queue(q).is_none() {
             continue;
         }
-        let list =
-            block_on(dlq::list_messages(&backend, q, LIST_LIMIT)).map_err(|e| e.to_string())?;
+        let list = dlq::list_messages(b, q, LIST_LIMIT)
+            .await
+            .map_err(|e| e.to_string())?;
         lists.insert(q.to_string(), list);
     }
+    let mut late_payments = BTreeMap::new();
+    for p in &status.projects {
+        if let Some(at) = p.goal_achieved_at {
+            let late = plan_goal_check(&*b.ledger, &p.id, at)
+                .await
+                .map_err(|e| e.to_string())?;
+            late_payments.insert(p.id.clone(), late.len());
+        }
+    }
+    let mut audit = read_audit(&b.audit_log).map_err(|e| e.to_string())?;
+    audit.reverse();
+    Ok(Snapshot {
+        status,
+        lists,
+        throughput: Vec::new(),
+        functions: Vec::new(),
+        late_payments,
+        audit,
+        collected_at: wall,
+    })
+}
+
+/// Collects a snapshot of the local world, with its metric history and function counters.
+pub fn collect_local(
+    world: &LocalWorld,
+    browsed: &str,
+    wall: Timestamp,
+) -> Result<Snapshot, String> {
+    let mut snapshot = block_on(collect(&world.backend(), browsed, wall))?;
     let sim = world.world();
     let buckets = sim.metric_buckets();
-    let now_minute = status.now.timestamp().div_euclid(60);
-    let throughput = (now_minute - THROUGHPUT_MINUTES as i64 + 1..=now_minute)
+    let now_minute = snapshot.status.now.timestamp().div_euclid(60);
+    snapshot.throughput = (now_minute - THROUGHPUT_MINUTES as i64 + 1..=now_minute)
         .map(|minute| {
             let b = buckets.get(&minute);
             let get = |m| b.and_then(|b| b.get(&m)).copied().unwrap_or(0).max(0) as u64;
@@ -96,7 +123,7 @@ pub fn collect_local(
         })
         .collect();
     let counters = sim.function_counters();
-    let functions = topology::FUNCTIONS
+    snapshot.functions = topology::FUNCTIONS
         .iter()
         .map(|f| {
             let c = counters.get(f.name).cloned().unwrap_or_default();
@@ -110,23 +137,5 @@ pub fn collect_local(
             }
         })
         .collect();
-    let mut late_payments = BTreeMap::new();
-    for p in &status.projects {
-        if let Some(at) = p.goal_achieved_at {
-            let late = block_on(plan_goal_check(&*backend.ledger, &p.id, at))
-                .map_err(|e| e.to_string())?;
-            late_payments.insert(p.id.clone(), late.len());
-        }
-    }
-    let mut audit = read_audit(&backend.audit_log).map_err(|e| e.to_string())?;
-    audit.reverse();
-    Ok(Snapshot {
-        status,
-        lists,
-        throughput,
-        functions,
-        late_payments,
-        audit,
-        collected_at: wall,
-    })
+    Ok(snapshot)
 }

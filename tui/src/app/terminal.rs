@@ -33,7 +33,17 @@ impl Drop for Guard {
 }
 
 /// Runs the console on the local world until the operator quits.
-pub fn run(mut app: App, world: LocalWorld, config: WorkerConfig) -> Result<()> {
+pub fn run(app: App, world: LocalWorld, config: WorkerConfig) -> Result<()> {
+    run_with(app, move |commands, events| {
+        run_local(world, config, commands, events)
+    })
+}
+
+/// Runs the console with `worker` collecting data and running actions on its own thread.
+pub fn run_with<W>(mut app: App, worker: W) -> Result<()>
+where
+    W: FnOnce(mpsc::Receiver<super::WorkerCommand>, mpsc::Sender<UiEvent>) + Send + 'static,
+{
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
@@ -68,7 +78,7 @@ pub fn run(mut app: App, world: LocalWorld, config: WorkerConfig) -> Result<()> 
         })
     };
     let (commands_tx, commands) = mpsc::channel();
-    let worker = std::thread::spawn(move || run_local(world, config, commands, events_tx));
+    let worker = std::thread::spawn(move || worker(commands, events_tx));
 
     let result = (|| -> Result<()> {
         loop {

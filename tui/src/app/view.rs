@@ -144,7 +144,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             s.status.now.format("%H:%M:%S")
         )));
     }
-    spans.push(Span::raw(if app.live { " · live" } else { " · paused" }));
+    if app.backend == "local" {
+        spans.push(Span::raw(if app.live { " · live" } else { " · paused" }));
+    }
     if app.read_only {
         spans.push(Span::styled(" · READ-ONLY", Style::new().fg(WARN).bold()));
     }
@@ -336,7 +338,11 @@ fn draw_throughput(frame: &mut Frame, area: Rect, s: &super::snapshot::Snapshot)
             .data(&cancelled),
     ];
     let chart = Chart::new(datasets)
-        .block(block("Payments per minute (sim clock)"))
+        .block(block(if s.throughput.is_empty() {
+            "Payments per minute (CloudWatch is not read yet)"
+        } else {
+            "Payments per minute (sim clock)"
+        }))
         .x_axis(
             Axis::default()
                 .bounds([0.0, n - 1.0])

@@ -172,3 +172,81 @@ pub fn summary(outcome: &Outcome) -> Vec<String> {
     };
     text.lines().map(str::to_string).collect()
 }
+
+/// The `--aws` console: snapshots and actions over a [`Backend`](crate::backend::Backend) of AWS
+/// adapters, on the given runtime. No traffic is generated; the deployed functions (or
+/// `crowdfund-local run`) process what an action moves. Function health and throughput come
+/// from CloudWatch, which this worker does not read yet, so those panels stay empty.
+#[cfg(feature = "aws")]
+pub fn run_remote(
+    backend: crate::backend::Backend,
+    runtime: tokio::runtime::Handle,
+    config: WorkerConfig,
+    commands: Receiver<WorkerCommand>,
+    events: Sender<UiEvent>,
+) {
+    let send = |e: WorkerEvent| events.send(UiEvent::Worker(e)).is_ok();
+    let wall = SystemClock;
+    let mut browsed = QUEUE_PARKED.to_string();
+    let mut last_snapshot: Option<Instant> = None;
+    loop {
+        let mut refresh_now = false;
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                WorkerCommand::Quit => return,
+                WorkerCommand::Browse(q) => {
+                    browsed = q;
+                    refresh_now = true;
+                }
+                WorkerCommand::SetLive(_) => {
+                    send(WorkerEvent::Error(
+                        "there is no simulated traffic to pause on --aws".into(),
+                    ));
+                }
+                WorkerCommand::PreviewGoal { project_id } => {
+                    let plan = runtime
+                        .block_on(goal::plan(&backend, &project_id, None))
+                        .map_err(|e| e.to_string());
+                    send(WorkerEvent::GoalPreview(plan));
+                }
+                WorkerCommand::Run(action) => {
+                    let title = action.describe();
+                    let mut progress = |n| {
+                        send(WorkerEvent::Progress(n));
+                    };
+                    let result = runtime.block_on(dispatch::run_on(
+                        &backend,
+                        action,
+                        config.read_only,
+                        &mut progress,
+                    ));
+                    send(match result {
+                        Ok(outcome) => WorkerEvent::Finished {
+                            title,
+                            lines: summary(&outcome),
+                            ok: true,
+                        },
+                        Err(e) => WorkerEvent::Finished {
+                            title,
+                            lines: vec![format!("failed: {e:#}")],
+                            ok: false,
+                        },
+                    });
+                    refresh_now = true;
+                }
+            }
+        }
+        if refresh_now || last_snapshot.is_none_or(|t| t.elapsed() >= config.refresh) {
+            let event =
+                match runtime.block_on(super::snapshot::collect(&backend, &browsed, wall.now())) {
+                    Ok(s) => WorkerEvent::Snapshot(Box::new(s)),
+                    Err(e) => WorkerEvent::Error(format!("refresh failed: {e}")),
+                };
+            if !send(event) {
+                return;
+            }
+            last_snapshot = Some(Instant::now());
+        }
+        std::thread::sleep(config.tick);
+    }
+}
