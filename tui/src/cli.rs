@@ -176,16 +176,18 @@ pub enum DlqCommand {
     Export(ExportArgs),
 }
 
+/// Which messages of which queue a redrive or delete takes, and how it runs.
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub struct TakeArgs {
+    /// Queue to take from (etc_dlq, etc_parked, or any queue).
     pub queue: String,
-    /// Message id to delete (repeatable).
+    /// Message id (repeatable).
     #[arg(long = "id", value_name = "ID")]
     pub ids: Vec<String>,
-    /// Delete every message in the queue.
+    /// Every message in the queue.
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
-    /// Show what would be deleted; change nothing.
+    /// Show what would happen; change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation.
@@ -193,6 +195,12 @@ pub struct DeleteArgs {
     pub yes: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub take: TakeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -219,23 +227,9 @@ pub struct DlqListArgs {
 
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
-    /// Queue to redrive from (etc_dlq, etc_parked, or any queue).
-    pub queue: String,
+    #[command(flatten)]
+    pub take: TakeArgs,
     /// Send to this queue instead of each message's `from`.
     #[arg(long, value_name = "QUEUE")]
     pub to: Option<String>,
-    /// Message id to redrive (repeatable).
-    #[arg(long = "id", value_name = "ID")]
-    pub ids: Vec<String>,
-    /// Redrive every message in the queue.
-    #[arg(long, conflicts_with = "ids")]
-    pub all: bool,
-    /// Show what would move; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-    #[arg(long)]
-    pub json: bool,
 }

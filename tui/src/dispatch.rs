@@ -92,9 +92,8 @@ pub fn run_local(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome> {
     authorize(&action, read_only)?;
-    let backend = world.backend();
     let dry_run = action.is_dry_run();
-    let outcome = match action {
+    let mut outcome = match action {
         Action::Simulate {
             payments,
             failure_rate,
@@ -104,37 +103,14 @@ pub fn run_local(
                 .run_traffic(payments, failure_rate, progress)
                 .context("simulating traffic")?,
         ),
-        Action::Redrive(request) => {
-            let report = block_on(dlq::redrive(&backend, &request, progress))?;
-            Outcome::Redriven {
-                report,
-                processed: settle_unless(world, dry_run || !settle)?,
-            }
-        }
-        Action::Export {
-            queue,
-            selection,
-            out,
-        } => {
-            let count = block_on(dlq::export_messages(&backend, &queue, &selection, &out))?;
-            Outcome::Exported { count, out }
-        }
-        Action::GoalCheck {
-            project_id,
-            at,
-            dry_run,
-        } => {
-            let plan = if dry_run {
-                block_on(goal::plan(&backend, &project_id, at))?
-            } else {
-                block_on(goal::trigger(&backend, &project_id, at))?
-            };
-            Outcome::GoalChecked {
-                plan,
-                processed: settle_unless(world, dry_run || !settle)?,
-            }
-        }
+        // Everything else is the same over any backend; only settling is the local world's.
+        other => block_on(run_on(&world.backend(), other, read_only, progress))?,
     };
+    if let Outcome::Redriven { processed, .. } | Outcome::GoalChecked { processed, .. } =
+        &mut outcome
+    {
+        *processed = settle_unless(world, dry_run || !settle)?;
+    }
     if !dry_run {
         world.save()?;
     }

@@ -175,30 +175,46 @@ fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selec
 }
 
 fn redrive_request(args: &RedriveArgs) -> Result<(RedriveRequest, String)> {
-    let selection = selection(&args.queue, args.all, &args.ids, "redrive")?;
-    let request = RedriveRequest::redrive(&args.queue, selection, args.to.clone(), args.dry_run);
+    let t = &args.take;
+    let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
+    let request = RedriveRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run);
     let target = args.to.as_deref().unwrap_or("each message's `from` queue");
     Ok((request, format!("to {target}")))
 }
 
 fn delete_request(args: &DeleteArgs) -> Result<(RedriveRequest, String)> {
+    let t = &args.take;
     let request = RedriveRequest {
-        source: args.queue.clone(),
-        selection: selection(&args.queue, args.all, &args.ids, "delete")?,
+        source: t.queue.clone(),
+        selection: selection(&t.queue, t.all, &t.ids, "delete")?,
         disposal: Disposal::Delete,
-        dry_run: args.dry_run,
+        dry_run: t.dry_run,
     };
     Ok((request, "for good (a backup is kept)".to_string()))
 }
 
 fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
     let (request, whither) = redrive_request(&args)?;
-    take(world, request, &whither, args.yes, args.json, read_only)
+    take(
+        world,
+        request,
+        &whither,
+        args.take.yes,
+        args.take.json,
+        read_only,
+    )
 }
 
 fn delete(world: &LocalWorld, args: DeleteArgs, read_only: bool) -> Result<()> {
     let (request, whither) = delete_request(&args)?;
-    take(world, request, &whither, args.yes, args.json, read_only)
+    take(
+        world,
+        request,
+        &whither,
+        args.take.yes,
+        args.take.json,
+        read_only,
+    )
 }
 
 /// Redrive or delete: confirm, run with a progress bar, report.
@@ -291,17 +307,30 @@ fn capitalized(s: &str) -> String {
 }
 
 fn export(world: &LocalWorld, args: ExportArgs, read_only: bool) -> Result<()> {
+    print_exported(dispatch::run_local(
+        world,
+        export_action(args),
+        read_only,
+        true,
+        &mut |_| {},
+    )?)
+}
+
+fn export_action(args: ExportArgs) -> Action {
     let selection = if args.ids.is_empty() {
         Selection::All
     } else {
         Selection::Ids(args.ids)
     };
-    let action = Action::Export {
+    Action::Export {
         queue: args.queue,
         selection,
         out: args.out,
-    };
-    match dispatch::run_local(world, action, read_only, true, &mut |_| {})? {
+    }
+}
+
+fn print_exported(outcome: Outcome) -> Result<()> {
+    match outcome {
         Outcome::Exported { count, out } => {
             println!("exported {count} message(s) to {}", out.display());
             Ok(())
@@ -497,30 +526,30 @@ async fn aws_main(cli: Cli) -> Result<()> {
         }
         Some(Command::Dlq(DlqCommand::Redrive(args))) => {
             let (request, whither) = redrive_request(&args)?;
-            aws_take(&b, request, &whither, args.yes, args.json, read_only).await
+            aws_take(
+                &b,
+                request,
+                &whither,
+                args.take.yes,
+                args.take.json,
+                read_only,
+            )
+            .await
         }
         Some(Command::Dlq(DlqCommand::Delete(args))) => {
             let (request, whither) = delete_request(&args)?;
-            aws_take(&b, request, &whither, args.yes, args.json, read_only).await
+            aws_take(
+                &b,
+                request,
+                &whither,
+                args.take.yes,
+                args.take.json,
+                read_only,
+            )
+            .await
         }
         Some(Command::Dlq(DlqCommand::Export(args))) => {
-            let selection = if args.ids.is_empty() {
-                Selection::All
-            } else {
-                Selection::Ids(args.ids)
-            };
-            let action = Action::Export {
-                queue: args.queue,
-                selection,
-                out: args.out,
-            };
-            match dispatch::run_on(&b, action, read_only, &mut |_| {}).await? {
-                Outcome::Exported { count, out } => {
-                    println!("exported {count} message(s) to {}", out.display());
-                    Ok(())
-                }
-                _ => bail!("export returned another outcome"),
-            }
+            print_exported(dispatch::run_on(&b, export_action(args), read_only, &mut |_| {}).await?)
         }
         Some(Command::GoalCheck(args)) => {
             let preview = Action::GoalCheck {

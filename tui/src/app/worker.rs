@@ -85,25 +85,9 @@ pub fn run_local(
                     let mut progress = |n| {
                         send(WorkerEvent::Progress(n));
                     };
-                    let event = match dispatch::run_local(
-                        &world,
-                        action,
-                        config.read_only,
-                        false,
-                        &mut progress,
-                    ) {
-                        Ok(outcome) => WorkerEvent::Finished {
-                            title,
-                            lines: summary(&outcome),
-                            ok: true,
-                        },
-                        Err(e) => WorkerEvent::Finished {
-                            title,
-                            lines: vec![format!("failed: {e:#}")],
-                            ok: false,
-                        },
-                    };
-                    send(event);
+                    let result =
+                        dispatch::run_local(&world, action, config.read_only, false, &mut progress);
+                    send(finished(title, result));
                     refresh_now = true;
                 }
             }
@@ -136,6 +120,22 @@ pub fn run_local(
             last_save = Instant::now();
         }
         std::thread::sleep(config.tick);
+    }
+}
+
+/// What the UI is told when an action ends.
+fn finished(title: String, result: anyhow::Result<Outcome>) -> WorkerEvent {
+    match result {
+        Ok(outcome) => WorkerEvent::Finished {
+            title,
+            lines: summary(&outcome),
+            ok: true,
+        },
+        Err(e) => WorkerEvent::Finished {
+            title,
+            lines: vec![format!("failed: {e:#}")],
+            ok: false,
+        },
     }
 }
 
@@ -220,18 +220,7 @@ pub fn run_remote(
                         config.read_only,
                         &mut progress,
                     ));
-                    send(match result {
-                        Ok(outcome) => WorkerEvent::Finished {
-                            title,
-                            lines: summary(&outcome),
-                            ok: true,
-                        },
-                        Err(e) => WorkerEvent::Finished {
-                            title,
-                            lines: vec![format!("failed: {e:#}")],
-                            ok: false,
-                        },
-                    });
+                    send(finished(title, result));
                     refresh_now = true;
                 }
             }
