@@ -121,6 +121,45 @@ pub trait QueueClient: MessageSender {
     async fn stats(&self, queue: &str) -> PortResult<QueueStats>;
 }
 
+/// SQS's own message move task (StartMessageMoveTask): moves a whole dead-letter queue back to
+/// its sources, or to one destination, inside SQS. Only real SQS has it; the sim and moto do not,
+/// so operators' tools fall back to receive/send/delete batches.
+#[async_trait]
+pub trait MessageMoveTasks: Send + Sync {
+    /// Starts moving every message of `source`; `destination` `None` means each message's
+    /// original source queue. `max_per_second` caps the rate (SQS allows up to 500).
+    async fn start_move(
+        &self,
+        source: &str,
+        destination: Option<&str>,
+        max_per_second: Option<u32>,
+    ) -> PortResult<String>;
+    /// The most recent move tasks of `source`, newest first.
+    async fn list_moves(&self, source: &str) -> PortResult<Vec<MoveTask>>;
+    /// Cancels a running task; returns how many messages it had moved.
+    async fn cancel_move(&self, task_handle: &str) -> PortResult<u64>;
+}
+
+/// One move task as ListMessageMoveTasks reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveTask {
+    /// Present only while the task runs (it is what cancelling needs).
+    pub task_handle: Option<String>,
+    /// RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.
+    pub status: String,
+    pub moved: u64,
+    /// Messages in the source when the task started.
+    pub to_move: Option<u64>,
+    pub failure_reason: Option<String>,
+}
+
+impl MoveTask {
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "RUNNING" | "CANCELLING")
+    }
+}
+
 /// SNS publish to a topic by name; returns the message id.
 #[async_trait]
 pub trait Publisher: Send + Sync {
@@ -264,6 +303,68 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         chrono::Utc::now()
+    }
+}
+
+/// Waiting in real time, for pacing (rate caps) and polling. Apart from [`Clock`] because the
+/// sim's virtual clock never waits, while a rate cap must hold in real seconds everywhere.
+#[async_trait]
+pub trait Pacer: Send + Sync {
+    /// Monotonic time since this pacer was made.
+    fn elapsed(&self) -> std::time::Duration;
+    async fn sleep(&self, duration: std::time::Duration);
+}
+
+/// Sleeps the calling thread: for work run on a blocking executor (the local world).
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadPacer {
+    started: std::time::Instant,
+}
+
+impl Default for ThreadPacer {
+    fn default() -> Self {
+        ThreadPacer {
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+#[async_trait]
+impl Pacer for ThreadPacer {
+    fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+    async fn sleep(&self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// Never waits; time passes only by the sleeps asked of it, which it records (for tests of
+/// pacing, and for tools that must not wait).
+#[derive(Debug, Default)]
+pub struct VirtualPacer {
+    slept: std::sync::Mutex<Vec<std::time::Duration>>,
+}
+
+impl VirtualPacer {
+    /// Every sleep asked for, in order.
+    pub fn sleeps(&self) -> Vec<std::time::Duration> {
+        self.slept.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Pacer for VirtualPacer {
+    fn elapsed(&self) -> std::time::Duration {
+        self.slept
+            .lock()
+            .map(|s| s.iter().sum())
+            .unwrap_or_default()
+    }
+    async fn sleep(&self, duration: std::time::Duration) {
+        if let Ok(mut s) = self.slept.lock() {
+            s.push(duration);
+        }
     }
 }
 

@@ -16,6 +16,8 @@ use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::funding_http::HttpFundingApi;
 use crowdfund_handlers::aws::sns::SnsPublisher;
 use crowdfund_handlers::aws::sqs::SqsQueues;
+use crowdfund_handlers::aws::sqs_move::TokioPacer;
+use crowdfund_handlers::aws::sts::caller_arn;
 use crowdfund_handlers::aws::{AwsClients, AwsSettings};
 use std::path::Path;
 use std::sync::Arc;
@@ -60,18 +62,12 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         ),
         None => Arc::new(NoFundingApi),
     };
-    let identity = match (&target.settings.profile, std::env::var("AWS_PROFILE")) {
-        (Some(p), _) => format!("aws-profile:{p}"),
-        (None, Ok(p)) if !p.is_empty() => format!("aws-profile:{p}"),
-        _ => format!(
-            "aws:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        ),
-    };
+    let identity = identity(&clients, target).await;
+    let sqs = Arc::new(SqsQueues::new(clients.sqs.clone()));
     Ok(Backend {
         name: "aws",
         target: target.settings.describe(&clients.region),
-        queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
+        queues: sqs.clone(),
         ledger: Arc::new(DynamoLedger::new(clients.dynamodb.clone(), TABLE_PAYMENTS)),
         funding,
         publisher: Arc::new(SnsPublisher::new(clients.sns.clone())),
@@ -80,5 +76,28 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         identity,
         audit_log: data_dir.join("aws-audit.jsonl"),
         backup_dir: data_dir.join("aws-backups"),
+        pacer: Arc::new(TokioPacer::default()),
+        move_tasks: Some(sqs),
     })
+}
+
+/// Who acts, for the audit log: the caller's ARN from STS. When STS cannot answer, the profile
+/// or local user stands in, marked so, and the console says why on stderr.
+async fn identity(clients: &AwsClients, target: &AwsTarget) -> String {
+    match caller_arn(&clients.sts).await {
+        Ok(arn) => arn,
+        Err(e) => {
+            eprintln!(
+                "warning: STS GetCallerIdentity failed ({e}); the audit log names the profile or user instead"
+            );
+            match (&target.settings.profile, std::env::var("AWS_PROFILE")) {
+                (Some(p), _) => format!("unverified:aws-profile:{p}"),
+                (None, Ok(p)) if !p.is_empty() => format!("unverified:aws-profile:{p}"),
+                _ => format!(
+                    "unverified:{}",
+                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                ),
+            }
+        }
+    }
 }

@@ -2,7 +2,10 @@
 //! The local backend is the simulated world kept in one state file.
 
 use anyhow::{Context, Result, bail};
-use crowdfund_core::ports::{Clock, FundingApi, Ledger, Publisher, QueueClient, SystemClock};
+use crowdfund_core::ports::{
+    Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient, SystemClock,
+    ThreadPacer,
+};
 use crowdfund_core::sim::traffic::seed_demo_projects;
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_handlers::local::LocalPipeline;
@@ -31,6 +34,10 @@ pub struct Backend {
     pub identity: String,
     pub audit_log: PathBuf,
     pub backup_dir: PathBuf,
+    /// Real waiting, for rate caps and polling.
+    pub pacer: Arc<dyn Pacer>,
+    /// SQS's own move tasks, where the backend has them (AWS).
+    pub move_tasks: Option<Arc<dyn MessageMoveTasks>>,
 }
 
 /// The embedded local world and the file it lives in.
@@ -133,6 +140,8 @@ impl LocalWorld {
             identity: format!("local:{user}"),
             audit_log: sibling(&self.path, "-audit.jsonl"),
             backup_dir: sibling(&self.path, "-backups"),
+            pacer: Arc::new(ThreadPacer::default()),
+            move_tasks: None,
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// In the interactive console: redrives move at most N messages per second.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub redrive_rate: Option<u32>,
+
     /// How often the console refreshes its data, e.g. 2s or 500ms.
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub refresh: std::time::Duration,
@@ -232,4 +236,11 @@ pub struct RedriveArgs {
     /// Send to this queue instead of each message's `from`.
     #[arg(long, value_name = "QUEUE")]
     pub to: Option<String>,
+    /// At most N messages per second, so the handlers downstream are not flooded.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// With --aws and --all on etc_dlq: let SQS move the queue itself (StartMessageMoveTask),
+    /// back to each message's source queue or to --to. Bodies are not rewritten.
+    #[arg(long, requires = "all")]
+    pub native: bool,
 }

@@ -182,12 +182,12 @@ mod tests {
 
     fn every_action(dry_run: bool) -> Vec<Action> {
         let take = |disposal| {
-            Action::Redrive(RedriveRequest {
-                source: "etc_parked".into(),
-                selection: Selection::All,
+            Action::Redrive(RedriveRequest::new(
+                "etc_parked",
+                Selection::All,
                 disposal,
                 dry_run,
-            })
+            ))
         };
         vec![
             Action::Simulate {

@@ -53,7 +53,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         // The interactive console when a person is at a terminal; a status table otherwise.
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            let app = App::new("local", &path.display().to_string(), cli.read_only);
+            let mut app = App::new("local", &path.display().to_string(), cli.read_only);
+            app.redrive_rate = cli.redrive_rate;
             let config = WorkerConfig {
                 refresh: cli.refresh,
                 read_only: cli.read_only,
@@ -177,19 +178,25 @@ fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selec
 fn redrive_request(args: &RedriveArgs) -> Result<(RedriveRequest, String)> {
     let t = &args.take;
     let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
-    let request = RedriveRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run);
-    let target = args.to.as_deref().unwrap_or("each message's `from` queue");
+    let mut request = RedriveRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run)
+        .with_rate(args.rate);
+    request.native = args.native;
+    let target = match (&args.to, args.native) {
+        (Some(to), _) => to.as_str(),
+        (None, true) => "the source queues SQS dead-lettered them from (SQS move task)",
+        (None, false) => "each message's `from` queue",
+    };
     Ok((request, format!("to {target}")))
 }
 
 fn delete_request(args: &DeleteArgs) -> Result<(RedriveRequest, String)> {
     let t = &args.take;
-    let request = RedriveRequest {
-        source: t.queue.clone(),
-        selection: selection(&t.queue, t.all, &t.ids, "delete")?,
-        disposal: Disposal::Delete,
-        dry_run: t.dry_run,
-    };
+    let request = RedriveRequest::new(
+        &t.queue,
+        selection(&t.queue, t.all, &t.ids, "delete")?,
+        Disposal::Delete,
+        t.dry_run,
+    );
     Ok((request, "for good (a backup is kept)".to_string()))
 }
 
@@ -228,10 +235,10 @@ fn take(
 ) -> Result<()> {
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    block_on(confirm_take(&world.backend(), &request, whither, yes))?;
-    let bar = progress_bar(0, request.verb());
+    let total = block_on(confirm_take(&world.backend(), &request, whither, yes))?;
+    let bar = progress_bar(total, request.verb());
     let outcome = dispatch::run_local(world, action, read_only, true, &mut |n| {
-        bar.set_length(n);
+        bar.set_length(bar.length().unwrap_or(0).max(n));
         bar.set_position(n)
     })?;
     bar.finish_and_clear();
@@ -248,7 +255,7 @@ fn print_take(
 ) -> Result<()> {
     if json {
         print_json(&serde_json::json!({
-            "moved": report.moved.len(),
+            "moved": report.moved_count(),
             "failed": report.failed.len(),
             "skipped": report.skipped.len(),
             "notFound": report.not_found,
@@ -275,15 +282,16 @@ fn print_take(
 }
 
 /// Asks before a redrive or delete, naming how many messages and where (unless `--yes` or a
-/// dry run). The count is the queue's (approximate, on SQS) depth, or the ids given.
+/// dry run). The count is the queue's (approximate, on SQS) depth, or the ids given; it is
+/// returned as the progress bar's length.
 async fn confirm_take(
     b: &crowdfund_console::backend::Backend,
     request: &RedriveRequest,
     whither: &str,
     yes: bool,
-) -> Result<()> {
-    if request.dry_run || yes {
-        return Ok(());
+) -> Result<u64> {
+    if request.dry_run {
+        return Ok(0);
     }
     dlq::check_queue(&request.source)?;
     let count = match &request.selection {
@@ -293,11 +301,17 @@ async fn confirm_take(
         }
         Selection::Ids(ids) => ids.len() as u64,
     };
-    confirm(&format!(
-        "{} {count} message(s) from {} {whither}?",
-        capitalized(request.verb()),
-        request.source
-    ))
+    if !yes {
+        let pace = request
+            .rate
+            .map_or_else(String::new, |r| format!(" at most {r}/s"));
+        confirm(&format!(
+            "{} {count} message(s) from {} {whither}{pace}?",
+            capitalized(request.verb()),
+            request.source
+        ))?;
+    }
+    Ok(count)
 }
 
 fn capitalized(s: &str) -> String {
@@ -454,7 +468,8 @@ fn run_aws(cli: Cli) -> Result<()> {
     // The interactive console on AWS: the worker thread drives the runtime, the UI never waits.
     let (target, data_dir) = aws_target(&cli)?;
     let b = runtime.block_on(crowdfund_console::aws::backend(&target, &data_dir))?;
-    let app = App::new("aws", &b.target, cli.read_only);
+    let mut app = App::new("aws", &b.target, cli.read_only);
+    app.redrive_rate = cli.redrive_rate;
     let config = WorkerConfig {
         refresh: cli.refresh,
         read_only: cli.read_only,
@@ -590,14 +605,24 @@ async fn aws_take(
 ) -> Result<()> {
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    confirm_take(b, &request, whither, yes).await?;
-    let bar = progress_bar(0, request.verb());
+    let total = confirm_take(b, &request, whither, yes).await?;
+    // Ctrl-C stops after the batch in flight (or cancels the SQS move task); nothing is lost.
+    let cancel = request.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling: finishing the batch in flight, then stopping");
+            cancel.cancel();
+        }
+    });
+    let bar = progress_bar(total, request.verb());
     let outcome = dispatch::run_on(b, action, read_only, &mut |n| {
-        bar.set_length(n);
+        bar.set_length(bar.length().unwrap_or(0).max(n));
         bar.set_position(n)
     })
-    .await?;
+    .await;
+    watcher.abort();
     bar.finish_and_clear();
+    let outcome = outcome?;
     let Outcome::Redriven { report, processed } = outcome else {
         bail!("{} returned another outcome", request.verb());
     };

@@ -150,15 +150,32 @@ pub fn redrive(r: &RedriveReport) -> String {
     for id in &r.not_found {
         let _ = writeln!(out, "  not found: {id} is not in {}", r.source);
     }
+    if let Some(t) = &r.native {
+        let _ = writeln!(
+            out,
+            "SQS move task {}: {} of {} moved{}",
+            t.status,
+            t.moved,
+            t.to_move.map_or_else(|| "?".to_string(), |n| n.to_string()),
+            t.failure_reason
+                .as_deref()
+                .map_or_else(String::new, |f| format!(" ({f})"))
+        );
+    }
     let _ = writeln!(
         out,
-        "{}{}: {} {verb}, {} failed, {} skipped, {} not found",
+        "{}{}: {} {verb}, {} failed, {} skipped, {} not found{}",
         r.action,
         if r.dry_run { " (dry run)" } else { "" },
-        r.moved.len(),
+        r.moved_count(),
         r.failed.len(),
         r.skipped.len(),
-        r.not_found.len()
+        r.not_found.len(),
+        if r.cancelled {
+            "; CANCELLED before the end, the rest is still in the queue"
+        } else {
+            ""
+        }
     );
     if let Some(b) = &r.backup {
         let _ = writeln!(out, "backup of those messages: {b}");

@@ -137,15 +137,15 @@ impl SimQueue {
             if m.visible_at > now {
                 continue; // stale entry: made invisible again after it was promoted
             }
-            if let Some((_, max_receives)) = &self.settings.redrive {
-                if m.receive_count >= *max_receives {
-                    if let Some(mut moved) = self.messages.remove(&seq) {
-                        moved.receive_count = 0;
-                        moved.visible_at = now;
-                        out.redriven.push(moved);
-                    }
-                    continue;
+            if let Some((_, max_receives)) = &self.settings.redrive
+                && m.receive_count >= *max_receives
+            {
+                if let Some(mut moved) = self.messages.remove(&seq) {
+                    moved.receive_count = 0;
+                    moved.visible_at = now;
+                    out.redriven.push(moved);
                 }
+                continue;
             }
             m.receive_count += 1;
             m.visible_at = hidden_until;

@@ -25,6 +25,8 @@ pub mod provision;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
+pub mod sqs_move;
+pub mod sts;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
@@ -137,6 +139,7 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub sts: aws_sdk_sts::Client,
     /// The region in use, for logs.
     pub region: String,
 }
@@ -148,6 +151,7 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             ses: aws_sdk_sesv2::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
             region: config
                 .region()
                 .map_or_else(|| LOCAL_DEFAULT_REGION.to_string(), |r| r.to_string()),

@@ -42,10 +42,10 @@ impl SnsPublisher {
                 .await
                 .map_err(|e| port_error(SERVICE, "listing topics", e))?;
             for t in out.topics() {
-                if let Some(arn) = t.topic_arn() {
-                    if let Some(name) = arn.rsplit(':').next() {
-                        found.insert(name.to_string(), arn.to_string());
-                    }
+                if let Some(arn) = t.topic_arn()
+                    && let Some(name) = arn.rsplit(':').next()
+                {
+                    found.insert(name.to_string(), arn.to_string());
                 }
             }
             match out.next_token() {

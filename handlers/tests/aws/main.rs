@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod sqs_move;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::ports::{Ledger, MessageSender, QueueClient};

@@ -120,6 +120,7 @@ pub struct KeyBindings {
     pub export: Binding,
     pub goal_check: Binding,
     pub live: Binding,
+    pub stop_running: Binding,
     pub overview: Binding,
     pub dlq: Binding,
     pub goal: Binding,
@@ -178,6 +179,10 @@ impl Default for KeyBindings {
                 "goal check: cancel the selected project's late payments",
             ),
             live: Binding::action(&[Key::ch('p')], "pause / resume the local world's traffic"),
+            stop_running: Binding::action(
+                &[Key::ch('x')],
+                "stop the running redrive/delete after the batch in flight",
+            ),
             overview: Binding::new(&[Key::ch('1')], "overview"),
             dlq: Binding::new(&[Key::ch('2')], "DLQ browser"),
             goal: Binding::new(&[Key::ch('3')], "goal check"),
@@ -224,6 +229,7 @@ impl KeyBindings {
             &self.export,
             &self.goal_check,
             &self.live,
+            &self.stop_running,
         ]
         .into_iter()
         .filter(|b| !(read_only && b.changes_system))

@@ -18,7 +18,7 @@ pub mod view;
 pub mod worker;
 
 use crate::dispatch::{self, Action as SystemAction};
-use crate::ops::dlq::{self, Disposal, DlqMessage, RedriveRequest, Selection};
+use crate::ops::dlq::{self, CancelFlag, Disposal, DlqMessage, RedriveRequest, Selection};
 use crate::ops::goal::GoalPlan;
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use keys::KeyBindings;
@@ -109,6 +109,8 @@ pub enum Action {
     Export,
     GoalCheck,
     ToggleLive,
+    /// Stop the running redrive after its batch in flight (or cancel the SQS move task).
+    StopRunning,
     Show(View),
     Confirm,
     Cancel,
@@ -187,6 +189,8 @@ pub struct Running {
     pub label: String,
     pub done: u64,
     pub total: u64,
+    /// How to stop it, for actions that can stop part-way (redrive, delete).
+    pub cancel: Option<CancelFlag>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +227,8 @@ pub struct App {
     pub target: String,
     pub keys: KeyBindings,
     pub should_quit: bool,
+    /// Messages per second a redrive from the console may move (`--rate`); `None`: no cap.
+    pub redrive_rate: Option<u32>,
     outbox: Vec<WorkerCommand>,
 }
 
@@ -258,6 +264,7 @@ impl App {
             target: target.to_string(),
             keys: KeyBindings::default(),
             should_quit: false,
+            redrive_rate: None,
             outbox: Vec::new(),
         }
     }
@@ -311,7 +318,7 @@ impl App {
             Some(Modal::Help) | Some(Modal::Message { .. }) => return Some(Action::Cancel),
             None => {}
         }
-        let table: [(&keys::Binding, Action); 29] = [
+        let table: [(&keys::Binding, Action); 30] = [
             (&k.quit, Action::Quit),
             (&k.back, Action::Back),
             (&k.help, Action::Help),
@@ -336,6 +343,7 @@ impl App {
             (&k.export, Action::Export),
             (&k.goal_check, Action::GoalCheck),
             (&k.live, Action::ToggleLive),
+            (&k.stop_running, Action::StopRunning),
             (&k.overview, Action::Show(View::Overview)),
             (&k.dlq, Action::Show(View::Dlq)),
             (&k.goal, Action::Show(View::Goal)),
@@ -430,22 +438,27 @@ impl App {
             }
             Action::Confirm => {
                 if let Some(Modal::Confirm { action, .. }) = self.modal.take() {
-                    let total = match &action {
-                        SystemAction::Redrive(RedriveRequest {
-                            selection: Selection::Ids(ids),
-                            ..
-                        }) => ids.len() as u64,
-                        _ => 0,
+                    let (total, cancel) = match &action {
+                        SystemAction::Redrive(r) => (
+                            match &r.selection {
+                                Selection::Ids(ids) => ids.len() as u64,
+                                Selection::All => 0,
+                            },
+                            Some(r.cancel.clone()),
+                        ),
+                        _ => (0, None),
                     };
                     self.running = Some(Running {
                         label: action.describe(),
                         done: 0,
                         total,
+                        cancel,
                     });
                     self.outbox.push(WorkerCommand::Run(action));
                 }
             }
             Action::Cancel => self.modal = None,
+            Action::StopRunning => self.stop_running(),
             Action::Input(c) => {
                 if let Some(Modal::Input { buffer, .. }) = &mut self.modal {
                     buffer.push(c);
@@ -794,6 +807,26 @@ impl App {
         self.modal = Some(Modal::Confirm { question, action });
     }
 
+    /// Asks the running action to stop; what it already moved stays moved, the rest stays put.
+    fn stop_running(&mut self) {
+        match &mut self.running {
+            None => self.error = Some("nothing is running".into()),
+            Some(Running { cancel: None, .. }) => {
+                self.error = Some("this action cannot stop part-way; wait for its summary".into())
+            }
+            Some(Running {
+                cancel: Some(flag),
+                label,
+                ..
+            }) => {
+                if !flag.is_cancelled() {
+                    flag.cancel();
+                    label.push_str(" — stopping after the batch in flight");
+                }
+            }
+        }
+    }
+
     fn request_take(&mut self, disposal: Disposal) {
         if self.view != View::Dlq {
             self.error = Some("redrive and delete work in the DLQ browser (2)".into());
@@ -804,20 +837,24 @@ impl App {
             self.error = Some(format!("{} is empty: nothing to act on", self.dlq.queue));
             return;
         }
-        let request = RedriveRequest {
-            source: self.dlq.queue.clone(),
-            selection: Selection::Ids(ids.clone()),
-            disposal: disposal.clone(),
-            dry_run: false,
-        };
+        let request = RedriveRequest::new(
+            &self.dlq.queue,
+            Selection::Ids(ids.clone()),
+            disposal.clone(),
+            false,
+        )
+        .with_rate(self.redrive_rate);
+        let pace = self
+            .redrive_rate
+            .map_or_else(String::new, |r| format!(" at most {r}/s"));
         let question = match &disposal {
             Disposal::Redrive { to: None } => format!(
-                "Redrive {} message(s) from {} to each message's `from` queue? A backup is written first.",
+                "Redrive {} message(s) from {} to each message's `from` queue{pace}? A backup is written first.",
                 ids.len(),
                 self.dlq.queue
             ),
             Disposal::Redrive { to: Some(t) } => format!(
-                "Redrive {} message(s) from {} to {t}? A backup is written first.",
+                "Redrive {} message(s) from {} to {t}{pace}? A backup is written first.",
                 ids.len(),
                 self.dlq.queue
             ),

@@ -61,12 +61,12 @@ pub fn run_local(
         while let Ok(command) = commands.try_recv() {
             match command {
                 WorkerCommand::Quit => {
-                    if !config.read_only {
-                        if let Err(e) = world.save() {
-                            send(WorkerEvent::Error(format!(
-                                "could not save the world: {e:#}"
-                            )));
-                        }
+                    if !config.read_only
+                        && let Err(e) = world.save()
+                    {
+                        send(WorkerEvent::Error(format!(
+                            "could not save the world: {e:#}"
+                        )));
                     }
                     return;
                 }

@@ -14,6 +14,8 @@ use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED, SQS_BATCH_LIMIT};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DlqError {
@@ -23,6 +25,20 @@ pub enum DlqError {
     SameQueue(String),
     #[error("say which messages: --all, or --id ID (repeatable)")]
     NoSelection,
+    #[error("--rate 0 would never move anything; give messages per second (1 or more)")]
+    ZeroRate,
+    #[error("--native moves a whole queue: use it with --all, for a redrive (not delete)")]
+    NativeNeedsAll,
+    #[error(
+        "--native needs a dead-letter queue that SQS redrives into; {0} is not one (leave out --native)"
+    )]
+    NativeNotADlq(String),
+    #[error("--native: SQS moves at most {NATIVE_MAX_RATE} messages per second; lower --rate")]
+    NativeRate,
+    #[error(
+        "this backend has no SQS move tasks (local world, or an endpoint without them); leave out --native"
+    )]
+    NativeUnsupported,
     #[error(transparent)]
     Port(#[from] PortError),
     #[error("backup or audit failed, nothing more was moved: {0}")]
@@ -128,7 +144,36 @@ pub struct RedriveRequest {
     pub selection: Selection,
     pub disposal: Disposal,
     pub dry_run: bool,
+    /// Messages per second at most, so a redrive cannot flood the handlers downstream.
+    pub rate: Option<u32>,
+    /// Use SQS's own move task (StartMessageMoveTask) instead of receive/send/delete batches.
+    pub native: bool,
+    /// Set from outside (Ctrl-C, the TUI's cancel key) to stop after the batch in flight.
+    pub cancel: CancelFlag,
 }
+
+/// Asks a running redrive to stop. Clones share the flag (and compare equal).
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for CancelFlag {}
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// SQS caps a move task at 500 messages per second.
+pub const NATIVE_MAX_RATE: u32 = 500;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -157,6 +202,23 @@ pub struct RedriveReport {
     /// Requested ids that were not in the queue.
     pub not_found: Vec<String>,
     pub backup: Option<String>,
+    /// Stopped on request before the queue was done.
+    pub cancelled: bool,
+    /// The SQS move task, on the native path (it moves without naming messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeMove>,
+}
+
+/// A native move task as it ended (or stood when the console stopped following it).
+pub type NativeMove = crowdfund_core::ports::MoveTask;
+
+impl RedriveReport {
+    /// Messages moved, on either path.
+    pub fn moved_count(&self) -> u64 {
+        self.native
+            .as_ref()
+            .map_or(self.moved.len() as u64, |t| t.moved)
+    }
 }
 
 /// The body a redriven message travels with: a fresh retry budget (attempts 0, no toDiscord,
@@ -187,14 +249,28 @@ pub fn redrive_body(body: &str, to: Option<&str>) -> Result<(String, String), St
 }
 
 impl RedriveRequest {
-    /// Redrive to `to` (or each `from`).
-    pub fn redrive(source: &str, selection: Selection, to: Option<String>, dry_run: bool) -> Self {
+    /// A batched redrive or delete, at full speed, not yet cancelled.
+    pub fn new(source: &str, selection: Selection, disposal: Disposal, dry_run: bool) -> Self {
         RedriveRequest {
             source: source.to_string(),
             selection,
-            disposal: Disposal::Redrive { to },
+            disposal,
             dry_run,
+            rate: None,
+            native: false,
+            cancel: CancelFlag::default(),
         }
+    }
+
+    /// Redrive to `to` (or each `from`).
+    pub fn redrive(source: &str, selection: Selection, to: Option<String>, dry_run: bool) -> Self {
+        Self::new(source, selection, Disposal::Redrive { to }, dry_run)
+    }
+
+    /// Caps the rate at `per_second` messages (`None`: as fast as SQS answers).
+    pub fn with_rate(mut self, per_second: Option<u32>) -> Self {
+        self.rate = per_second;
+        self
     }
 
     pub fn target(&self) -> Option<&str> {
@@ -231,6 +307,23 @@ impl RedriveRequest {
         if matches!(&self.selection, Selection::Ids(ids) if ids.is_empty()) {
             return Err(DlqError::NoSelection);
         }
+        if self.rate == Some(0) {
+            return Err(DlqError::ZeroRate);
+        }
+        if self.native {
+            if self.selection != Selection::All || self.disposal == Disposal::Delete {
+                return Err(DlqError::NativeNeedsAll);
+            }
+            if !topology::QUEUES
+                .iter()
+                .any(|q| q.redrive.is_some_and(|r| r.target == self.source))
+            {
+                return Err(DlqError::NativeNotADlq(self.source.clone()));
+            }
+            if self.rate.is_some_and(|r| r > NATIVE_MAX_RATE) {
+                return Err(DlqError::NativeRate);
+            }
+        }
         Ok(())
     }
 
@@ -262,7 +355,11 @@ pub async fn redrive(
     if req.dry_run {
         plan_dry_run(b, req, &mut report).await?;
     } else {
-        move_messages(b, req, &mut report, progress).await?;
+        if req.native {
+            move_natively(b, req, &mut report, progress).await?;
+        } else {
+            move_messages(b, req, &mut report, progress).await?;
+        }
         append_audit(
             &b.audit_log,
             &AuditEntry {
@@ -271,8 +368,10 @@ pub async fn redrive(
                 action: req.verb().into(),
                 queue: req.source.clone(),
                 to: req.target().map(str::to_string),
-                selected: (report.moved.len() + report.failed.len() + report.skipped.len()) as u64,
-                moved: report.moved.len() as u64,
+                selected: report.native.as_ref().and_then(|t| t.to_move).unwrap_or(
+                    (report.moved.len() + report.failed.len() + report.skipped.len()) as u64,
+                ),
+                moved: report.moved_count(),
                 failed: report.failed.len() as u64,
                 skipped: report.skipped.len() as u64,
                 backup: report.backup.clone(),
@@ -324,6 +423,39 @@ async fn plan_dry_run(
     Ok(())
 }
 
+/// Messages one batch took, classified and backed up, waiting for the send stage.
+type Prepared = BTreeMap<String, Vec<(ReceivedMessage, String)>>;
+
+/// What the send stage did with one prepared batch.
+#[derive(Default)]
+struct Acted {
+    moved: Vec<Moved>,
+    failed: Vec<NotMoved>,
+    /// Not moved: released at the end.
+    held: Vec<ReceivedMessage>,
+    /// Copies the target acknowledged: these originals may now be deleted.
+    acked: Vec<String>,
+}
+
+/// How long to wait before sending more, so that `sent` messages so far (`elapsed` after the
+/// start) stay within `per_second`.
+pub fn pace_delay(
+    per_second: Option<u32>,
+    sent: u64,
+    elapsed: std::time::Duration,
+) -> std::time::Duration {
+    match per_second {
+        Some(rate) if rate > 0 => {
+            let due = std::time::Duration::from_secs_f64(sent as f64 / f64::from(rate));
+            due.saturating_sub(elapsed)
+        }
+        _ => std::time::Duration::ZERO,
+    }
+}
+
+/// The batched path. Receive, send and delete of consecutive batches overlap: while batch k is
+/// being sent, batch k+1 is received and the originals of batch k-1 (already acknowledged by
+/// the target) are deleted. An original is deleted only after its copy was acknowledged.
 async fn move_messages(
     b: &Backend,
     req: &RedriveRequest,
@@ -337,68 +469,127 @@ async fn move_messages(
         Selection::All => None,
         Selection::Ids(ids) => Some(ids.len()),
     };
-    let result: Result<(), DlqError> = async {
-        loop {
-            let batch = b
-                .queues
-                .receive(&req.source, SQS_BATCH_LIMIT, HOLD_SECONDS)
-                .await?;
-            if batch.is_empty() {
-                break;
+    // Below 10 per second a full batch would be a burst over the cap.
+    let batch_size = req
+        .rate
+        .map_or(SQS_BATCH_LIMIT, |r| (r as usize).clamp(1, SQS_BATCH_LIMIT));
+    let started = b.pacer.elapsed();
+    let mut sent_so_far: u64 = 0;
+    let mut taken = 0usize;
+    let mut receiving = true;
+    let mut to_send: Option<Prepared> = None;
+    let mut to_delete: Vec<String> = Vec::new();
+    let mut failure: Option<DlqError> = None;
+    loop {
+        if req.cancel.is_cancelled() && receiving {
+            receiving = false;
+            report.cancelled = true;
+        }
+        if !receiving && to_send.is_none() && to_delete.is_empty() {
+            break;
+        }
+        let sending = to_send.take();
+        let deleting = std::mem::take(&mut to_delete);
+        let wait = pace_delay(req.rate, sent_so_far, b.pacer.elapsed() - started);
+        sent_so_far += sending
+            .as_ref()
+            .map_or(0, |p| p.values().map(Vec::len).sum::<usize>()) as u64;
+        let receive = async {
+            if receiving {
+                Some(
+                    b.queues
+                        .receive(&req.source, batch_size, HOLD_SECONDS)
+                        .await,
+                )
+            } else {
+                None
             }
-            // Group what moves by target; everything else is held until the end.
-            let mut by_target: BTreeMap<String, Vec<(ReceivedMessage, String)>> = BTreeMap::new();
-            for m in batch {
-                if !seen.insert(m.message_id.clone()) || !req.selects(&m.message_id) {
-                    held.push(m);
-                    continue;
-                }
-                match req.destination(&m.body) {
-                    Ok((body, to)) => by_target.entry(to).or_default().push((m, body)),
-                    Err(reason) => {
-                        report.skipped.push(NotMoved {
-                            message_id: m.message_id.clone(),
-                            reason,
-                        });
-                        held.push(m);
+        };
+        let send = async {
+            match sending {
+                Some(prepared) => {
+                    if !wait.is_zero() {
+                        b.pacer.sleep(wait).await;
                     }
+                    act_on(b, req, prepared).await
                 }
+                None => Ok(Acted::default()),
             }
-            if by_target.is_empty() {
-                if wanted.is_some_and(|n| report.moved.len() + report.skipped.len() >= n) {
-                    break;
-                }
-                continue;
+        };
+        let delete = async {
+            if deleting.is_empty() {
+                Ok(Vec::new())
+            } else {
+                b.queues.delete_batch(&req.source, &deleting).await
             }
-            let file = match &mut backup {
-                Some(f) => f,
-                None => backup.insert(Backup::create(
-                    &b.backup_dir,
-                    b.wall_clock.now(),
-                    req.verb(),
-                    &req.source,
-                )?),
-            };
-            let selected: Vec<&ReceivedMessage> =
-                by_target.values().flatten().map(|(m, _)| m).collect();
-            file.write(&req.source, &selected)?;
-            for (to, group) in by_target {
-                if req.disposal == Disposal::Delete {
-                    delete_group(b, &req.source, group, report).await?;
-                } else {
-                    send_group(b, &req.source, &to, group, report, &mut held).await?;
-                }
+        };
+        let (received, acted, deleted) = futures::future::join3(receive, send, delete).await;
+        // A failed delete leaves a copy behind: a duplicate the handlers absorb, never a loss.
+        if let Err(e) = deleted {
+            failure.get_or_insert(e.into());
+        }
+        match acted {
+            Ok(acted) => {
+                report.moved.extend(acted.moved);
+                report.failed.extend(acted.failed);
+                held.extend(acted.held);
+                to_delete = acted.acked;
+                progress((report.moved.len() + report.failed.len() + report.skipped.len()) as u64);
             }
-            progress((report.moved.len() + report.failed.len() + report.skipped.len()) as u64);
-            if wanted.is_some_and(|n| {
-                report.moved.len() + report.failed.len() + report.skipped.len() >= n
-            }) {
-                break;
+            Err(e) => {
+                failure.get_or_insert(e);
             }
         }
-        Ok(())
+        match received {
+            None => {}
+            Some(Err(e)) => {
+                failure.get_or_insert(e.into());
+            }
+            Some(Ok(batch)) if batch.is_empty() => receiving = false,
+            Some(Ok(batch)) => {
+                let prepared = classify(req, batch, &mut seen, report, &mut held);
+                taken += prepared.values().map(Vec::len).sum::<usize>();
+                if !prepared.is_empty() {
+                    let file = match &mut backup {
+                        Some(f) => Some(f),
+                        None => match Backup::create(
+                            &b.backup_dir,
+                            b.wall_clock.now(),
+                            req.verb(),
+                            &req.source,
+                        ) {
+                            Ok(f) => Some(backup.insert(f)),
+                            Err(e) => {
+                                failure.get_or_insert(e.into());
+                                None
+                            }
+                        },
+                    };
+                    let selected: Vec<&ReceivedMessage> =
+                        prepared.values().flatten().map(|(m, _)| m).collect();
+                    match file.map(|f| f.write(&req.source, &selected)) {
+                        Some(Ok(())) => to_send = Some(prepared),
+                        // Not backed up, so not moved: released with the rest.
+                        Some(Err(e)) => {
+                            failure.get_or_insert(e.into());
+                            held.extend(prepared.into_values().flatten().map(|(m, _)| m));
+                        }
+                        None => held.extend(prepared.into_values().flatten().map(|(m, _)| m)),
+                    }
+                }
+                if wanted.is_some_and(|n| taken + report.skipped.len() >= n) {
+                    receiving = false;
+                }
+            }
+        }
+        if failure.is_some() {
+            // Finish what was acknowledged (delete those originals), move nothing new.
+            receiving = false;
+            if let Some(prepared) = to_send.take() {
+                held.extend(prepared.into_values().flatten().map(|(m, _)| m));
+            }
+        }
     }
-    .await;
     // Release what was held, whatever happened above.
     for m in &held {
         let _ = b
@@ -407,18 +598,58 @@ async fn move_messages(
             .await;
     }
     report.backup = backup.map(|f| f.path.display().to_string());
-    result
+    failure.map_or(Ok(()), Err)
 }
 
-/// Sends one target's share of a batch, then deletes exactly the acknowledged messages.
-async fn send_group(
-    b: &Backend,
-    source: &str,
-    to: &str,
-    group: Vec<(ReceivedMessage, String)>,
+/// Splits a received batch into what moves (by target) and what is held or skipped.
+fn classify(
+    req: &RedriveRequest,
+    batch: Vec<ReceivedMessage>,
+    seen: &mut HashSet<String>,
     report: &mut RedriveReport,
     held: &mut Vec<ReceivedMessage>,
-) -> Result<(), DlqError> {
+) -> Prepared {
+    let mut by_target = Prepared::new();
+    for m in batch {
+        if !seen.insert(m.message_id.clone()) || !req.selects(&m.message_id) {
+            held.push(m);
+            continue;
+        }
+        match req.destination(&m.body) {
+            Ok((body, to)) => by_target.entry(to).or_default().push((m, body)),
+            Err(reason) => {
+                report.skipped.push(NotMoved {
+                    message_id: m.message_id.clone(),
+                    reason,
+                });
+                held.push(m);
+            }
+        }
+    }
+    by_target
+}
+
+/// The send stage: each target's share with SendMessageBatch (or, for a delete, the delete).
+async fn act_on(b: &Backend, req: &RedriveRequest, prepared: Prepared) -> Result<Acted, DlqError> {
+    let mut acted = Acted::default();
+    for (to, group) in prepared {
+        if req.disposal == Disposal::Delete {
+            delete_group(b, &req.source, group, &mut acted).await?;
+        } else {
+            send_group(b, &to, group, &mut acted).await;
+        }
+    }
+    Ok(acted)
+}
+
+/// Sends one target's share of a batch; the acknowledged originals are handed to the delete
+/// stage, the rest are held.
+async fn send_group(
+    b: &Backend,
+    to: &str,
+    group: Vec<(ReceivedMessage, String)>,
+    acted: &mut Acted,
+) {
     let entries: Vec<OutgoingMessage> = group
         .iter()
         .enumerate()
@@ -432,13 +663,13 @@ async fn send_group(
         Ok(r) => r,
         Err(e) => {
             for (m, _) in group {
-                report.failed.push(NotMoved {
+                acted.failed.push(NotMoved {
                     message_id: m.message_id.clone(),
                     reason: e.to_string(),
                 });
-                held.push(m);
+                acted.held.push(m);
             }
-            return Ok(());
+            return;
         }
     };
     let acked: HashSet<&str> = result
@@ -446,11 +677,10 @@ async fn send_group(
         .iter()
         .map(|(entry, _)| entry.as_str())
         .collect();
-    let mut delete = Vec::new();
     for (i, (m, _)) in group.into_iter().enumerate() {
         if acked.contains(i.to_string().as_str()) {
-            delete.push(m.receipt_handle.clone());
-            report.moved.push(Moved {
+            acted.acked.push(m.receipt_handle.clone());
+            acted.moved.push(Moved {
                 message_id: m.message_id,
                 to: to.to_string(),
             });
@@ -460,16 +690,13 @@ async fn send_group(
                 .iter()
                 .find(|(entry, _)| *entry == i.to_string())
                 .map_or_else(|| "not acknowledged".to_string(), |(_, r)| r.clone());
-            report.failed.push(NotMoved {
+            acted.failed.push(NotMoved {
                 message_id: m.message_id.clone(),
                 reason,
             });
-            held.push(m);
+            acted.held.push(m);
         }
     }
-    // A failed delete leaves a copy behind: a duplicate the handlers absorb, never a loss.
-    b.queues.delete_batch(source, &delete).await?;
-    Ok(())
 }
 
 /// Deletes one batch's selected messages (already backed up).
@@ -477,7 +704,7 @@ async fn delete_group(
     b: &Backend,
     source: &str,
     group: Vec<(ReceivedMessage, String)>,
-    report: &mut RedriveReport,
+    acted: &mut Acted,
 ) -> Result<(), DlqError> {
     let handles: Vec<String> = group
         .iter()
@@ -486,16 +713,63 @@ async fn delete_group(
     let failed = b.queues.delete_batch(source, &handles).await?;
     for (m, _) in group {
         if failed.contains(&m.receipt_handle) {
-            report.failed.push(NotMoved {
-                message_id: m.message_id,
+            acted.failed.push(NotMoved {
+                message_id: m.message_id.clone(),
                 reason: "delete refused".into(),
             });
+            acted.held.push(m);
         } else {
-            report.moved.push(Moved {
+            acted.moved.push(Moved {
                 message_id: m.message_id,
                 to: "(deleted)".into(),
             });
         }
+    }
+    Ok(())
+}
+
+/// How often a native move task's progress is read.
+const MOVE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The native path: back up the whole queue (peeked), start SQS's move task, follow it with
+/// ListMessageMoveTasks, and cancel it with CancelMessageMoveTask when asked.
+async fn move_natively(
+    b: &Backend,
+    req: &RedriveRequest,
+    report: &mut RedriveReport,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), DlqError> {
+    let tasks = b.move_tasks.as_ref().ok_or(DlqError::NativeUnsupported)?;
+    let messages = b.queues.peek(&req.source, usize::MAX).await?;
+    let mut backup = Backup::create(&b.backup_dir, b.wall_clock.now(), "move", &req.source)?;
+    backup.write(&req.source, &messages.iter().collect::<Vec<_>>())?;
+    report.backup = Some(backup.path.display().to_string());
+    let handle = tasks
+        .start_move(&req.source, req.target(), req.rate)
+        .await?;
+    let mut cancel_sent = false;
+    loop {
+        if req.cancel.is_cancelled() && !cancel_sent {
+            tasks.cancel_move(&handle).await?;
+            cancel_sent = true;
+            report.cancelled = true;
+        }
+        let task = tasks
+            .list_moves(&req.source)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        progress(task.moved);
+        let finished = !task.is_running();
+        report.native = Some(NativeMove {
+            task_handle: Some(handle.clone()),
+            ..task
+        });
+        if finished {
+            break;
+        }
+        b.pacer.sleep(MOVE_POLL).await;
     }
     Ok(())
 }
