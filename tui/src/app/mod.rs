@@ -7,11 +7,13 @@
 //! - [`snapshot`]: what one refresh collects.
 //! - [`health`]: the attention rules and the topology rows, from a snapshot.
 //! - [`view`]: drawing every view, a pure function of the state.
+//! - [`render_cache`]: what the DLQ browser drew in earlier frames of the same snapshot.
 //! - [`worker`]: the local world running live, off the UI thread.
 //! - [`terminal`]: the terminal, the event loop, restoring on any exit.
 
 pub mod health;
 pub mod keys;
+pub mod render_cache;
 pub mod snapshot;
 pub mod terminal;
 pub mod view;
@@ -223,6 +225,8 @@ pub struct App {
     pub target: String,
     pub keys: KeyBindings,
     pub should_quit: bool,
+    /// Emptied with every new snapshot; drawing reads and fills it.
+    pub render_cache: render_cache::RenderCache,
     outbox: Vec<WorkerCommand>,
 }
 
@@ -258,6 +262,7 @@ impl App {
             target: target.to_string(),
             keys: KeyBindings::default(),
             should_quit: false,
+            render_cache: render_cache::RenderCache::default(),
             outbox: Vec::new(),
         }
     }
@@ -497,6 +502,7 @@ impl App {
             }
         }
         self.snapshot = Some(s);
+        self.render_cache.clear();
         self.clamp_selections();
     }
 
