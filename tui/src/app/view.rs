@@ -474,11 +474,14 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
     let cache = &app.render_cache;
     cache.begin_rows(&scope, &range);
     let buf = frame.buffer_mut();
-    for (i, m) in rows.iter().enumerate() {
+    // No row fits in an empty area (and a cell outside the buffer has no index).
+    let fits = if rows_area.is_empty() {
+        0
+    } else {
+        rows_area.height as usize
+    };
+    for (i, m) in rows.iter().enumerate().take(fits) {
         let y = rows_area.y + i as u16;
-        if y >= rows_area.bottom() {
-            break;
-        }
         let marked = app.dlq.marked.contains(&m.message_id);
         let cells = cache.row(start + i, marked, || {
             dlq_row_cells(m, marked, wide, &widths, rows_area.width)
