@@ -1,8 +1,12 @@
 //! Frame render time of the console on TestBackend, release build: 50 queues and 10,000 DLQ
-//! messages loaded, 160×48, overview and DLQ browser. Lists build only their visible rows.
+//! messages loaded, 160×48, each view. Lists build only their visible rows; the DLQ browser is
+//! measured twice: moving between two rows (its detail pane cached), and scrolling down a row
+//! per frame (a new message, and a new window, every frame).
 //!
-//! Run: `cargo bench -p crowdfund-console --bench frame`; peak RSS:
-//! `/usr/bin/time -v target/release/deps/frame-* --bench`.
+//! Run: `cargo bench -p crowdfund-console --bench frame [-- FRAMES [SCENARIO…]]`; peak RSS:
+//! `/usr/bin/time -v target/release/deps/frame-* --bench`. Instruction counts, steady even on a
+//! busy machine: `valgrind --tool=callgrind target/release/deps/frame-* 100 dlq` (less a run
+//! with 0 frames, over 5 × 100 frames).
 
 use crowdfund_console::app::snapshot::{FunctionHealth, Snapshot, ThroughputPoint};
 use crowdfund_console::app::{Action, App, View, view};
@@ -15,7 +19,7 @@ use ratatui::backend::TestBackend;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn snapshot() -> Snapshot {
+pub fn snapshot() -> Snapshot {
     let now = "2026-11-26T03:00:00Z".parse().unwrap_or_default();
     let queues = (0..50)
         .map(|i| QueueStats {
@@ -94,11 +98,25 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// What the operator does between frames.
+#[derive(Clone, Copy)]
+enum Motion {
+    /// Down, up, down…: the selection changes every frame between two rows.
+    Wiggle,
+    /// Down every frame: a new message is selected each time and the window scrolls.
+    Scroll,
+}
+
 fn main() {
-    let frames: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(500);
+    // Arguments: a frame count, and optionally the scenarios to run (by title, lower case);
+    // `cargo bench` passes `--bench`, which is neither.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let frames: u32 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(500);
+    let wanted: Vec<String> = args
+        .iter()
+        .filter(|a| a.parse::<u32>().is_err() && !a.starts_with('-'))
+        .map(|a| a.to_lowercase())
+        .collect();
     let mut app = App::new("local", "bench", false);
     app.apply_snapshot(snapshot());
     let mut terminal = match Terminal::new(TestBackend::new(160, 48)) {
@@ -109,14 +127,29 @@ fn main() {
         }
     };
     println!("frame render time at 160x48, 50 queues, 10,000 DLQ messages (best of 5 runs)");
-    for v in [View::Overview, View::Dlq, View::Projects, View::Topology] {
+    let scenarios = [
+        ("overview", View::Overview, Motion::Wiggle),
+        ("dlq", View::Dlq, Motion::Wiggle),
+        ("dlq-scroll", View::Dlq, Motion::Scroll),
+        ("projects", View::Projects, Motion::Wiggle),
+        ("topology", View::Topology, Motion::Wiggle),
+    ];
+    for (name, v, motion) in scenarios {
+        if !wanted.is_empty() && !wanted.iter().any(|w| w == name) {
+            continue;
+        }
         app.update(Action::Show(v));
         let mut best = f64::MAX;
         for _ in 0..5 {
+            app.update(Action::Top);
             let started = Instant::now();
             for i in 0..frames {
-                // Move the selection so the visible window changes, as a scrolling operator would.
-                app.update(if i % 2 == 0 { Action::Down } else { Action::Up });
+                app.update(match motion {
+                    // Move the selection as a scrolling operator would.
+                    Motion::Wiggle if i % 2 == 0 => Action::Down,
+                    Motion::Wiggle => Action::Up,
+                    Motion::Scroll => Action::Down,
+                });
                 if terminal.draw(|f| view::draw(f, &app)).is_err() {
                     eprintln!("draw failed");
                     return;
@@ -124,6 +157,6 @@ fn main() {
             }
             best = best.min(started.elapsed().as_secs_f64() / f64::from(frames));
         }
-        println!("{:<10} {:>8.1} µs/frame", v.title(), best * 1e6);
+        println!("{name:<10} {:>8.1} µs/frame", best * 1e6);
     }
 }

@@ -7,11 +7,13 @@
 //! - [`snapshot`]: what one refresh collects.
 //! - [`health`]: the attention rules and the topology rows, from a snapshot.
 //! - [`view`]: drawing every view, a pure function of the state.
+//! - [`render_cache`]: what the DLQ browser drew in earlier frames of the same snapshot.
 //! - [`worker`]: the local world running live, off the UI thread.
 //! - [`terminal`]: the terminal, the event loop, restoring on any exit.
 
 pub mod health;
 pub mod keys;
+pub mod render_cache;
 pub mod snapshot;
 pub mod terminal;
 pub mod view;
@@ -229,6 +231,8 @@ pub struct App {
     pub should_quit: bool,
     /// Messages per second a redrive from the console may move (`--rate`); `None`: no cap.
     pub redrive_rate: Option<u32>,
+    /// Emptied with every new snapshot; drawing reads and fills it.
+    pub render_cache: render_cache::RenderCache,
     outbox: Vec<WorkerCommand>,
 }
 
@@ -265,6 +269,7 @@ impl App {
             keys: KeyBindings::default(),
             should_quit: false,
             redrive_rate: None,
+            render_cache: render_cache::RenderCache::default(),
             outbox: Vec::new(),
         }
     }
@@ -510,6 +515,7 @@ impl App {
             }
         }
         self.snapshot = Some(s);
+        self.render_cache.clear();
         self.clamp_selections();
     }
 

@@ -1,19 +1,23 @@
 //! Drawing: a pure function of [`App`]. Lists build only their visible rows, so a DLQ of ten
-//! thousand messages draws as fast as one of ten.
+//! thousand messages draws as fast as one of ten; the DLQ browser also copies its rows and the
+//! selected message's detail from earlier frames of the same snapshot ([`super::render_cache`]).
 
 use super::health::{self, Severity};
+use super::render_cache::{DetailLines, RowsScope};
 use super::{App, InputPurpose, Modal, Pane, View};
+use crate::ops::dlq::DlqMessage;
 use crate::render::{age, bar};
 use crowdfund_core::money::group_thousands;
 use crowdfund_core::topology;
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Axis, Block, Borders, Cell, Chart, Clear, Dataset, Gauge, GraphType, LineGauge, Paragraph, Row,
-    Table, Tabs, Wrap,
+    Table, Tabs, Widget, Wrap,
 };
 
 pub const MIN_WIDTH: u16 = 80;
@@ -424,35 +428,9 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
     let height = list.height.saturating_sub(3) as usize;
     let range = window(total, app.dlq.selected, height);
     let start = range.start;
-    let rows = app.dlq_window(range);
+    let rows = app.dlq_window(range.clone());
     // Narrow terminals drop the FROM column rather than squeeze every column unreadable.
     let wide = list.width >= 100;
-    let visible = rows.iter().enumerate().map(|(i, m)| {
-        let marked = app.dlq.marked.contains(&m.message_id);
-        let mut style = if start + i == app.dlq.selected {
-            selected_style()
-        } else {
-            Style::new()
-        };
-        if marked {
-            style = style.fg(WARN);
-        }
-        let mut cells = vec![
-            Cell::from(if marked { "✓" } else { " " }),
-            Cell::from(m.message_id.clone()),
-            Cell::from(m.kind.clone().unwrap_or_else(|| "(unreadable)".into())),
-        ];
-        if wide {
-            cells.push(Cell::from(m.from.clone().unwrap_or_else(|| "-".into())));
-        }
-        cells.extend([
-            Cell::from(m.attempts.to_string()),
-            Cell::from(age(m.age_seconds)),
-            Cell::from(m.ledger_state.clone().unwrap_or_else(|| "-".into())),
-            Cell::from(m.reason.clone().unwrap_or_else(|| "-".into())),
-        ]);
-        Row::new(cells).style(style)
-    });
     let border = if app.dlq.pane == Pane::List {
         ACCENT
     } else {
@@ -471,10 +449,58 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
     .into_iter()
     .filter(|(_, t)| wide || *t != "FROM")
     .unzip();
-    let table = Table::new(visible, widths)
-        .header(header(&titles))
-        .block(block(title).border_style(Style::new().fg(border)));
-    frame.render_widget(table, list);
+    let list_block = block(title).border_style(Style::new().fg(border));
+    let inner = list_block.inner(list);
+    // The frame, header and all: the table without its rows.
+    frame.render_widget(
+        Table::new(Vec::<Row>::new(), widths.clone())
+            .header(header(&titles))
+            .block(list_block),
+        list,
+    );
+    // The rows: each is rendered once per snapshot (as a table of that one row would render
+    // it) and copied afterwards; the selection is styled on top, as the table styles a row
+    // before drawing its cells.
+    let rows_area = Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    let scope = RowsScope {
+        queue: app.dlq.queue.clone(),
+        filter: app.dlq.filter.clone(),
+        width: rows_area.width,
+    };
+    let cache = &app.render_cache;
+    cache.begin_rows(&scope, &range);
+    let buf = frame.buffer_mut();
+    // No row fits in an empty area (and a cell outside the buffer has no index).
+    let fits = if rows_area.is_empty() {
+        0
+    } else {
+        rows_area.height as usize
+    };
+    for (i, m) in rows.iter().enumerate().take(fits) {
+        let y = rows_area.y + i as u16;
+        let marked = app.dlq.marked.contains(&m.message_id);
+        let cells = cache.row(start + i, marked, || {
+            dlq_row_cells(m, marked, wide, &widths, rows_area.width)
+        });
+        let at = buf.index_of(rows_area.x, y);
+        if let Some(target) = buf.content.get_mut(at..at + cells.len()) {
+            target.clone_from_slice(&cells);
+        }
+        if start + i == app.dlq.selected {
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..rows_area
+                },
+                selected_style(),
+            );
+        }
+    }
 
     let border = if app.dlq.pane == Pane::Detail {
         ACCENT
@@ -491,7 +517,55 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(hint).block(detail_block), detail);
         return;
     };
-    let mut lines = vec![
+    let inner = detail_block.inner(detail);
+    frame.render_widget(detail_block, detail);
+    let [facts, json] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
+    let lines = cache.detail(&app.dlq.queue, &m.message_id, detail.width, || {
+        detail_lines(m, detail.width)
+    });
+    frame.render_widget(Paragraph::new(borrowed(&lines.facts)), facts);
+    frame.render_widget(
+        Paragraph::new(borrowed(&lines.json)).scroll((app.dlq.detail_scroll, 0)),
+        json,
+    );
+}
+
+/// One DLQ list row as its cells: a table of that row alone, `width` wide.
+fn dlq_row_cells(
+    m: &DlqMessage,
+    marked: bool,
+    wide: bool,
+    widths: &[Constraint],
+    width: u16,
+) -> Vec<ratatui::buffer::Cell> {
+    let mut cells = vec![
+        Cell::from(if marked { "✓" } else { " " }),
+        Cell::from(m.message_id.as_str()),
+        Cell::from(m.kind.as_deref().unwrap_or("(unreadable)")),
+    ];
+    if wide {
+        cells.push(Cell::from(m.from.as_deref().unwrap_or("-")));
+    }
+    cells.extend([
+        Cell::from(m.attempts.to_string()),
+        Cell::from(age(m.age_seconds)),
+        Cell::from(m.ledger_state.as_deref().unwrap_or("-")),
+        Cell::from(m.reason.as_deref().unwrap_or("-")),
+    ]);
+    let style = if marked {
+        Style::new().fg(WARN)
+    } else {
+        Style::new()
+    };
+    let area = Rect::new(0, 0, width, 1);
+    let mut buf = Buffer::empty(area);
+    Table::new([Row::new(cells).style(style)], widths.iter().copied()).render(area, &mut buf);
+    buf.content
+}
+
+/// The detail pane's lines for `m` in a pane `width` wide.
+fn detail_lines(m: &DlqMessage, width: u16) -> DetailLines {
+    let mut facts = vec![
         Line::from(vec![
             Span::styled("id       ", Style::new().dark_gray()),
             Span::raw(m.message_id.clone()),
@@ -518,29 +592,38 @@ fn draw_dlq(frame: &mut Frame, area: Rect, app: &App) {
         .reason
         .as_deref()
         .unwrap_or("no reason recorded (redriven by SQS after 3 receives, or unreadable)");
-    let width = detail.width.saturating_sub(2 + 9).max(10) as usize;
-    for (i, chunk) in wrap_words(reason, width).into_iter().enumerate() {
+    let wrap_at = width.saturating_sub(2 + 9).max(10) as usize;
+    for (i, chunk) in wrap_words(reason, wrap_at).into_iter().enumerate() {
         let label = if i == 0 { "why      " } else { "         " };
-        lines.push(Line::from(vec![
+        facts.push(Line::from(vec![
             Span::styled(label, Style::new().dark_gray()),
             Span::styled(chunk, Style::new().fg(WARN)),
         ]));
     }
+    // The facts wrap (the reason matters whole); the JSON below does not: its lines are short
+    // and wrapping it would cost more than the rest of the frame.
     let pretty = match &m.body {
         serde_json::Value::String(raw) => raw.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
-    // The facts wrap (the reason matters whole); the JSON below does not: its lines are short
-    // and wrapping it would cost more than the rest of the frame.
-    let inner = detail_block.inner(detail);
-    frame.render_widget(detail_block, detail);
-    let [facts, json] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), facts);
-    let body: Vec<Line> = pretty.lines().map(highlight_json_line).collect();
-    frame.render_widget(
-        Paragraph::new(body).scroll((app.dlq.detail_scroll, 0)),
-        json,
-    );
+    let json = pretty.lines().map(highlight_json_line).collect();
+    DetailLines { facts, json }
+}
+
+/// `lines` borrowed for one frame's paragraph, without copying their text.
+fn borrowed<'a>(lines: &'a [Line<'static>]) -> Vec<Line<'a>> {
+    lines
+        .iter()
+        .map(|l| Line {
+            spans: l
+                .spans
+                .iter()
+                .map(|s| Span::styled(s.content.as_ref(), s.style))
+                .collect(),
+            style: l.style,
+            alignment: l.alignment,
+        })
+        .collect()
 }
 
 /// Splits `text` into lines of at most `width` characters at spaces (long words are cut).

@@ -1,9 +1,14 @@
 //! The console's `--aws` backend against moto server: redrive over real SQS, killed between
-//! send and delete at several points, loses nothing.
+//! send and delete at several points, loses nothing; the subcommands answer in JSON; and the
+//! interactive console redrives a parked payment in a real terminal ([`terminal`]).
 //!
 //! Needs `CROWDFUND_MOTO_URL` (`scripts/moto.sh start` prints it); without it the test skips
 //! loudly, except in CI, where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod terminal;
+#[path = "../support/tmux.rs"]
+mod tmux;
 
 use async_trait::async_trait;
 use crowdfund_console::aws::{AwsTarget, backend};

@@ -60,6 +60,58 @@ fn every_view_renders_as_expected() {
     }
 }
 
+fn buffer(app: &App, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view::draw(f, app)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The DLQ browser drawn from what earlier frames cached is the frame drawn from the state
+/// alone, cell for cell and style for style, while the operator scrolls, marks, filters,
+/// switches panes, resizes, and new snapshots arrive.
+#[test]
+fn the_dlq_browser_draws_the_same_from_its_cache() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    let steps: [&[Action]; 9] = [
+        &[],
+        &[Action::Down, Action::Down],
+        &[Action::Mark, Action::Down],
+        &[Action::MarkRange, Action::PageDown],
+        &[Action::Up, Action::Mark],
+        &[Action::NextPane, Action::Down],
+        &[Action::NextPane, Action::Bottom],
+        &[Action::Top, Action::ClearMarks],
+        &[Action::Down],
+    ];
+    for (n, actions) in steps.iter().enumerate() {
+        for a in actions.iter() {
+            app.update(a.clone());
+        }
+        if n == 6 {
+            app.dlq.filter = "declined".into();
+        }
+        if n == 8 {
+            // A new snapshot with the same messages, older and with another reason.
+            let mut s = app.snapshot.clone().unwrap();
+            for list in s.lists.values_mut() {
+                for m in list.iter_mut() {
+                    m.age_seconds += 3_600;
+                    m.reason = Some(format!("{} failed again", m.message_id));
+                }
+            }
+            app.apply_snapshot(s);
+        }
+        for (w, h) in [(120, 36), (160, 48), (120, 36)] {
+            let cached = buffer(&app, w, h);
+            app.render_cache.clear();
+            assert_eq!(cached, buffer(&app, w, h), "step {n} at {w}×{h}");
+        }
+    }
+    let screen = render(&app, 120, 36);
+    assert!(screen.contains("failed again"), "{screen}");
+}
+
 /// The help screen lists every key; read-only hides the actions.
 #[test]
 fn help_lists_keys_and_hides_actions_when_read_only() {

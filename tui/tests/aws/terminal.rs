@@ -1,0 +1,181 @@
+//! The interactive `crowdfund-console --aws` in a real terminal (tmux) against moto: what an
+//! operator on call does, checked on the screen and then on SQS itself.
+
+use super::tmux::{self, Tmux};
+use super::{SUITE, moto_url, reset_moto};
+use crowdfund_core::ports::{MessageSender, QueueClient};
+use crowdfund_core::topology::{QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
+use crowdfund_handlers::aws::provision::provision;
+use crowdfund_handlers::aws::sqs::SqsQueues;
+use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A declined payment as the DLQ handler parks it once its retries are used up.
+fn parked_payment(payment_id: &str) -> String {
+    serde_json::json!({
+        "kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT, "attempts": 3,
+        "toDiscord": false,
+        "lastError": format!("payment {payment_id} was declined: card declined"),
+        "payload": {"paymentId": payment_id, "projectId": "prj-1", "backerEmail": "b@example.com",
+            "amount": 50000, "currency": "KRW", "card": "tok_decline"},
+    })
+    .to_string()
+}
+
+/// What the operator saw, from launch to quitting.
+struct Session {
+    summary: String,
+    keystrokes: u32,
+}
+
+/// Launch on `--aws` → DLQ browser → the row of `payment_id` → r → y, then back out and quit.
+fn redrive_in_the_console(moto: &str, state: &Path, payment_id: &str, message_id: &str) -> Session {
+    let dir = state.parent().expect("the state file has a directory");
+    let mut t = Tmux::launch(
+        dir,
+        env!("CARGO_BIN_EXE_crowdfund-console"),
+        &[
+            "--state",
+            &state.display().to_string(),
+            "--aws",
+            "--endpoint-url",
+            moto,
+            "--refresh",
+            "500ms",
+        ],
+    );
+    t.wait_for("the overview on aws", |s| {
+        s.contains(" aws ") && s.contains("Queues") && s.contains(QUEUE_PARKED)
+    });
+
+    t.key("2");
+    let reason = format!("payment {payment_id} was declined");
+    let screen = t.wait_for("the three parked payments", |s| {
+        s.contains("etc_parked — 3 message(s)")
+            && tmux::dlq_rows(s).iter().any(|r| r.contains(&reason))
+    });
+    let index = tmux::dlq_rows(&screen)
+        .iter()
+        .position(|r| r.contains(&reason))
+        .expect("the row was on the screen");
+    for _ in 0..index {
+        t.key("j");
+    }
+    // The detail pane follows the selection: redrive only once it shows the wanted payment.
+    t.wait_for("the payment in the detail pane", |s| {
+        s.contains(&format!("payment  {payment_id} · ledger"))
+    });
+    t.key("r");
+    t.wait_for("the confirmation", |s| {
+        s.contains("Redrive 1 message(s) from etc_parked")
+    });
+    t.key("y");
+    let summary = t.wait_for("the result summary", |s| {
+        s.contains(&format!("moved {message_id} → {QUEUE_PAYMENT_ATTEMPT}"))
+    });
+    let keystrokes = t.keystrokes();
+
+    // Any key closes the summary; q goes back to the overview; q quits.
+    t.key("q");
+    t.wait_for("the DLQ browser again", |s| {
+        s.contains("etc_parked — 2 message(s)")
+    });
+    t.key("q");
+    t.wait_for("the overview again", |s| s.contains("Lambda health"));
+    t.key("q");
+    assert!(t.exited(), "the console did not exit on q");
+    Session {
+        summary,
+        keystrokes,
+    }
+}
+
+/// On `--aws` against moto, an operator at a real terminal opens the DLQ browser, selects one
+/// of three parked payments, and redrives it with confirmation in ≤ 10 keys: the screen names
+/// the message and where it went, and SQS agrees: it left etc_parked (the other two stayed)
+/// and waits on its `from` queue with a fresh retry budget, after a backup and an audit line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
+    let Some(moto) = moto_url() else { return };
+    if !tmux::available() {
+        return;
+    }
+    let _suite = SUITE.lock().await;
+    reset_moto(&moto);
+    let settings = AwsSettings {
+        endpoint_url: Some(moto.clone()),
+        region: Some("us-east-1".into()),
+        profile: None,
+    };
+    let clients = AwsClients::load(&settings).await.unwrap();
+    provision(&clients, "payments@crowdfund.example")
+        .await
+        .unwrap();
+    let sqs = SqsQueues::new(clients.sqs.clone());
+    let mut parked = BTreeMap::new();
+    for payment_id in ["pay-a", "pay-b", "pay-c"] {
+        let id = sqs
+            .send(QUEUE_PARKED, &parked_payment(payment_id), 0)
+            .await
+            .unwrap();
+        parked.insert(payment_id, id);
+    }
+    let chosen = "pay-b";
+    let message_id = parked[chosen].clone();
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("console.json");
+    let session = {
+        let (moto, state, message_id) = (moto.clone(), state.clone(), message_id.clone());
+        tokio::task::spawn_blocking(move || {
+            redrive_in_the_console(&moto, &state, chosen, &message_id)
+        })
+        .await
+        .unwrap()
+    };
+    let keys = session.keystrokes;
+    eprintln!("keystrokes from launch to a redriven message on --aws: {keys}");
+    assert!(keys <= 10, "{keys} keystrokes");
+    assert!(
+        session.summary.contains("1 moved, 0 failed, 0 skipped"),
+        "{}",
+        session.summary
+    );
+
+    // SQS, once the console is gone (its peeks hold nothing in flight any more).
+    let left = sorted_payment_ids(&sqs.peek(QUEUE_PARKED, 10).await.unwrap());
+    assert_eq!(
+        left,
+        ["pay-a", "pay-c"],
+        "only the chosen message left etc_parked"
+    );
+    let arrived = sqs.peek(QUEUE_PAYMENT_ATTEMPT, 10).await.unwrap();
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    let body: serde_json::Value = serde_json::from_str(&arrived[0].body).unwrap();
+    assert_eq!(body["payload"]["paymentId"], chosen);
+    assert_eq!(body["from"], QUEUE_PAYMENT_ATTEMPT);
+    assert_eq!(body["attempts"], 0, "a fresh retry budget");
+    assert!(body.get("lastError").is_none(), "{body}");
+
+    let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 1, "{audit}");
+    assert!(audit.contains("\"action\":\"redrive\""), "{audit}");
+    let backups: Vec<PathBuf> = std::fs::read_dir(dir.path().join("aws-backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert!(
+        std::fs::read_to_string(&backups[0])
+            .unwrap()
+            .contains(&message_id)
+    );
+}
+
+/// The payment ids of `messages`, sorted.
+fn sorted_payment_ids(messages: &[crowdfund_core::ports::ReceivedMessage]) -> Vec<String> {
+    let mut ids = super::payment_ids(messages);
+    ids.sort();
+    ids
+}
