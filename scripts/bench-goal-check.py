@@ -79,8 +79,9 @@ def load(moto, payments, projects, workers):
     lock = threading.Lock()
     started = time.perf_counter()
 
+    ddb = benchlib.client("dynamodb", moto)  # boto3 clients are thread-safe
+
     def write(start):
-        ddb = benchlib.client("dynamodb", moto)
         requests = [{"PutRequest": {"Item": item(i, projects)}}
                     for i in range(start, min(start + BATCH, payments))]
         for _ in range(MAX_BATCH_ATTEMPTS):
