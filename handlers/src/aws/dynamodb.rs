@@ -38,6 +38,16 @@ pub struct DynamoLedger {
     table: String,
 }
 
+/// One project's payments as read by [`DynamoLedger::query_project`], with DynamoDB's own
+/// account of the read: items examined (`ScannedCount`, summed over the pages) and pages, the
+/// figures that read capacity is charged on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectQuery {
+    pub records: Vec<PaymentRecord>,
+    pub scanned_count: u64,
+    pub pages: u32,
+}
+
 /// The fixed-width time format of `paidAt` and `cancelledAt`.
 pub fn format_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -135,6 +145,49 @@ impl DynamoLedger {
         }
     }
 
+    /// The project's payments (after `after`, if given) by a Query on the project/time index,
+    /// with what DynamoDB reports having read for them. [`Ledger::payments_of_project`] is this
+    /// without the counts.
+    pub async fn query_project(
+        &self,
+        project_id: &str,
+        after: Option<Timestamp>,
+    ) -> PortResult<ProjectQuery> {
+        let mut out = ProjectQuery::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_PROJECT_PAID_AT)
+                .expression_attribute_names("#p", ATTR_PROJECT_ID)
+                .expression_attribute_values(":p", s(project_id))
+                .set_exclusive_start_key(start.take());
+            q = match after {
+                Some(t) => q
+                    .key_condition_expression("#p = :p AND #t > :after")
+                    .expression_attribute_names("#t", ATTR_PAID_AT)
+                    .expression_attribute_values(":after", s(format_time(t))),
+                None => q.key_condition_expression("#p = :p"),
+            };
+            let page = q
+                .send()
+                .await
+                .map_err(|e| port_error(SERVICE, &format!("index {INDEX_PROJECT_PAID_AT}"), e))?;
+            out.pages += 1;
+            out.scanned_count += u64::try_from(page.scanned_count()).unwrap_or(0);
+            for item in page.items() {
+                out.records.push(item_to_record(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     async fn get_item(&self, key: &str) -> PortResult<Option<Item>> {
         let out = self
             .client
@@ -191,37 +244,7 @@ impl Ledger for DynamoLedger {
         project_id: &str,
         after: Option<Timestamp>,
     ) -> PortResult<Vec<PaymentRecord>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(INDEX_PROJECT_PAID_AT)
-                .expression_attribute_names("#p", ATTR_PROJECT_ID)
-                .expression_attribute_values(":p", s(project_id))
-                .set_exclusive_start_key(start.take());
-            q = match after {
-                Some(t) => q
-                    .key_condition_expression("#p = :p AND #t > :after")
-                    .expression_attribute_names("#t", ATTR_PAID_AT)
-                    .expression_attribute_values(":after", s(format_time(t))),
-                None => q.key_condition_expression("#p = :p"),
-            };
-            let page = q
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("index {INDEX_PROJECT_PAID_AT}"), e))?;
-            for item in page.items() {
-                out.push(item_to_record(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(out)
+        Ok(self.query_project(project_id, after).await?.records)
     }
 
     async fn cancel_payment(

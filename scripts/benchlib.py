@@ -1,0 +1,145 @@
+"""Shared pieces of the benchmarks that run against moto server (scripts/bench-*.py).
+
+- `ensure_venv()`: runs the calling script inside target/bench/venv (boto3 and awscli, pinned,
+  installed with pip on first use), re-executing it there if needed.
+- `moto_endpoint(url)`: the moto URL to use (given, else $CROWDFUND_MOTO_URL, else a server
+  started with scripts/moto.sh and stopped at exit); refuses anything but a loopback address,
+  because the benchmarks reset the endpoint's whole state.
+- `reset`, `provision`, `binary`, `client`: moto reset, `crowdfund-local provision`, locating a
+  built binary, a boto3 client with bounded timeouts.
+- `median`, `table`, `load_note`: figures, the printed table, the machine's load.
+"""
+import atexit
+import os
+import statistics
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, "target", "bench", "venv")
+# boto3 and awscli pinned to one botocore release, so pip resolves them together.
+REQUIREMENTS = ["boto3==1.44.8", "awscli==1.46.3"]
+# Upper bounds on the waits, so a stuck endpoint ends the run instead of hanging it.
+PIP_TIMEOUT_SECONDS = 600
+MOTO_START_TIMEOUT_SECONDS = 300
+COMMAND_TIMEOUT_SECONDS = 600
+
+
+def venv_bin(name):
+    return os.path.join(VENV, "bin", name)
+
+
+def ensure_venv():
+    """Re-executes the calling script under the bench venv's Python, creating it if needed."""
+    stamp = os.path.join(VENV, "requirements.txt")
+    wanted = "\n".join(REQUIREMENTS) + "\n"
+    try:
+        with open(stamp, encoding="utf-8") as f:
+            ready = f.read() == wanted
+    except FileNotFoundError:
+        ready = False
+    if not ready:
+        print(f"installing {' '.join(REQUIREMENTS)} into {os.path.relpath(VENV, ROOT)} ...",
+              file=sys.stderr)
+        log = os.path.join(os.path.dirname(VENV), "pip.log")
+        os.makedirs(os.path.dirname(VENV), exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True,
+                       timeout=PIP_TIMEOUT_SECONDS)
+        with open(log, "w", encoding="utf-8") as out:
+            done = subprocess.run([venv_bin("pip"), "install", "--quiet",
+                                   "--disable-pip-version-check", *REQUIREMENTS],
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  timeout=PIP_TIMEOUT_SECONDS)
+        if done.returncode != 0:
+            sys.exit(f"pip could not install {' '.join(REQUIREMENTS)}; see {log}")
+        with open(stamp, "w", encoding="utf-8") as f:
+            f.write(wanted)
+    if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
+        python = venv_bin("python")
+        os.execv(python, [python, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
+
+
+def _stop_moto():
+    subprocess.run([os.path.join(ROOT, "scripts", "moto.sh"), "stop"], check=False,
+                   timeout=60)
+
+
+def moto_endpoint(url=None):
+    """The moto URL: `url`, else $CROWDFUND_MOTO_URL, else one started now and stopped at exit."""
+    url = (url or os.environ.get("CROWDFUND_MOTO_URL") or "").strip()
+    if not url:
+        print("CROWDFUND_MOTO_URL is not set: starting moto with scripts/moto.sh", file=sys.stderr)
+        out = subprocess.run([os.path.join(ROOT, "scripts", "moto.sh"), "start"],
+                             check=True, capture_output=True, text=True,
+                             timeout=MOTO_START_TIMEOUT_SECONDS)
+        atexit.register(_stop_moto)
+        url = out.stdout.strip().splitlines()[-1]
+    host = urllib.parse.urlsplit(url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit(f"{url} is not a loopback address; the benchmarks reset the endpoint's state, "
+                 "so point them at a local moto server (scripts/moto.sh start)")
+    return url.rstrip("/")
+
+
+def reset(moto):
+    """Empties moto: every resource of every service."""
+    req = urllib.request.Request(moto + "/moto-api/reset", method="POST")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
+
+
+def binary(name, given=None):
+    """Path of a built workspace binary or example: `given`, else release, else debug."""
+    candidates = [given] if given else [
+        os.path.join(ROOT, "target", profile, sub, name)
+        for profile in ("release", "debug") for sub in ("", "examples")]
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def provision(local, moto):
+    """Creates the topology with `crowdfund-local provision`."""
+    subprocess.run([local, "provision", "--endpoint-url", moto], check=True,
+                   stdout=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT_SECONDS)
+
+
+def credentials_env():
+    """Environment for AWS tools pointed at moto: fixed test credentials and region."""
+    env = dict(os.environ)
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def client(service, moto):
+    """A boto3 client for moto with bounded timeouts."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client(service, endpoint_url=moto, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(connect_timeout=5, read_timeout=120,
+                                      retries={"max_attempts": 3, "mode": "standard"}))
+
+
+def load_note():
+    """The machine's load while measuring: moto, Python and the binaries share its cores."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def table(headers, rows):
+    """Prints rows under headers, columns right-aligned except the first."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))))
