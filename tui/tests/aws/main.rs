@@ -1,9 +1,12 @@
 //! The console's `--aws` backend against moto server: redrive over real SQS, killed between
-//! send and delete at several points, loses nothing.
+//! send and delete at several points, loses nothing; and `dashboards deploy` / `report` over
+//! moto's CloudWatch (module `dashboards`).
 //!
 //! Needs `CROWDFUND_MOTO_URL` (`scripts/moto.sh start` prints it); without it the test skips
 //! loudly, except in CI, where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod dashboards;
 
 use async_trait::async_trait;
 use crowdfund_console::aws::{AwsTarget, backend};
