@@ -8,13 +8,17 @@
 //!   with the runbook beside the graphs).
 //! - [`stakeholders`]: payments, amounts, success rate, funding progress.
 //! - [`alarms`]: PutMetricAlarm requests (camelCase, as terraform's monitoring module reads them).
+//! - [`diff`]: what a deploy changes, widget by widget and alarm by alarm.
 //! - [`validate`]: the limits PutDashboard and PutMetricAlarm enforce, checked before deploying.
 //! - [`report`]: plotters charts (PNG or SVG) from a metric history.
+//! - [`source`]: that history from CloudWatch (which GetMetricData queries, and their answers).
 
 pub mod alarms;
+pub mod diff;
 pub mod grid;
 pub mod ops;
 pub mod report;
+pub mod source;
 pub mod stakeholders;
 pub mod validate;
 pub mod widgets;
@@ -60,21 +64,69 @@ pub enum GenerateError {
     },
 }
 
-/// Writes `ops.json`, `stakeholders.json` and `alarms.json` into `dir`, after validating them.
-pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateError> {
-    let ops = ops::dashboard(target);
-    let stakeholders = stakeholders::dashboard(target);
-    let alarms = serde_json::Value::Array(alarms::alarms(target));
-    for (file, body) in [("ops.json", &ops), ("stakeholders.json", &stakeholders)] {
+/// The generated, validated dashboards and alarms of one target.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub ops: serde_json::Value,
+    pub stakeholders: serde_json::Value,
+    /// PutMetricAlarm requests in the `alarms.json` shape.
+    pub alarms: Vec<serde_json::Value>,
+}
+
+impl Generated {
+    /// (dashboard name, body), named as terraform's monitoring module names them.
+    pub fn dashboards(&self, target: &Target) -> [(String, &serde_json::Value); 2] {
+        [
+            (target.dashboard_name("ops"), &self.ops),
+            (target.dashboard_name("stakeholders"), &self.stakeholders),
+        ]
+    }
+}
+
+impl Target {
+    /// `crowdfund-dev-ops`, as terraform's monitoring module names the dashboard.
+    pub fn dashboard_name(&self, kind: &str) -> String {
+        format!("{}-{kind}", self.stack())
+    }
+
+    /// What every generated alarm's name starts with: `crowdfund-dev-`.
+    pub fn alarm_prefix(&self) -> String {
+        format!("{}-", self.stack())
+    }
+}
+
+/// Generates the dashboards and alarms and checks them against CloudWatch's limits.
+pub fn generate(target: &Target) -> Result<Generated, GenerateError> {
+    let generated = Generated {
+        ops: ops::dashboard(target),
+        stakeholders: stakeholders::dashboard(target),
+        alarms: alarms::alarms(target),
+    };
+    for (file, body) in [
+        ("ops.json", &generated.ops),
+        ("stakeholders.json", &generated.stakeholders),
+    ] {
         validate::dashboard(body).map_err(|p| GenerateError::Invalid {
             file,
             problems: p.join("; "),
         })?;
     }
-    validate::alarms(&alarms).map_err(|p| GenerateError::Invalid {
-        file: "alarms.json",
-        problems: p.join("; "),
+    validate::alarms(&serde_json::Value::Array(generated.alarms.clone())).map_err(|p| {
+        GenerateError::Invalid {
+            file: "alarms.json",
+            problems: p.join("; "),
+        }
     })?;
+    Ok(generated)
+}
+
+/// Writes `ops.json`, `stakeholders.json` and `alarms.json` into `dir`, after validating them.
+pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateError> {
+    let Generated {
+        ops,
+        stakeholders,
+        alarms,
+    } = generate(target)?;
     std::fs::create_dir_all(dir).map_err(|source| GenerateError::Write {
         path: dir.display().to_string(),
         source,
@@ -83,7 +135,7 @@ pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateEr
     for (file, body) in [
         ("ops.json", ops),
         ("stakeholders.json", stakeholders),
-        ("alarms.json", alarms),
+        ("alarms.json", serde_json::Value::Array(alarms)),
     ] {
         let path = dir.join(file);
         let text = serde_json::to_string_pretty(&body).unwrap_or_default() + "\n";

@@ -73,8 +73,37 @@ pub enum Command {
 pub enum DashboardsCommand {
     /// Write ops.json, stakeholders.json and alarms.json (what terraform loads).
     Generate(GenerateArgs),
-    /// Draw throughput, funding and queue-depth charts from the local world's history.
+    /// Show what differs from the deployed dashboards and alarms, then put them (with --aws).
+    Deploy(DeployArgs),
+    /// Draw throughput, funding and queue-depth charts from the local world's history, or from
+    /// CloudWatch (--source cloudwatch, or --aws).
     Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Environment name, as in terraform's envs/ENV.tfvars: dashboards `crowdfund-ENV-ops` and
+    /// `crowdfund-ENV-stakeholders`, alarms `crowdfund-ENV-*`.
+    #[arg(long = "env", default_value = "dev")]
+    pub env_name: String,
+    /// SNS topic ARN every alarm notifies (added to the actions an alarm already has).
+    #[arg(long, value_name = "ARN")]
+    pub alarm_topic: Option<String>,
+    /// Show the differences; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where the report's history comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportSource {
+    /// The local world's history (its simulated clock).
+    Local,
+    /// CloudWatch GetMetricData (the custom metrics and SQS), on AWS or the --endpoint-url.
+    Cloudwatch,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +130,9 @@ pub struct ReportArgs {
     /// How far back, in the world's clock: e.g. 30m, 1h, 6h.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub since: std::time::Duration,
+    /// Where the history comes from (default: cloudwatch with --aws, local otherwise).
+    #[arg(long, value_enum)]
+    pub source: Option<ReportSource>,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use crowdfund_console::app::{App, terminal};
 use crowdfund_console::backend::{LocalWorld, check_share, default_state_path};
 use crowdfund_console::cli::{
     Cli, Command, DashboardsCommand, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GenerateArgs,
-    GoalCheckArgs, RedriveArgs, ReportArgs, SimulateArgs,
+    GoalCheckArgs, RedriveArgs, ReportArgs, ReportSource, SimulateArgs,
 };
 use crowdfund_console::dispatch::{self, Action, Outcome};
 use crowdfund_console::ops::dlq::{self, Disposal, FAILURE_QUEUES, RedriveRequest, Selection};
@@ -31,7 +31,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    if cli.aws {
+    let from_cloudwatch = matches!(
+        &cli.command,
+        Some(Command::Dashboards(DashboardsCommand::Report(ReportArgs {
+            source: Some(ReportSource::Cloudwatch),
+            ..
+        })))
+    );
+    if cli.aws || from_cloudwatch {
         return run_aws(cli);
     }
     let path = match &cli.state {
@@ -74,6 +81,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
         Some(Command::Dashboards(DashboardsCommand::Generate(args))) => generate(args),
         Some(Command::Dashboards(DashboardsCommand::Report(args))) => report(&world, args),
+        Some(Command::Dashboards(DashboardsCommand::Deploy(_))) => bail!(
+            "dashboards deploy puts the dashboards and alarms into CloudWatch: run it with --aws (and --endpoint-url for a local endpoint)"
+        ),
     }
 }
 
@@ -421,14 +431,91 @@ fn generate(args: GenerateArgs) -> Result<()> {
 }
 
 fn report(world: &LocalWorld, args: ReportArgs) -> Result<()> {
+    let history = crowdfund_console::ops::history::local_history(world, args.since)?;
+    write_charts(&args, &history)
+}
+
+fn write_charts(args: &ReportArgs, history: &crowdfund_dashboards::report::History) -> Result<()> {
     let format = if args.format == "svg" {
         Format::Svg
     } else {
         Format::Png
     };
-    let history = crowdfund_console::ops::history::local_history(world, args.since)?;
-    for path in write_report(&args.out, &history, format)? {
+    for path in write_report(&args.out, history, format)? {
         println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `dashboards report` from CloudWatch: GetMetricData for the charts, the funding API for goals.
+#[cfg(feature = "aws")]
+async fn cloudwatch_report(
+    target: &crowdfund_console::aws::AwsTarget,
+    b: &crowdfund_console::backend::Backend,
+    args: ReportArgs,
+) -> Result<()> {
+    let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
+    let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
+    let history = crowdfund_console::dashboards::cloudwatch_history(
+        &cw,
+        b.funding.as_ref(),
+        b.wall_clock.now().timestamp(),
+        args.since,
+        &b.target,
+    )
+    .await?;
+    write_charts(&args, &history)
+}
+
+/// `dashboards deploy`: the differences first, then (unless --dry-run) the puts.
+#[cfg(feature = "aws")]
+async fn deploy(
+    target: &crowdfund_console::aws::AwsTarget,
+    args: crowdfund_console::cli::DeployArgs,
+) -> Result<()> {
+    use crowdfund_console::dashboards::{apply, plan_deploy, render_plan};
+    let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
+    let where_to = target.settings.describe(&clients.region);
+    let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
+    let dashboards = crowdfund_dashboards::Target::new(&clients.region, &args.env_name);
+    let plan = plan_deploy(&cw, &dashboards, args.alarm_topic.as_deref())
+        .await
+        .with_context(|| format!("reading the deployed dashboards and alarms from {where_to}"))?;
+    let puts = plan.puts();
+    let (warnings, applied) = if args.dry_run || puts == 0 {
+        (Vec::new(), 0)
+    } else {
+        let bar = progress_bar(puts as u64, "put");
+        let warnings = apply(&cw, &plan, |name| {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        })
+        .await;
+        bar.finish_and_clear();
+        (warnings?, puts)
+    };
+    if args.json {
+        return print_json(&serde_json::json!({
+            "target": where_to,
+            "dryRun": args.dry_run,
+            "plan": plan,
+            "put": applied,
+            "warnings": warnings,
+        }));
+    }
+    println!("deploy to {where_to}");
+    print!("{}", render_plan(&plan, &dashboards));
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    match (puts, args.dry_run) {
+        (0, _) => println!("no change: what is deployed is what is generated"),
+        (n, true) => println!("dry run: {n} puts would be made; nothing was changed"),
+        (n, false) => println!(
+            "put {} dashboards and {} alarms",
+            plan.dashboards_to_put().count(),
+            n - plan.dashboards_to_put().count()
+        ),
     }
     Ok(())
 }
@@ -528,9 +615,13 @@ async fn aws_main(cli: Cli) -> Result<()> {
         Some(Command::Simulate(_)) => {
             bail!("simulate drives the local world only; run it without --aws")
         }
-        Some(Command::Dashboards(DashboardsCommand::Report(_))) => bail!(
-            "reports are drawn from the local world's history; CloudWatch GetMetricData is not read yet"
-        ),
+        Some(Command::Dashboards(DashboardsCommand::Report(args))) => {
+            if args.source == Some(ReportSource::Local) {
+                bail!("--source local draws from the local world: run it without --aws");
+            }
+            cloudwatch_report(&target, &b, args).await
+        }
+        Some(Command::Dashboards(DashboardsCommand::Deploy(args))) => deploy(&target, args).await,
         Some(Command::Dashboards(DashboardsCommand::Generate(args))) => generate(args),
         Some(Command::Dlq(DlqCommand::List(args))) => {
             let mut all = Vec::new();

@@ -9,6 +9,8 @@
 //! - [`sns`]: [`Publisher`](crowdfund_core::ports::Publisher) over SNS.
 //! - [`dynamodb`]: the `payments` [`Ledger`](crowdfund_core::ports::Ledger) and the
 //!   [`IdempotencyStore`](crowdfund_core::ports::IdempotencyStore) in the same table.
+//! - [`cloudwatch`]: dashboards, alarms and metric data; the
+//!   [`Metrics`](crowdfund_core::ports::Metrics) port over PutMetricData.
 //! - [`ses`]: [`Mailer`](crowdfund_core::ports::Mailer) over SES v2.
 //! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook.
 //! - [`funding_http`]: [`FundingApi`](crowdfund_core::ports::FundingApi) over crowdfund-api.
@@ -17,6 +19,7 @@
 //! - [`pipeline`]: the six functions wired to these adapters, polled by the event-source runner.
 
 pub mod broker_http;
+pub mod cloudwatch;
 pub mod discord;
 pub mod dynamodb;
 pub mod funding_http;
@@ -140,6 +143,7 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub sts: aws_sdk_sts::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// The region in use, for logs.
     pub region: String,
 }
@@ -152,6 +156,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             ses: aws_sdk_sesv2::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             region: config
                 .region()
                 .map_or_else(|| LOCAL_DEFAULT_REGION.to_string(), |r| r.to_string()),

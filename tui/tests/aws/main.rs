@@ -1,11 +1,13 @@
 //! The console's `--aws` backend against moto server: redrive over real SQS, killed between
-//! send and delete at several points, loses nothing; the subcommands answer in JSON; and the
-//! interactive console redrives a parked payment in a real terminal ([`terminal`]).
+//! send and delete at several points, loses nothing; the subcommands answer in JSON; the
+//! interactive console redrives a parked payment in a real terminal ([`terminal`]); and
+//! `dashboards deploy` / `report` over moto's CloudWatch ([`dashboards`]).
 //!
 //! Needs `CROWDFUND_MOTO_URL` (`scripts/moto.sh start` prints it); without it the test skips
 //! loudly, except in CI, where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dashboards;
 mod terminal;
 #[path = "../support/tmux.rs"]
 mod tmux;

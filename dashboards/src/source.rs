@@ -1,0 +1,241 @@
+//! CloudWatch as the source of the report's [`History`]: which GetMetricData queries to run, and
+//! how their answers become the charts' series. Pure: the console lists the metrics, runs the
+//! queries (batched) and hands the answers back here.
+//!
+//! Payments are counted from the custom metrics of `crowdfund_core::metrics` (the same names the
+//! Lambdas emit and the local world counts), summed over every dimension value ListMetrics found
+//! (one series per project); queue depth is SQS's ApproximateNumberOfMessagesVisible per queue
+//! of the topology.
+
+use crate::report::{History, ProjectBar, ThroughputPoint};
+use crowdfund_core::metrics::{MetricName, NAMESPACE};
+use crowdfund_core::topology;
+use std::collections::BTreeMap;
+
+/// One chart period: CloudWatch's standard resolution.
+pub const PERIOD_SECONDS: u32 = 60;
+
+/// The payment counts the throughput chart draws.
+pub const PAYMENT_METRICS: [MetricName; 3] = [
+    MetricName::PaymentsApproved,
+    MetricName::PaymentsDeclined,
+    MetricName::PaymentsCancelled,
+];
+
+/// One GetMetricData query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySpec {
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub stat: String,
+    pub period_seconds: u32,
+}
+
+/// What a query's answer is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Payments(MetricName),
+    QueueDepth(String),
+}
+
+/// The queries and what each is for.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub queries: Vec<(QuerySpec, Role)>,
+}
+
+/// A custom metric that exists, as ListMetrics names it: (metric name, dimensions).
+pub type ExistingMetric = (String, Vec<(String, String)>);
+
+/// The queries for the charts: each payment metric under each set of dimensions it exists
+/// with (summed per minute), and each queue's depth (its maximum per minute).
+pub fn plan(existing: &[ExistingMetric]) -> Plan {
+    let mut queries = Vec::new();
+    for metric in PAYMENT_METRICS {
+        for (name, dims) in existing.iter().filter(|(n, _)| n == metric.as_str()) {
+            queries.push((
+                QuerySpec {
+                    id: String::new(),
+                    namespace: NAMESPACE.to_string(),
+                    metric: name.clone(),
+                    dimensions: dims.clone(),
+                    stat: "Sum".into(),
+                    period_seconds: PERIOD_SECONDS,
+                },
+                Role::Payments(metric),
+            ));
+        }
+    }
+    for q in topology::QUEUES {
+        queries.push((
+            QuerySpec {
+                id: String::new(),
+                namespace: "AWS/SQS".into(),
+                metric: "ApproximateNumberOfMessagesVisible".into(),
+                dimensions: vec![("QueueName".into(), q.name.to_string())],
+                stat: "Maximum".into(),
+                period_seconds: PERIOD_SECONDS,
+            },
+            Role::QueueDepth(q.name.to_string()),
+        ));
+    }
+    // Ids only need to be unique and start with a lower-case letter.
+    for (i, (q, _)) in queries.iter_mut().enumerate() {
+        q.id = format!("q{i}");
+    }
+    Plan { queries }
+}
+
+/// The charts' history from the answers (`id` → (seconds since the epoch, value)), over the
+/// minutes `from..=to`; `projects` come from the funding API (CloudWatch has no goals).
+pub fn history(
+    plan: &Plan,
+    answers: &BTreeMap<String, Vec<(i64, f64)>>,
+    from_minute: i64,
+    to_minute: i64,
+    projects: Vec<ProjectBar>,
+    source: String,
+) -> History {
+    let mut counts: BTreeMap<(i64, MetricName), f64> = BTreeMap::new();
+    let mut depths: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+    for (q, role) in &plan.queries {
+        for (t, v) in answers.get(&q.id).map(Vec::as_slice).unwrap_or_default() {
+            let minute = t.div_euclid(60);
+            if minute < from_minute || minute > to_minute {
+                continue;
+            }
+            match role {
+                Role::Payments(m) => *counts.entry((minute, *m)).or_default() += v,
+                Role::QueueDepth(queue) => {
+                    depths
+                        .entry(minute)
+                        .or_default()
+                        .insert(queue.clone(), v.max(0.0).round() as u64);
+                }
+            }
+        }
+    }
+    // Start where the data starts, not hours of empty chart before it.
+    let first = counts.keys().map(|(m, _)| *m).min();
+    let count = |minute: i64, m: MetricName| {
+        counts
+            .get(&(minute, m))
+            .copied()
+            .unwrap_or(0.0)
+            .max(0.0)
+            .round() as u64
+    };
+    let throughput = match first {
+        None => Vec::new(),
+        Some(first) => (first..=to_minute)
+            .map(|minute| ThroughputPoint {
+                minute,
+                approved: count(minute, MetricName::PaymentsApproved),
+                declined: count(minute, MetricName::PaymentsDeclined),
+                cancelled: count(minute, MetricName::PaymentsCancelled),
+            })
+            .collect(),
+    };
+    History {
+        throughput,
+        depths: depths.into_iter().collect(),
+        projects,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn existing() -> Vec<ExistingMetric> {
+        ["prj-a", "prj-b"]
+            .iter()
+            .flat_map(|p| {
+                PAYMENT_METRICS.iter().map(move |m| {
+                    (
+                        m.as_str().to_string(),
+                        vec![("ProjectId".to_string(), p.to_string())],
+                    )
+                })
+            })
+            .chain([("AmountRaised".to_string(), vec![])])
+            .collect()
+    }
+
+    /// One query per payment metric and project, one per queue; ids unique and CloudWatch-valid.
+    #[test]
+    fn the_plan_covers_every_project_and_queue() {
+        let p = plan(&existing());
+        let payments = p
+            .queries
+            .iter()
+            .filter(|(_, r)| matches!(r, Role::Payments(_)))
+            .count();
+        assert_eq!(payments, 2 * PAYMENT_METRICS.len());
+        assert_eq!(p.queries.len(), payments + topology::QUEUES.len());
+        let mut ids: Vec<&str> = p.queries.iter().map(|(q, _)| q.id.as_str()).collect();
+        assert!(
+            ids.iter()
+                .all(|i| i.starts_with(|c: char| c.is_ascii_lowercase()))
+        );
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), p.queries.len());
+    }
+
+    /// Projects' counts add up per minute; queue depths land on their minute and queue.
+    #[test]
+    fn answers_become_per_minute_series() {
+        let p = plan(&existing());
+        let id_of = |metric: MetricName, project: &str| {
+            p.queries
+                .iter()
+                .find(|(q, r)| *r == Role::Payments(metric) && q.dimensions[0].1 == project)
+                .map(|(q, _)| q.id.clone())
+                .unwrap()
+        };
+        let depth_id = p
+            .queries
+            .iter()
+            .find(|(_, r)| *r == Role::QueueDepth(topology::QUEUE_DLQ.to_string()))
+            .map(|(q, _)| q.id.clone())
+            .unwrap();
+        let minute = 29_000_000_i64;
+        let answers = BTreeMap::from([
+            (
+                id_of(MetricName::PaymentsApproved, "prj-a"),
+                vec![(minute * 60, 3.0), ((minute + 2) * 60, 1.0)],
+            ),
+            (
+                id_of(MetricName::PaymentsApproved, "prj-b"),
+                vec![(minute * 60, 4.0)],
+            ),
+            (
+                id_of(MetricName::PaymentsDeclined, "prj-b"),
+                vec![((minute + 1) * 60, 2.0)],
+            ),
+            (depth_id, vec![((minute + 1) * 60, 5.0)]),
+        ]);
+        let h = history(
+            &p,
+            &answers,
+            minute - 10,
+            minute + 3,
+            Vec::new(),
+            "cw".into(),
+        );
+        let approved: Vec<u64> = h.throughput.iter().map(|t| t.approved).collect();
+        assert_eq!(approved, vec![7, 0, 1, 0]);
+        assert_eq!(h.throughput[1].declined, 2);
+        assert_eq!(
+            h.depths,
+            vec![(
+                minute + 1,
+                BTreeMap::from([(topology::QUEUE_DLQ.to_string(), 5)])
+            )]
+        );
+    }
+}

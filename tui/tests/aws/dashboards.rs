@@ -1,0 +1,186 @@
+//! `dashboards deploy` and `dashboards report --source cloudwatch` against moto server.
+
+use super::{SUITE, console, moto_url, reset_moto};
+use crowdfund_console::dashboards::cloudwatch_history;
+use crowdfund_core::metrics::MetricEvent;
+use crowdfund_core::money::{Currency, Money};
+use crowdfund_core::ports::{Metrics, SystemClock};
+use crowdfund_core::sim::{SimWorld, WorldConfig};
+use crowdfund_core::topology::{QUEUE_DLQ, QUEUE_PAYMENT_ATTEMPT};
+use crowdfund_dashboards::report::{CHARTS, Format, write_report};
+use crowdfund_dashboards::{Target, generate};
+use crowdfund_handlers::aws::cloudwatch::{CloudWatch, CloudWatchMetrics, Datum};
+use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use serde_json::Value;
+use std::sync::Arc;
+
+async fn cloudwatch(moto: &str) -> CloudWatch {
+    let settings = AwsSettings {
+        endpoint_url: Some(moto.to_string()),
+        region: Some("us-east-1".into()),
+        profile: None,
+    };
+    CloudWatch::new(AwsClients::load(&settings).await.unwrap().cloudwatch)
+}
+
+fn deploy(moto: &str, state: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec!["--region", "us-east-1", "dashboards", "deploy", "--json"];
+    args.extend_from_slice(extra);
+    console(moto, state, &args)
+}
+
+fn count(diff: &Value, change: &str) -> usize {
+    diff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["change"] == change)
+        .count()
+}
+
+/// A dry run changes nothing; a deploy puts both dashboards and every alarm, and GetDashboard
+/// then returns what was generated; a second deploy finds no change; a changed alarm is found
+/// with the changed field named and put back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_puts_dashboards_and_alarms_once() {
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    reset_moto(&moto);
+    let cw = cloudwatch(&moto).await;
+    let target = Target::new("us-east-1", "dev");
+    let generated = generate(&target).unwrap();
+    let alarm_count = generated.alarms.len();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("world.json");
+
+    let dry = deploy(&moto, &state, &["--dry-run"]);
+    assert_eq!(dry["put"], 0);
+    for d in dry["plan"]["dashboards"].as_array().unwrap() {
+        assert_eq!(d["diff"]["deployed"], false, "{}", d["name"]);
+    }
+    assert_eq!(count(&dry["plan"]["alarms"], "added"), alarm_count);
+    for (name, _) in generated.dashboards(&target) {
+        assert_eq!(cw.get_dashboard(&name).await.unwrap(), None, "{name}");
+    }
+    assert!(
+        cw.describe_alarms("crowdfund-dev-")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = deploy(&moto, &state, &[]);
+    assert_eq!(first["put"], 2 + alarm_count);
+    for (name, body) in generated.dashboards(&target) {
+        let deployed = cw.get_dashboard(&name).await.unwrap().unwrap();
+        let deployed: Value = serde_json::from_str(&deployed).unwrap();
+        assert_eq!(&deployed, body, "{name}");
+    }
+    let mut names: Vec<String> = cw
+        .describe_alarms("crowdfund-dev-")
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a["alarmName"].as_str().unwrap().to_string())
+        .collect();
+    let mut expected: Vec<String> = generated
+        .alarms
+        .iter()
+        .map(|a| a["alarmName"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let second = deploy(&moto, &state, &[]);
+    assert_eq!(second["put"], 0);
+    for d in second["plan"]["dashboards"].as_array().unwrap() {
+        assert!(d["diff"]["items"].as_array().unwrap().is_empty(), "{d}");
+    }
+    assert_eq!(second["plan"]["alarms"]["unchanged"], alarm_count);
+
+    // Someone raises a threshold by hand: the deploy names the field and puts it back.
+    let mut edited = generated.alarms[0].clone();
+    edited["threshold"] = serde_json::json!(7.0);
+    cw.put_metric_alarm(&edited).await.unwrap();
+    let third = deploy(&moto, &state, &[]);
+    let items = third["plan"]["alarms"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["key"], edited["alarmName"]);
+    assert_eq!(items[0]["fields"], serde_json::json!(["threshold"]));
+    assert_eq!(third["put"], 1);
+    assert_eq!(
+        deploy(&moto, &state, &["--dry-run"])["plan"]["alarms"]["items"],
+        serde_json::json!([])
+    );
+}
+
+/// Metrics recorded through the Metrics port and flushed with PutMetricData come back through
+/// GetMetricData as the report's series, and the three charts are drawn from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_from_cloudwatch_draws_the_charts() {
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    reset_moto(&moto);
+    let cw = cloudwatch(&moto).await;
+    let metrics = CloudWatchMetrics::new(cw.clone(), Arc::new(SystemClock));
+    let krw = |n| Money::new(n, Currency::KRW);
+    for i in 0..5 {
+        let project_id = if i % 2 == 0 { "prj-a" } else { "prj-b" };
+        metrics.record(MetricEvent::PaymentApproved {
+            project_id: project_id.into(),
+            amount: krw(10_000),
+        });
+    }
+    metrics.record(MetricEvent::PaymentDeclined {
+        project_id: "prj-a".into(),
+    });
+    assert_eq!(metrics.pending(), 11);
+    assert_eq!(metrics.flush().await.unwrap(), 11);
+    assert_eq!(metrics.pending(), 0);
+    // SQS publishes queue depth itself on AWS; moto does not, so the test puts what it would.
+    let now = chrono::Utc::now().timestamp();
+    let depth = [(QUEUE_DLQ, 2.0), (QUEUE_PAYMENT_ATTEMPT, 9.0)].map(|(q, v)| Datum {
+        metric: "ApproximateNumberOfMessagesVisible".into(),
+        dimensions: vec![("QueueName".into(), q.into())],
+        value: v,
+        unit: "Count".into(),
+        at: now - 60,
+    });
+    cw.put_metric_data("AWS/SQS", &depth).await.unwrap();
+
+    let world = SimWorld::new(1, WorldConfig::default());
+    for id in ["prj-a", "prj-b"] {
+        world.create_project(id, id, krw(100_000), chrono::Utc::now());
+    }
+    let history = cloudwatch_history(
+        &cw,
+        &world,
+        now + 60,
+        std::time::Duration::from_secs(3600),
+        &moto,
+    )
+    .await
+    .unwrap();
+    let approved: u64 = history.throughput.iter().map(|p| p.approved).sum();
+    let declined: u64 = history.throughput.iter().map(|p| p.declined).sum();
+    assert_eq!((approved, declined), (5, 1));
+    let dlq_max = history
+        .depths
+        .iter()
+        .filter_map(|(_, d)| d.get(QUEUE_DLQ).copied())
+        .max();
+    assert_eq!(dlq_max, Some(2));
+
+    let out = tempfile::tempdir().unwrap();
+    let written = write_report(out.path(), &history, Format::Png).unwrap();
+    assert_eq!(written.len(), CHARTS.len());
+    for p in written {
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            bytes.len() > 10_000 && &bytes[1..4] == b"PNG",
+            "{}",
+            p.display()
+        );
+    }
+}
