@@ -223,7 +223,7 @@ pub fn render_plan(plan: &DeployPlan, target: &Target) -> String {
     out
 }
 
-fn metric_query(q: &source::QuerySpec) -> MetricQuery {
+pub(crate) fn metric_query(q: &source::QuerySpec) -> MetricQuery {
     MetricQuery {
         id: q.id.clone(),
         namespace: q.namespace.clone(),

@@ -562,9 +562,17 @@ fn run_aws(cli: Cli) -> Result<()> {
         read_only: cli.read_only,
         ..WorkerConfig::default()
     };
+    let cloud = runtime
+        .block_on(crowdfund_handlers::aws::AwsClients::load(&target.settings))
+        .map(|c| {
+            crowdfund_console::app::cloud::CloudOverlay::new(
+                crowdfund_handlers::aws::cloudwatch::CloudWatch::new(c.cloudwatch),
+            )
+        })
+        .ok();
     let handle = runtime.handle().clone();
     terminal::run_with(app, move |commands, events| {
-        crowdfund_console::app::worker::run_remote(b, handle, config, commands, events)
+        crowdfund_console::app::worker::run_remote(b, cloud, handle, config, commands, events)
     })
 }
 

@@ -11,6 +11,8 @@
 //! - [`worker`]: the local world running live, off the UI thread.
 //! - [`terminal`]: the terminal, the event loop, restoring on any exit.
 
+#[cfg(feature = "aws")]
+pub mod cloud;
 pub mod health;
 pub mod keys;
 pub mod render_cache;

@@ -180,6 +180,7 @@ pub fn summary(outcome: &Outcome) -> Vec<String> {
 #[cfg(feature = "aws")]
 pub fn run_remote(
     backend: crate::backend::Backend,
+    cloud: Option<super::cloud::CloudOverlay>,
     runtime: tokio::runtime::Handle,
     config: WorkerConfig,
     commands: Receiver<WorkerCommand>,
@@ -226,11 +227,21 @@ pub fn run_remote(
             }
         }
         if refresh_now || last_snapshot.is_none_or(|t| t.elapsed() >= config.refresh) {
-            let event =
-                match runtime.block_on(super::snapshot::collect(&backend, &browsed, wall.now())) {
-                    Ok(s) => WorkerEvent::Snapshot(Box::new(s)),
-                    Err(e) => WorkerEvent::Error(format!("refresh failed: {e}")),
-                };
+            let now = wall.now();
+            let event = match runtime.block_on(super::snapshot::collect(&backend, &browsed, now)) {
+                Ok(mut s) => {
+                    // Without CloudWatch the queues and messages still show; say what is missing.
+                    if let Some(cloud) = &cloud
+                        && let Err(e) = runtime.block_on(cloud.fill(&mut s, now.timestamp()))
+                    {
+                        send(WorkerEvent::Error(format!(
+                            "Lambda health and throughput unavailable: {e}"
+                        )));
+                    }
+                    WorkerEvent::Snapshot(Box::new(s))
+                }
+                Err(e) => WorkerEvent::Error(format!("refresh failed: {e}")),
+            };
             if !send(event) {
                 return;
             }

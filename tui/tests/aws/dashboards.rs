@@ -184,3 +184,96 @@ async fn report_from_cloudwatch_draws_the_charts() {
         );
     }
 }
+
+/// The console's Lambda health, oldest-message ages and throughput on `--aws` come from the same
+/// CloudWatch metrics the dashboards draw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
+    use crowdfund_console::app::cloud::CloudOverlay;
+    use crowdfund_console::app::snapshot::collect;
+    use crowdfund_core::topology::{FN_PG, QUEUE_PARKED};
+    use crowdfund_handlers::aws::provision::provision;
+
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    reset_moto(&moto);
+    let settings = AwsSettings {
+        endpoint_url: Some(moto.clone()),
+        region: Some("us-east-1".into()),
+        profile: None,
+    };
+    let clients = AwsClients::load(&settings).await.unwrap();
+    provision(&clients, "payments@crowdfund.example")
+        .await
+        .unwrap();
+    let cw = CloudWatch::new(clients.cloudwatch.clone());
+    let now = chrono::Utc::now().timestamp();
+    let datum = |metric: &str, dim: (&str, &str), value: f64, unit: &str| Datum {
+        metric: metric.into(),
+        dimensions: vec![(dim.0.into(), dim.1.into())],
+        value,
+        unit: unit.into(),
+        at: now - 30,
+    };
+    let pg = ("FunctionName", FN_PG);
+    cw.put_metric_data(
+        "AWS/Lambda",
+        &[
+            datum("Invocations", pg, 12.0, "Count"),
+            datum("Errors", pg, 2.0, "Count"),
+            datum("Throttles", pg, 1.0, "Count"),
+        ],
+    )
+    .await
+    .unwrap();
+    cw.put_metric_data(
+        "AWS/SQS",
+        &[datum(
+            "ApproximateAgeOfOldestMessage",
+            ("QueueName", QUEUE_PARKED),
+            420.0,
+            "Seconds",
+        )],
+    )
+    .await
+    .unwrap();
+    let metrics = CloudWatchMetrics::new(
+        CloudWatch::new(clients.cloudwatch.clone()),
+        Arc::new(SystemClock),
+    );
+    for _ in 0..3 {
+        metrics.record(MetricEvent::PaymentApproved {
+            project_id: "prj-a".into(),
+            amount: Money::new(1_000, Currency::KRW),
+        });
+    }
+    metrics.flush().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = crowdfund_console::aws::AwsTarget {
+        settings,
+        api_url: None,
+    };
+    let b = crowdfund_console::aws::backend(&target, dir.path())
+        .await
+        .unwrap();
+    let mut snapshot = collect(&b, QUEUE_PARKED, chrono::Utc::now()).await.unwrap();
+    CloudOverlay::new(cw)
+        .fill(&mut snapshot, now)
+        .await
+        .unwrap();
+
+    let f = snapshot.functions.iter().find(|f| f.name == FN_PG).unwrap();
+    assert_eq!((f.invocations, f.errors, f.throttles), (12, 2, 1));
+    let parked = snapshot
+        .status
+        .queues
+        .iter()
+        .find(|q| q.name == QUEUE_PARKED)
+        .unwrap();
+    assert_eq!(parked.oldest_age_seconds, 420);
+    assert_eq!(
+        snapshot.throughput.iter().map(|p| p.approved).sum::<u64>(),
+        3
+    );
+}
