@@ -54,6 +54,7 @@ async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
             funding_api_url: Some(api.address.clone()),
             mail_from: "crowdfund@example.com".into(),
             max_retry_delay_seconds: Some(0),
+            put_metrics: true,
         },
     )
     .unwrap();

@@ -7,6 +7,7 @@
 //! a [`SimWorld`], which the caller can reach to create projects.
 
 use super::AwsClients;
+use super::cloudwatch::{CloudWatch, CloudWatchMetrics};
 use super::discord::DiscordAlerter;
 use super::dynamodb::DynamoLedger;
 use super::funding_http::HttpFundingApi;
@@ -23,7 +24,7 @@ use crate::transaction_check::TransactionCheckFunction;
 use async_trait::async_trait;
 use crowdfund_core::domain::Alert;
 use crowdfund_core::ports::{
-    Alerter, FundingApi, MessageSender, NoMetrics, PortResult, QueueClient, SystemClock,
+    Alerter, FundingApi, MessageSender, Metrics, NoMetrics, PortResult, QueueClient, SystemClock,
 };
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_core::topology::{self, TABLE_PAYMENTS, Trigger};
@@ -42,6 +43,9 @@ pub struct PipelineOptions {
     /// Caps the DLQ handler's retry delays (SQS allows up to 900 s), so retries on a local
     /// endpoint take seconds, not minutes. `None` keeps the production backoff.
     pub max_retry_delay_seconds: Option<u32>,
+    /// Put the handlers' metrics (payments, parked messages, batches) into CloudWatch with
+    /// PutMetricData after each polling round, as the Lambdas' EMF lines would land there.
+    pub put_metrics: bool,
 }
 
 /// Alerts into the log, for runs without a webhook.
@@ -86,6 +90,9 @@ pub struct AwsPipeline {
     pub world: SimWorld,
     /// True when funding goes to the in-memory store.
     pub in_memory_funding: bool,
+    /// What the handlers record; flushed by [`AwsPipeline::poll_once`] when it is CloudWatch.
+    pub metrics: Arc<dyn Metrics>,
+    cloudwatch_metrics: Option<Arc<CloudWatchMetrics>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +138,16 @@ impl AwsPipeline {
             None => queues.clone(),
         };
         let clock = Arc::new(SystemClock);
-        let metrics = Arc::new(NoMetrics);
+        let cloudwatch_metrics = options.put_metrics.then(|| {
+            Arc::new(CloudWatchMetrics::new(
+                CloudWatch::new(c.cloudwatch.clone()),
+                clock.clone(),
+            ))
+        });
+        let metrics: Arc<dyn Metrics> = match &cloudwatch_metrics {
+            Some(m) => m.clone(),
+            None => Arc::new(NoMetrics),
+        };
         let functions = Functions {
             pg: PaymentFunction {
                 gateway: Arc::new(world.clone()),
@@ -155,7 +171,7 @@ impl AwsPipeline {
                 alerter,
                 idempotency: ledger.clone(),
                 clock,
-                metrics,
+                metrics: metrics.clone(),
             },
         };
         Ok(AwsPipeline {
@@ -166,19 +182,29 @@ impl AwsPipeline {
             functions,
             world,
             in_memory_funding: options.funding_api_url.is_none(),
+            metrics,
+            cloudwatch_metrics,
         })
     }
 
-    /// One batch from every function's queue.
+    /// One batch from every function's queue, then the round's metrics to CloudWatch (when
+    /// `put_metrics`). A failed put keeps the metrics for the next round and is logged: metrics
+    /// never hold up payments.
     pub async fn poll_once(&self) -> PortResult<PollReport> {
-        Runner {
+        let report = Runner {
             queues: self.queues.as_ref(),
             dead_letters: self.queues.as_ref(),
-            metrics: &NoMetrics,
+            metrics: self.metrics.as_ref(),
             functions: &self.functions,
         }
         .poll_once()
-        .await
+        .await?;
+        if let Some(m) = &self.cloudwatch_metrics
+            && let Err(e) = m.flush().await
+        {
+            tracing::warn!("putting metrics into CloudWatch failed, kept for the next round: {e}");
+        }
+        Ok(report)
     }
 
     /// Messages in the queues the functions drain: visible, in flight or delayed.

@@ -81,6 +81,9 @@ struct RunArgs {
     /// Cap the DLQ handler's retry delays (production: 30 s, 60 s, 120 s), e.g. 0 on moto.
     #[arg(long, value_name = "SECONDS")]
     max_retry_delay: Option<u32>,
+    /// Do not put the handlers' metrics into CloudWatch (PutMetricData after each round).
+    #[arg(long)]
+    pub no_metrics: bool,
 }
 
 fn main() -> ExitCode {
@@ -153,6 +156,7 @@ async fn run_pipeline(
         funding_api_url: args.funding_api_url.clone(),
         mail_from: mail_from.to_string(),
         max_retry_delay_seconds: args.max_retry_delay,
+        put_metrics: !args.no_metrics,
     };
     let pipeline = AwsPipeline::new(clients, &options)?;
     if pipeline.in_memory_funding {

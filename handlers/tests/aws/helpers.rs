@@ -134,6 +134,7 @@ pub async fn spawn_app(moto: &str, webhook_url: Option<String>) -> TestApp {
             funding_api_url: None,
             mail_from: MAIL_FROM.into(),
             max_retry_delay_seconds: Some(0),
+            put_metrics: true,
         },
     )
     .unwrap();

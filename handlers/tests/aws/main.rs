@@ -9,8 +9,10 @@ mod helpers;
 mod sqs_move;
 
 use crowdfund_core::domain::PaymentStatus;
+use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
 use crowdfund_core::ports::{Ledger, MessageSender, QueueClient};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
+use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
 use crowdfund_handlers::aws::provision::{Change, provision};
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use helpers::{FakeDiscord, MAIL_FROM, moto_url, spawn_app};
@@ -120,6 +122,27 @@ async fn approved_payment_reaches_dynamodb_ses_and_funding_once() {
     for q in topology::QUEUES {
         assert_eq!(depth(&app, q.name).await, 0, "{} is empty", q.name);
     }
+    // The runner put the handlers' metrics into CloudWatch: one approval, the duplicate not
+    // counted again.
+    let cw = CloudWatch::new(app.clients.cloudwatch.clone());
+    let now = chrono::Utc::now().timestamp();
+    let series = cw
+        .get_metric_data(
+            &[MetricQuery {
+                id: "approved".into(),
+                namespace: NAMESPACE.into(),
+                metric: MetricName::PaymentsApproved.as_str().into(),
+                dimensions: vec![(DIM_PROJECT.into(), "prj-1".into())],
+                stat: "Sum".into(),
+                period_seconds: 60,
+            }],
+            now - 600,
+            now + 60,
+        )
+        .await
+        .unwrap();
+    let approvals: f64 = series[0].points.iter().map(|(_, v)| v).sum();
+    assert_eq!(approvals, 1.0, "{series:?}");
 }
 
 /// A declined card goes to etc_dlq, is retried three times, then parked in etc_parked with
