@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+#[cfg(feature = "lambda")]
+mod lambda;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::ports::{Ledger, MessageSender, QueueClient};
