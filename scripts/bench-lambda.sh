@@ -4,6 +4,7 @@
 # waiting for an invocation.
 #
 #   scripts/bench-lambda.sh [ZIP_DIR]      (default target/lambda-zips; built if missing)
+#   FUNCTIONS="broker" scripts/bench-lambda.sh   (only those)
 #
 # Each bootstrap runs with the environment terraform gives it, AWS pointed at moto
 # (CROWDFUND_MOTO_URL, else scripts/moto.sh starts one), and AWS_LAMBDA_RUNTIME_API pointed at a
@@ -15,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 zip_dir=${1:-target/lambda-zips}
 settle=${SETTLE:-2}
-functions=(broker pg send_email funding_update transaction_check dlq_handler)
+# FUNCTIONS="pg broker" measures only those.
+read -ra functions <<< "${FUNCTIONS:-broker pg send_email funding_update transaction_check dlq_handler}"
 max_zip=8000000
 max_rss_kb=19531  # 20 MB, in the KiB /proc reports
 
