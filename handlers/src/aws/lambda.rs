@@ -53,9 +53,8 @@ use crowdfund_core::ports::{
 };
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_core::topology::{
-    FN_BROKER, FN_DLQ_HANDLER, FN_FUNDING_UPDATE, FN_PG, FN_SEND_EMAIL, FN_TRANSACTION_CHECK,
-    INDEX_PROJECT_PAID_AT, TOPIC_APPROVE_PAYMENT, TOPIC_GOAL_ACHIEVEMENT, TOPIC_PAYMENT_ATTEMPT,
-    TOPIC_SEND_EMAIL,
+    FN_BROKER, INDEX_PROJECT_PAID_AT, TOPIC_APPROVE_PAYMENT, TOPIC_GOAL_ACHIEVEMENT,
+    TOPIC_PAYMENT_ATTEMPT, TOPIC_SEND_EMAIL,
 };
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::json;
@@ -93,8 +92,6 @@ pub enum SetupError {
         "PAYMENTS_INDEX is {0:?}, but the ledger queries the index {INDEX_PROJECT_PAID_AT:?}; align terraform's table with crowdfund_core::topology"
     )]
     WrongIndex(String),
-    #[error("{0} is not a function with a Lambda entrypoint here")]
-    UnknownFunction(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot build the HTTP client for {what}: {source}")]
@@ -259,69 +256,85 @@ impl Lambda {
         Ok(BrokerFunction::new(publisher))
     }
 
-    /// The queue-triggered function named by the environment's function.
-    pub fn queue_function(&self) -> Result<SqsLambda, SetupError> {
+    /// `pg`: charges and refunds through the (sandbox) gateway, the ledger, publishes on.
+    pub fn pg(&self) -> Result<Arc<dyn SqsFunction>, SetupError> {
+        Ok(Arc::new(PaymentFunction {
+            gateway: Arc::new(SimWorld::new(1, WorldConfig::default())),
+            ledger: self.ledger()?,
+            publisher: self.publisher(&[TOPIC_SEND_EMAIL, TOPIC_APPROVE_PAYMENT])?,
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    /// `send_email`: SES, guarded by the idempotency store in the payments table.
+    pub fn send_email(&self) -> Result<Arc<dyn SqsFunction>, SetupError> {
         let env = &self.env;
-        let function: Arc<dyn SqsFunction> = match env.function {
-            FN_PG => Arc::new(PaymentFunction {
-                gateway: Arc::new(SimWorld::new(1, WorldConfig::default())),
-                ledger: self.ledger()?,
-                publisher: self.publisher(&[TOPIC_SEND_EMAIL, TOPIC_APPROVE_PAYMENT])?,
-                clock: self.clock.clone(),
-                metrics: self.metrics.clone(),
-            }),
-            FN_SEND_EMAIL => {
-                let from = env.require("SES_FROM_ADDRESS", &env.ses_from_address)?;
-                Arc::new(SendEmailFunction {
-                    mailer: Arc::new(SesMailer::new(
-                        aws_sdk_sesv2::Client::new(&self.config),
-                        from,
-                    )),
-                    idempotency: self.ledger()?,
-                    clock: self.clock.clone(),
-                })
-            }
-            FN_FUNDING_UPDATE => {
-                let url = env.require("FUNDING_API_URL", &env.funding_api_url)?;
-                Arc::new(FundingUpdateFunction {
-                    funding: Arc::new(HttpFundingApi::new(url).map_err(|source| {
-                        SetupError::Http {
-                            what: "crowdfund-api",
-                            source,
-                        }
-                    })?),
-                })
-            }
-            FN_TRANSACTION_CHECK => Arc::new(TransactionCheckFunction {
-                ledger: self.ledger()?,
-                publisher: self.publisher(&[TOPIC_PAYMENT_ATTEMPT])?,
-            }),
-            FN_DLQ_HANDLER => {
-                let secret = env.require(
-                    "DISCORD_WEBHOOK_SECRET_ARN",
-                    &env.discord_webhook_secret_arn,
-                )?;
-                Arc::new(DlqHandlerFunction {
-                    sender: self.queues(),
-                    alerter: Arc::new(SecretWebhookAlerter::new(
-                        aws_sdk_secretsmanager::Client::new(&self.config),
-                        secret,
-                    )),
-                    idempotency: self.ledger()?,
-                    clock: self.clock.clone(),
-                    metrics: self.metrics.clone(),
-                })
-            }
-            other => return Err(SetupError::UnknownFunction(other.to_string())),
-        };
+        let from = env.require("SES_FROM_ADDRESS", &env.ses_from_address)?;
+        Ok(Arc::new(SendEmailFunction {
+            mailer: Arc::new(SesMailer::new(
+                aws_sdk_sesv2::Client::new(&self.config),
+                from,
+            )),
+            idempotency: self.ledger()?,
+            clock: self.clock.clone(),
+        }))
+    }
+
+    /// `funding_update`: crowdfund-api over HTTP.
+    pub fn funding_update(&self) -> Result<Arc<dyn SqsFunction>, SetupError> {
+        let env = &self.env;
+        let url = env.require("FUNDING_API_URL", &env.funding_api_url)?;
+        let funding = HttpFundingApi::new(url).map_err(|source| SetupError::Http {
+            what: "crowdfund-api",
+            source,
+        })?;
+        Ok(Arc::new(FundingUpdateFunction {
+            funding: Arc::new(funding),
+        }))
+    }
+
+    /// `transaction_check`: a Query on the project/time index, a cancel per late payment.
+    pub fn transaction_check(&self) -> Result<Arc<dyn SqsFunction>, SetupError> {
+        Ok(Arc::new(TransactionCheckFunction {
+            ledger: self.ledger()?,
+            publisher: self.publisher(&[TOPIC_PAYMENT_ATTEMPT])?,
+        }))
+    }
+
+    /// `dlq_handler`: retries to `from`, parks, alerts through the webhook in Secrets Manager.
+    pub fn dlq_handler(&self) -> Result<Arc<dyn SqsFunction>, SetupError> {
+        let env = &self.env;
+        let secret = env.require(
+            "DISCORD_WEBHOOK_SECRET_ARN",
+            &env.discord_webhook_secret_arn,
+        )?;
+        Ok(Arc::new(DlqHandlerFunction {
+            sender: self.queues(),
+            alerter: Arc::new(SecretWebhookAlerter::new(
+                aws_sdk_secretsmanager::Client::new(&self.config),
+                secret,
+            )),
+            idempotency: self.ledger()?,
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    /// The function `build` makes, as Lambda's SQS event-source mapping invokes it. Each binary
+    /// names its own builder, so the others' clients are not linked into its zip.
+    pub fn sqs_lambda(&self, build: QueueFunctionBuilder) -> Result<SqsLambda, SetupError> {
         Ok(SqsLambda {
-            function: Arc::new(Logged(function)),
+            function: Arc::new(Logged(build(self)?)),
             dead_letters: self.queues(),
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
         })
     }
 }
+
+/// One of [`Lambda`]'s queue-function builders ([`Lambda::pg`], ...).
+pub type QueueFunctionBuilder = fn(&Lambda) -> Result<Arc<dyn SqsFunction>, SetupError>;
 
 /// Why an invocation failed as a whole (Lambda then retries the whole batch).
 #[derive(Debug, thiserror::Error)]
@@ -360,13 +373,8 @@ impl SqsLambda {
             .enumerate()
             .map(|(index, record)| received(record, now).ok_or(EventError::NoMessageId { index }))
             .collect::<Result<Vec<_>, _>>()?;
-        let outcome = handle_batch(
-            &*self.function,
-            &*self.dead_letters,
-            &*self.metrics,
-            &batch,
-        )
-        .await;
+        let outcome =
+            handle_batch(&*self.function, &*self.dead_letters, &*self.metrics, &batch).await;
         let mut response = SqsBatchResponse::default();
         for failure in outcome.batch_item_failures {
             response.add_failure(failure.item_identifier);
@@ -521,10 +529,24 @@ pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
+/// The set-up's result, its error logged first: the log line carries the message that names
+/// the variable to fix (the runtime prints only the error's structure).
+fn started<T>(function: &'static str, setup: Result<T, SetupError>) -> Result<T, SetupError> {
+    setup.inspect_err(|e| tracing::error!(function, error = %e, "cannot start"))
+}
+
 /// `main` of a queue-triggered function's binary.
-pub async fn run_queue_function(function: &'static str) -> Result<(), lambda_runtime::Error> {
+pub async fn run_queue_function(
+    function: &'static str,
+    build: QueueFunctionBuilder,
+) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let lambda = Lambda::load(function).await?.queue_function()?;
+    let lambda = started(
+        function,
+        Lambda::load(function)
+            .await
+            .and_then(|l| l.sqs_lambda(build)),
+    )?;
     tracing::info!(function, "ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         lambda.handle(event.payload)
@@ -535,7 +557,10 @@ pub async fn run_queue_function(function: &'static str) -> Result<(), lambda_run
 /// `main` of the broker's binary.
 pub async fn run_broker() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let broker = Lambda::load(FN_BROKER).await?.broker()?;
+    let broker = started(
+        FN_BROKER,
+        Lambda::load(FN_BROKER).await.and_then(|l| l.broker()),
+    )?;
     tracing::info!(function = FN_BROKER, "ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayProxyRequest>| {
         let broker = &broker;
@@ -548,6 +573,7 @@ pub async fn run_broker() -> Result<(), lambda_runtime::Error> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crowdfund_core::topology::FN_PG;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

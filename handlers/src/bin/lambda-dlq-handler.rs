@@ -3,6 +3,9 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    crowdfund_handlers::aws::lambda::run_queue_function(crowdfund_core::topology::FN_DLQ_HANDLER)
-        .await
+    crowdfund_handlers::aws::lambda::run_queue_function(
+        crowdfund_core::topology::FN_DLQ_HANDLER,
+        crowdfund_handlers::aws::lambda::Lambda::dlq_handler,
+    )
+    .await
 }

@@ -3,5 +3,9 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    crowdfund_handlers::aws::lambda::run_queue_function(crowdfund_core::topology::FN_PG).await
+    crowdfund_handlers::aws::lambda::run_queue_function(
+        crowdfund_core::topology::FN_PG,
+        crowdfund_handlers::aws::lambda::Lambda::pg,
+    )
+    .await
 }

@@ -3,6 +3,9 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    crowdfund_handlers::aws::lambda::run_queue_function(crowdfund_core::topology::FN_SEND_EMAIL)
-        .await
+    crowdfund_handlers::aws::lambda::run_queue_function(
+        crowdfund_core::topology::FN_SEND_EMAIL,
+        crowdfund_handlers::aws::lambda::Lambda::send_email,
+    )
+    .await
 }

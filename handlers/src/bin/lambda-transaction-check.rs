@@ -5,6 +5,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     crowdfund_handlers::aws::lambda::run_queue_function(
         crowdfund_core::topology::FN_TRANSACTION_CHECK,
+        crowdfund_handlers::aws::lambda::Lambda::transaction_check,
     )
     .await
 }

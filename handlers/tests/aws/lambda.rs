@@ -165,7 +165,7 @@ async fn pg_lambda_reports_only_the_transient_failure() {
     )
     .await;
     let (lambda, emf) = lambda_on_moto(&app, env).await;
-    let pg = lambda.queue_function().unwrap();
+    let pg = lambda.sqs_lambda(Lambda::pg).unwrap();
 
     let event = sqs_event(&[
         ("m-approve", payment_envelope("pay-ok", "tok_approve")),
@@ -269,7 +269,7 @@ async fn dlq_handler_lambda_alerts_through_the_webhook_secret() {
     )
     .await;
     let (lambda, _emf) = lambda_on_moto(&app, env).await;
-    let dlq_handler = lambda.queue_function().unwrap();
+    let dlq_handler = lambda.sqs_lambda(Lambda::dlq_handler).unwrap();
     let body = json!({
         "kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT, "attempts": 0,
         "toDiscord": true, "lastError": "card declined",
