@@ -17,12 +17,20 @@
 //! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
 //! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
 //! - [`pipeline`]: the six functions wired to these adapters, polled by the event-source runner.
+//! - `emf` (feature `lambda`): [`Metrics`](crowdfund_core::ports::Metrics) as Embedded Metric
+//!   Format lines on stdout.
+//! - `lambda` (feature `lambda`): the six functions as Lambda entrypoints, configured from the
+//!   environment terraform sets.
 
 pub mod broker_http;
 pub mod cloudwatch;
 pub mod discord;
 pub mod dynamodb;
+#[cfg(feature = "lambda")]
+pub mod emf;
 pub mod funding_http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod pipeline;
 pub mod provision;
 pub mod ses;

@@ -26,6 +26,18 @@ impl SnsPublisher {
         }
     }
 
+    /// A publisher that knows these (topic name, ARN) pairs already: a Lambda gets them from its
+    /// environment and has no permission to list topics.
+    pub fn with_arns(
+        client: aws_sdk_sns::Client,
+        arns: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        SnsPublisher {
+            client,
+            arns: Mutex::new(arns.into_iter().collect()),
+        }
+    }
+
     /// The topic's ARN; every page of ListTopics is read once, all ARNs cached.
     pub async fn arn(&self, topic: &str) -> PortResult<String> {
         if let Some(a) = self.arns.lock().ok().and_then(|m| m.get(topic).cloned()) {

@@ -40,6 +40,18 @@ impl SqsQueues {
         }
     }
 
+    /// Queues whose (name, URL) pairs are known already (a Lambda gets them from its
+    /// environment), so no GetQueueUrl call is made for them.
+    pub fn with_urls(
+        client: aws_sdk_sqs::Client,
+        urls: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        SqsQueues {
+            client,
+            urls: Mutex::new(urls.into_iter().collect()),
+        }
+    }
+
     pub fn client(&self) -> &aws_sdk_sqs::Client {
         &self.client
     }

@@ -7,6 +7,8 @@
 
 mod helpers;
 mod sqs_move;
+#[cfg(feature = "lambda")]
+mod lambda;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};

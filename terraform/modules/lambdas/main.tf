@@ -248,6 +248,12 @@ resource "aws_lambda_function" "fn" {
     mode = "Active"
   }
 
+  # JSON logs: Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON, and the functions' tracing lines follow it.
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.fn[each.key].name
+  }
+
   environment {
     variables = {
       CROWDFUND_FUNCTION         = each.key
