@@ -126,18 +126,18 @@ impl LambdaEnv {
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SetupError> {
         let get = |var: &str| get(var).filter(|v| !v.trim().is_empty());
-        if let Some(configured) = get("CROWDFUND_FUNCTION") {
-            if configured != function {
-                return Err(SetupError::WrongFunction {
-                    binary: function,
-                    configured,
-                });
-            }
+        if let Some(configured) = get("CROWDFUND_FUNCTION")
+            && configured != function
+        {
+            return Err(SetupError::WrongFunction {
+                binary: function,
+                configured,
+            });
         }
-        if let Some(index) = get("PAYMENTS_INDEX") {
-            if index != INDEX_PROJECT_PAID_AT {
-                return Err(SetupError::WrongIndex(index));
-            }
+        if let Some(index) = get("PAYMENTS_INDEX")
+            && index != INDEX_PROJECT_PAID_AT
+        {
+            return Err(SetupError::WrongIndex(index));
         }
         Ok(LambdaEnv {
             function,

@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
-mod sqs_move;
 #[cfg(feature = "lambda")]
 mod lambda;
+mod sqs_move;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
