@@ -615,9 +615,17 @@ async fn aws_main(cli: Cli) -> Result<()> {
             if target.api_url.is_none() {
                 eprintln!("no --api-url: projects are not listed");
             }
-            let s = collect_status(&b)
+            let mut s = collect_status(&b)
                 .await
                 .with_context(|| format!("reading status from {}", b.target))?;
+            // SQS has no age-of-oldest attribute; CloudWatch has it. Without it, say so.
+            let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
+            let cloud = crowdfund_console::app::cloud::CloudOverlay::new(
+                crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch),
+            );
+            if let Err(e) = cloud.fill_ages(&mut s.queues, s.now.timestamp()).await {
+                eprintln!("warning: ages of oldest messages unknown: {e}");
+            }
             print_status(&s, json)
         }
         Some(Command::Simulate(_)) => {

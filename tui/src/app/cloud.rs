@@ -11,6 +11,7 @@ use super::snapshot::{
     ERROR_WINDOW_MINUTES, FunctionHealth, Snapshot, THROUGHPUT_MINUTES, ThroughputPoint,
 };
 use crowdfund_core::metrics::NAMESPACE;
+use crowdfund_core::ports::QueueStats;
 use crowdfund_core::topology;
 use crowdfund_dashboards::source::{self, ExistingMetric, PAYMENT_METRICS, QuerySpec, Role};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
@@ -67,17 +68,7 @@ fn queries(existing: &[ExistingMetric]) -> (Vec<(QuerySpec, Slot)>, source::Plan
             Slot::DurationP99(i),
         ));
     }
-    for (i, q) in topology::QUEUES.iter().enumerate() {
-        out.push((
-            spec(
-                "AWS/SQS",
-                "ApproximateAgeOfOldestMessage",
-                ("QueueName", q.name),
-                "Maximum",
-            ),
-            Slot::OldestAge(i),
-        ));
-    }
+    out.extend(age_queries());
     let mut payments = source::plan(existing);
     payments
         .queries
@@ -97,6 +88,39 @@ fn queries(existing: &[ExistingMetric]) -> (Vec<(QuerySpec, Slot)>, source::Plan
         }
     }
     (out, payments)
+}
+
+/// Each queue's age of oldest message (AWS/SQS, the maximum per minute).
+fn age_queries() -> Vec<(QuerySpec, Slot)> {
+    topology::QUEUES
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let dim = ("QueueName", q.name);
+            let metric = "ApproximateAgeOfOldestMessage";
+            (spec("AWS/SQS", metric, dim, "Maximum"), Slot::OldestAge(i))
+        })
+        .collect()
+}
+
+/// Sets each queue's age of oldest message from the latest answer of its query.
+fn apply_ages(
+    queues: &mut [QueueStats],
+    slots: &[(QuerySpec, Slot)],
+    answers: &BTreeMap<String, Vec<(i64, f64)>>,
+) {
+    for (q, slot) in slots {
+        if let Slot::OldestAge(i) = *slot {
+            let name = topology::QUEUES[i].name;
+            let latest = answers
+                .get(&q.id)
+                .and_then(|p| p.last())
+                .map(|(_, v)| v.max(0.0));
+            if let (Some(age), Some(stats)) = (latest, queues.iter_mut().find(|s| s.name == name)) {
+                stats.oldest_age_seconds = age.round() as u64;
+            }
+        }
+    }
 }
 
 /// Fills the snapshot from the answers (`id` → points, oldest first), `now_minute` being the
@@ -147,18 +171,10 @@ fn apply(
                 functions[i].duration_p99_micros =
                     latest(&q.id).map(|ms| (ms * 1000.0).round() as u64);
             }
-            Slot::OldestAge(i) => {
-                let name = topology::QUEUES[i].name;
-                if let (Some(age), Some(stats)) = (
-                    latest(&q.id),
-                    snapshot.status.queues.iter_mut().find(|s| s.name == name),
-                ) {
-                    stats.oldest_age_seconds = age.round() as u64;
-                }
-            }
-            Slot::Payments => {}
+            Slot::OldestAge(_) | Slot::Payments => {}
         }
     }
+    apply_ages(&mut snapshot.status.queues, slots, answers);
     snapshot.functions = functions;
     let from = since(THROUGHPUT_MINUTES as i64);
     let history = source::history(
@@ -213,6 +229,27 @@ impl CloudOverlay {
         Ok(list)
     }
 
+    /// Sets each queue's age of oldest message from CloudWatch (what `status` shows on AWS).
+    pub async fn fill_ages(&self, queues: &mut [QueueStats], now: i64) -> Result<(), String> {
+        let mut slots = age_queries();
+        for (i, (q, _)) in slots.iter_mut().enumerate() {
+            q.id = format!("a{i}");
+        }
+        let metric_queries: Vec<MetricQuery> = slots
+            .iter()
+            .map(|(q, _)| crate::dashboards::metric_query(q))
+            .collect();
+        // Five minutes back: SQS publishes these metrics once a minute.
+        let series = self
+            .cloudwatch
+            .get_metric_data(&metric_queries, now - 300, now + 60)
+            .await
+            .map_err(|e| format!("reading queue ages from CloudWatch: {e}"))?;
+        let answers = series.into_iter().map(|s| (s.id, s.points)).collect();
+        apply_ages(queues, &slots, &answers);
+        Ok(())
+    }
+
     /// Fills function health, oldest ages and throughput of `snapshot` from CloudWatch, for the
     /// minutes up to `now` (seconds since the epoch).
     pub async fn fill(&self, snapshot: &mut Snapshot, now: i64) -> Result<(), String> {
@@ -239,7 +276,6 @@ impl CloudOverlay {
 mod tests {
     use super::*;
     use crate::ops::status::Status;
-    use crowdfund_core::ports::QueueStats;
 
     fn empty_snapshot() -> Snapshot {
         Snapshot {

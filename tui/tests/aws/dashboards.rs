@@ -272,6 +272,19 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
         .find(|q| q.name == QUEUE_PARKED)
         .unwrap();
     assert_eq!(parked.oldest_age_seconds, 420);
+    // `status` on AWS fills the same ages.
+    let mut queues = collect(&b, QUEUE_PARKED, chrono::Utc::now())
+        .await
+        .unwrap()
+        .status
+        .queues;
+    let cw = CloudWatch::new(clients.cloudwatch.clone());
+    CloudOverlay::new(cw)
+        .fill_ages(&mut queues, now)
+        .await
+        .unwrap();
+    let parked = queues.iter().find(|q| q.name == QUEUE_PARKED).unwrap();
+    assert_eq!(parked.oldest_age_seconds, 420);
     assert_eq!(
         snapshot.throughput.iter().map(|p| p.approved).sum::<u64>(),
         3
