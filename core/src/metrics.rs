@@ -150,3 +150,17 @@ impl MetricEvent {
         }
     }
 }
+
+/// One metric, one statistic, one period: a GetMetricData query, a line of a chart. The
+/// dashboards plan these and the CloudWatch adapter runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// Unique within a request; starts with a lower-case letter (CloudWatch's rule).
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Sum`, `Maximum`, `p99`, ...
+    pub stat: String,
+    pub period_seconds: u32,
+}

@@ -22,16 +22,8 @@ pub const PAYMENT_METRICS: [MetricName; 3] = [
     MetricName::PaymentsCancelled,
 ];
 
-/// One GetMetricData query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuerySpec {
-    pub id: String,
-    pub namespace: String,
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-    pub stat: String,
-    pub period_seconds: u32,
-}
+/// One GetMetricData query (core's definition, shared with the CloudWatch adapter).
+pub use crowdfund_core::metrics::MetricQuery as QuerySpec;
 
 /// What a query's answer is for.
 #[derive(Debug, Clone, PartialEq, Eq)]

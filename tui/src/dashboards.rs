@@ -223,17 +223,6 @@ pub fn render_plan(plan: &DeployPlan, target: &Target) -> String {
     out
 }
 
-pub(crate) fn metric_query(q: &source::QuerySpec) -> MetricQuery {
-    MetricQuery {
-        id: q.id.clone(),
-        namespace: q.namespace.clone(),
-        metric: q.metric.clone(),
-        dimensions: q.dimensions.clone(),
-        stat: q.stat.clone(),
-        period_seconds: q.period_seconds,
-    }
-}
-
 /// The charts' history from CloudWatch over the last `since` before `now` (seconds since the
 /// epoch): payment counts from the custom metrics, queue depths from SQS's metrics, and the
 /// projects (goals and amounts raised) from the funding API, which is the one that knows goals.
@@ -255,7 +244,7 @@ pub async fn cloudwatch_history(
         }
     }
     let plan = source::plan(&existing);
-    let queries: Vec<MetricQuery> = plan.queries.iter().map(|(q, _)| metric_query(q)).collect();
+    let queries: Vec<MetricQuery> = plan.queries.iter().map(|(q, _)| q.clone()).collect();
     let minutes = (since.as_secs() / 60).max(1) as i64;
     let to = now.div_euclid(60);
     let from = to - minutes;

@@ -25,18 +25,7 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// PutMetricData takes at most this many datums per call.
 pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
-/// One metric, one statistic, one period: a line of a chart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricQuery {
-    /// Unique within a request; starts with a lower-case letter (CloudWatch's rule).
-    pub id: String,
-    pub namespace: String,
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-    /// `Sum`, `Maximum`, ...
-    pub stat: String,
-    pub period_seconds: u32,
-}
+pub use crowdfund_core::metrics::MetricQuery;
 
 /// A query's answer: (seconds since the epoch, value), oldest first.
 #[derive(Debug, Clone, PartialEq, Default)]

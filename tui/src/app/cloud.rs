@@ -235,10 +235,7 @@ impl CloudOverlay {
         for (i, (q, _)) in slots.iter_mut().enumerate() {
             q.id = format!("a{i}");
         }
-        let metric_queries: Vec<MetricQuery> = slots
-            .iter()
-            .map(|(q, _)| crate::dashboards::metric_query(q))
-            .collect();
+        let metric_queries: Vec<MetricQuery> = slots.iter().map(|(q, _)| q.clone()).collect();
         // Five minutes back: SQS publishes these metrics once a minute.
         let series = self
             .cloudwatch
@@ -255,10 +252,7 @@ impl CloudOverlay {
     pub async fn fill(&self, snapshot: &mut Snapshot, now: i64) -> Result<(), String> {
         let existing = self.existing().await?;
         let (slots, payments) = queries(&existing);
-        let metric_queries: Vec<MetricQuery> = slots
-            .iter()
-            .map(|(q, _)| crate::dashboards::metric_query(q))
-            .collect();
+        let metric_queries: Vec<MetricQuery> = slots.iter().map(|(q, _)| q.clone()).collect();
         let now_minute = now.div_euclid(60);
         let start = (now_minute - THROUGHPUT_MINUTES as i64 + 1) * 60;
         let series = self

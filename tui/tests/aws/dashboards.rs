@@ -1,6 +1,6 @@
 //! `dashboards deploy` and `dashboards report --source cloudwatch` against moto server.
 
-use super::{SUITE, console, moto_url, reset_moto};
+use super::{SUITE, console, moto_url, provisioned_moto, reset_moto};
 use crowdfund_console::dashboards::cloudwatch_history;
 use crowdfund_core::metrics::MetricEvent;
 use crowdfund_core::money::{Currency, Money};
@@ -192,20 +192,10 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
     use crowdfund_console::app::cloud::CloudOverlay;
     use crowdfund_console::app::snapshot::collect;
     use crowdfund_core::topology::{FN_PG, QUEUE_PARKED};
-    use crowdfund_handlers::aws::provision::provision;
 
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    reset_moto(&moto);
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
-    let clients = AwsClients::load(&settings).await.unwrap();
-    provision(&clients, "payments@crowdfund.example")
-        .await
-        .unwrap();
+    let (settings, clients) = provisioned_moto(&moto).await;
     let cw = CloudWatch::new(clients.cloudwatch.clone());
     let now = chrono::Utc::now().timestamp();
     let datum = |metric: &str, dim: (&str, &str), value: f64, unit: &str| Datum {

@@ -61,6 +61,21 @@ fn reset_moto(url: &str) {
     assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
 }
 
+/// A reset moto with the topology provisioned: the settings that point at it, and its clients.
+async fn provisioned_moto(moto: &str) -> (AwsSettings, AwsClients) {
+    reset_moto(moto);
+    let settings = AwsSettings {
+        endpoint_url: Some(moto.to_string()),
+        region: Some("us-east-1".into()),
+        profile: None,
+    };
+    let clients = AwsClients::load(&settings).await.unwrap();
+    provision(&clients, "payments@crowdfund.example")
+        .await
+        .unwrap();
+    (settings, clients)
+}
+
 /// Where the redrive "dies".
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -267,16 +282,7 @@ fn console(moto: &str, state: &std::path::Path, args: &[&str]) -> serde_json::Va
 async fn console_status_list_and_redrive_over_aws() {
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    reset_moto(&moto);
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
-    let clients = AwsClients::load(&settings).await.unwrap();
-    provision(&clients, "payments@crowdfund.example")
-        .await
-        .unwrap();
+    let (_, clients) = provisioned_moto(&moto).await;
     let sqs = SqsQueues::new(clients.sqs.clone());
     for id in ["pay-a", "pay-b"] {
         let body = serde_json::json!({

@@ -2,12 +2,10 @@
 //! operator on call does, checked on the screen and then on SQS itself.
 
 use super::tmux::{self, Tmux};
-use super::{SUITE, moto_url, reset_moto};
+use super::{SUITE, moto_url, provisioned_moto};
 use crowdfund_core::ports::{MessageSender, QueueClient};
 use crowdfund_core::topology::{QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
-use crowdfund_handlers::aws::provision::provision;
 use crowdfund_handlers::aws::sqs::SqsQueues;
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -102,16 +100,7 @@ async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
         return;
     }
     let _suite = SUITE.lock().await;
-    reset_moto(&moto);
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
-    let clients = AwsClients::load(&settings).await.unwrap();
-    provision(&clients, "payments@crowdfund.example")
-        .await
-        .unwrap();
+    let (_, clients) = provisioned_moto(&moto).await;
     let sqs = SqsQueues::new(clients.sqs.clone());
     let mut parked = BTreeMap::new();
     for payment_id in ["pay-a", "pay-b", "pay-c"] {
