@@ -342,11 +342,13 @@ fn draw_throughput(frame: &mut Frame, area: Rect, s: &super::snapshot::Snapshot)
             .data(&cancelled),
     ];
     let chart = Chart::new(datasets)
-        .block(block(if s.throughput.is_empty() {
-            "Payments per minute (CloudWatch is not read yet)"
-        } else {
-            "Payments per minute (sim clock)"
-        }))
+        .block(block(
+            match (s.throughput.is_empty(), s.status.backend.as_str()) {
+                (true, _) => "Payments per minute (no data: CloudWatch could not be read)",
+                (false, "local") => "Payments per minute (sim clock)",
+                (false, _) => "Payments per minute (CloudWatch)",
+            },
+        ))
         .x_axis(
             Axis::default()
                 .bounds([0.0, n - 1.0])
