@@ -75,8 +75,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Simulate(args)) => simulate(&world, args, cli.read_only),
         Some(Command::Dlq(DlqCommand::List(args))) => dlq_list(&world, args),
-        Some(Command::Dlq(DlqCommand::Redrive(args))) => redrive(&world, args, cli.read_only),
-        Some(Command::Dlq(DlqCommand::Delete(args))) => delete(&world, args, cli.read_only),
+        Some(Command::Dlq(DlqCommand::Redrive(args))) => {
+            take(&world, redrive_request(&args)?, cli.read_only)
+        }
+        Some(Command::Dlq(DlqCommand::Delete(args))) => {
+            take(&world, delete_request(&args)?, cli.read_only)
+        }
         Some(Command::Dlq(DlqCommand::Export(args))) => export(&world, args, cli.read_only),
         Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
         Some(Command::Dashboards(DashboardsCommand::Generate(args))) => generate(args),
@@ -185,7 +189,16 @@ fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selec
     }
 }
 
-fn redrive_request(args: &RedriveArgs) -> Result<(RedriveRequest, String)> {
+/// A redrive or delete as the command line asked for it.
+struct Take {
+    request: RedriveRequest,
+    /// Where the messages go, for the confirmation.
+    whither: String,
+    yes: bool,
+    json: bool,
+}
+
+fn redrive_request(args: &RedriveArgs) -> Result<Take> {
     let t = &args.take;
     let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
     let mut request = RedriveRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run)
@@ -196,10 +209,15 @@ fn redrive_request(args: &RedriveArgs) -> Result<(RedriveRequest, String)> {
         (None, true) => "the source queues SQS dead-lettered them from (SQS move task)",
         (None, false) => "each message's `from` queue",
     };
-    Ok((request, format!("to {target}")))
+    Ok(Take {
+        request,
+        whither: format!("to {target}"),
+        yes: t.yes,
+        json: t.json,
+    })
 }
 
-fn delete_request(args: &DeleteArgs) -> Result<(RedriveRequest, String)> {
+fn delete_request(args: &DeleteArgs) -> Result<Take> {
     let t = &args.take;
     let request = RedriveRequest::new(
         &t.queue,
@@ -207,45 +225,25 @@ fn delete_request(args: &DeleteArgs) -> Result<(RedriveRequest, String)> {
         Disposal::Delete,
         t.dry_run,
     );
-    Ok((request, "for good (a backup is kept)".to_string()))
-}
-
-fn redrive(world: &LocalWorld, args: RedriveArgs, read_only: bool) -> Result<()> {
-    let (request, whither) = redrive_request(&args)?;
-    take(
-        world,
+    Ok(Take {
         request,
-        &whither,
-        args.take.yes,
-        args.take.json,
-        read_only,
-    )
-}
-
-fn delete(world: &LocalWorld, args: DeleteArgs, read_only: bool) -> Result<()> {
-    let (request, whither) = delete_request(&args)?;
-    take(
-        world,
-        request,
-        &whither,
-        args.take.yes,
-        args.take.json,
-        read_only,
-    )
+        whither: "for good (a backup is kept)".to_string(),
+        yes: t.yes,
+        json: t.json,
+    })
 }
 
 /// Redrive or delete: confirm, run with a progress bar, report.
-fn take(
-    world: &LocalWorld,
-    request: RedriveRequest,
-    whither: &str,
-    yes: bool,
-    json: bool,
-    read_only: bool,
-) -> Result<()> {
+fn take(world: &LocalWorld, t: Take, read_only: bool) -> Result<()> {
+    let Take {
+        request,
+        whither,
+        yes,
+        json,
+    } = t;
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    let total = block_on(confirm_take(&world.backend(), &request, whither, yes))?;
+    let total = block_on(confirm_take(&world.backend(), &request, &whither, yes))?;
     let bar = progress_bar(total, request.verb());
     let outcome = dispatch::run_local(world, action, read_only, true, &mut |n| {
         bar.set_length(bar.length().unwrap_or(0).max(n));
@@ -647,28 +645,10 @@ async fn aws_main(cli: Cli) -> Result<()> {
             print_messages(&all, args.json)
         }
         Some(Command::Dlq(DlqCommand::Redrive(args))) => {
-            let (request, whither) = redrive_request(&args)?;
-            aws_take(
-                &b,
-                request,
-                &whither,
-                args.take.yes,
-                args.take.json,
-                read_only,
-            )
-            .await
+            aws_take(&b, redrive_request(&args)?, read_only).await
         }
         Some(Command::Dlq(DlqCommand::Delete(args))) => {
-            let (request, whither) = delete_request(&args)?;
-            aws_take(
-                &b,
-                request,
-                &whither,
-                args.take.yes,
-                args.take.json,
-                read_only,
-            )
-            .await
+            aws_take(&b, delete_request(&args)?, read_only).await
         }
         Some(Command::Dlq(DlqCommand::Export(args))) => {
             print_exported(dispatch::run_on(&b, export_action(args), read_only, &mut |_| {}).await?)
@@ -702,17 +682,16 @@ async fn aws_main(cli: Cli) -> Result<()> {
 
 /// Redrive or delete on AWS: confirm with the queue's approximate count, run, report.
 #[cfg(feature = "aws")]
-async fn aws_take(
-    b: &crowdfund_console::backend::Backend,
-    request: RedriveRequest,
-    whither: &str,
-    yes: bool,
-    json: bool,
-    read_only: bool,
-) -> Result<()> {
+async fn aws_take(b: &crowdfund_console::backend::Backend, t: Take, read_only: bool) -> Result<()> {
+    let Take {
+        request,
+        whither,
+        yes,
+        json,
+    } = t;
     let action = Action::Redrive(request.clone());
     dispatch::authorize(&action, read_only)?;
-    let total = confirm_take(b, &request, whither, yes).await?;
+    let total = confirm_take(b, &request, &whither, yes).await?;
     // Ctrl-C stops after the batch in flight (or cancels the SQS move task); nothing is lost.
     let cancel = request.cancel.clone();
     let watcher = tokio::spawn(async move {
