@@ -214,7 +214,7 @@ pub enum DlqCommand {
 
 /// Which messages of which queue a redrive or delete takes, and how it runs.
 #[derive(Debug, Args)]
-pub struct TakeArgs {
+pub struct DisposalArgs {
     /// Queue to take from (etc_dlq, etc_parked, or any queue).
     pub queue: String,
     /// Message id (repeatable).
@@ -236,7 +236,7 @@ pub struct TakeArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     #[command(flatten)]
-    pub take: TakeArgs,
+    pub chosen: DisposalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -264,7 +264,7 @@ pub struct DlqListArgs {
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
     #[command(flatten)]
-    pub take: TakeArgs,
+    pub chosen: DisposalArgs,
     /// Send to this queue instead of each message's `from`.
     #[arg(long, value_name = "QUEUE")]
     pub to: Option<String>,

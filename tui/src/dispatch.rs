@@ -1,8 +1,10 @@
-//! The one place actions run. `--read-only` is enforced here and nowhere else, so no path
-//! around it exists; the TUI and the subcommands both come through.
+//! The one place operations run. A key in the TUI means a UI `Action` (`app`); what changes
+//! the system is an [`Operation`], run here for the TUI and the subcommands alike. `--read-only`
+//! is enforced here and nowhere else, so no path around it exists, and the confirmation an
+//! operator answers is built here from the operation itself ([`Operation::question`]).
 
 use crate::backend::{Backend, LocalWorld};
-use crate::ops::dlq::{self, RedriveReport, RedriveRequest, Selection};
+use crate::ops::dlq::{self, Disposal, DisposalReport, DisposalRequest, Selection};
 use crate::ops::goal::{self, GoalPlan};
 use anyhow::{Context, Result};
 use crowdfund_core::domain::Timestamp;
@@ -10,15 +12,15 @@ use crowdfund_handlers::local::{DrainReport, TrafficReport};
 use futures::executor::block_on;
 use std::path::PathBuf;
 
-/// Everything an operator can do. Listings and previews are not actions.
+/// Everything an operator can do to the system. Listings and previews are not operations.
 #[derive(Debug, Clone)]
-pub enum Action {
+pub enum Operation {
     Simulate {
         payments: u64,
         failure_rate: f64,
     },
     /// Redrive or delete (see [`dlq::Disposal`]).
-    Redrive(RedriveRequest),
+    Dispose(DisposalRequest),
     Export {
         queue: String,
         selection: Selection,
@@ -31,34 +33,98 @@ pub enum Action {
     },
 }
 
-impl Action {
+impl Operation {
     /// False only for what is explicitly harmless (a dry run).
     pub fn is_dry_run(&self) -> bool {
         match self {
-            Action::Redrive(r) => r.dry_run,
-            Action::GoalCheck { dry_run, .. } => *dry_run,
-            Action::Simulate { .. } | Action::Export { .. } => false,
+            Operation::Dispose(r) => r.dry_run,
+            Operation::GoalCheck { dry_run, .. } => *dry_run,
+            Operation::Simulate { .. } | Operation::Export { .. } => false,
+        }
+    }
+
+    /// The confirmation an operator answers before it runs: built here, once, from the
+    /// operation and what it would touch, for the TUI and the command line alike.
+    pub fn question(&self, extent: &Extent) -> String {
+        let count = extent.count;
+        match self {
+            Operation::Dispose(r) => {
+                let pace = r
+                    .rate
+                    .map_or_else(String::new, |r| format!(" at most {r}/s"));
+                let whither = match (&r.disposal, r.native) {
+                    (Disposal::Delete, _) => "for good".to_string(),
+                    (Disposal::Redrive { to: Some(t) }, _) => format!("to {t}"),
+                    (Disposal::Redrive { to: None }, true) => {
+                        "to the source queues SQS dead-lettered them from (SQS move task)".into()
+                    }
+                    (Disposal::Redrive { to: None }, false) => {
+                        "to each message's `from` queue".into()
+                    }
+                };
+                format!(
+                    "{} {count} message(s) from {} {whither}{pace}? A backup is written first.",
+                    capitalized(r.verb()),
+                    r.source
+                )
+            }
+            Operation::Export { queue, out, .. } => {
+                format!("Export {count} message(s) of {queue} to {}?", out.display())
+            }
+            Operation::GoalCheck { project_id, .. } => {
+                let after = extent.after.map_or_else(
+                    || "its goal was reached".to_string(),
+                    |at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                );
+                format!(
+                    "Run the goal check for {project_id}: cancel and refund its {count} payment(s) made after {after}?"
+                )
+            }
+            Operation::Simulate { payments, .. } => {
+                format!("Simulate {payments} payments through the local pipeline?")
+            }
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Action::Simulate { payments, .. } => format!("simulate {payments} payments"),
-            Action::Redrive(r) => format!("{} messages from {}", r.verb(), r.source),
-            Action::Export { queue, .. } => format!("export messages from {queue}"),
-            Action::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
+            Operation::Simulate { payments, .. } => format!("simulate {payments} payments"),
+            Operation::Dispose(r) => format!("{} messages from {}", r.verb(), r.source),
+            Operation::Export { queue, .. } => format!("export messages from {queue}"),
+            Operation::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
         }
     }
+}
+
+/// What an operation would touch, as its confirmation states it: counted by whoever proposes
+/// it (the marked ids, the queue's depth, a goal check's preview).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extent {
+    pub count: u64,
+    /// A goal check's cut-off: payments after it are cancelled.
+    pub after: Option<Timestamp>,
+}
+
+impl Extent {
+    pub fn messages(count: u64) -> Self {
+        Extent { count, after: None }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("--read-only: refusing to {0}; run without --read-only to change anything")]
 pub struct ReadOnlyRefusal(pub String);
 
-/// Refuses every action but a dry run when the console is read-only.
-pub fn authorize(action: &Action, read_only: bool) -> Result<(), ReadOnlyRefusal> {
-    if read_only && !action.is_dry_run() {
-        return Err(ReadOnlyRefusal(action.describe()));
+/// Refuses every operation but a dry run when the console is read-only.
+pub fn authorize(operation: &Operation, read_only: bool) -> Result<(), ReadOnlyRefusal> {
+    if read_only && !operation.is_dry_run() {
+        return Err(ReadOnlyRefusal(operation.describe()));
     }
     Ok(())
 }
@@ -66,8 +132,8 @@ pub fn authorize(action: &Action, read_only: bool) -> Result<(), ReadOnlyRefusal
 #[derive(Debug)]
 pub enum Outcome {
     Simulated(TrafficReport),
-    Redriven {
-        report: RedriveReport,
+    Disposed {
+        report: DisposalReport,
         /// What the local pipeline processed afterwards (the functions keep running).
         processed: Option<DrainReport>,
     },
@@ -86,15 +152,15 @@ pub enum Outcome {
 /// instead.
 pub fn run_local(
     world: &LocalWorld,
-    action: Action,
+    operation: Operation,
     read_only: bool,
     settle: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome> {
-    authorize(&action, read_only)?;
-    let dry_run = action.is_dry_run();
-    let mut outcome = match action {
-        Action::Simulate {
+    authorize(&operation, read_only)?;
+    let dry_run = operation.is_dry_run();
+    let mut outcome = match operation {
+        Operation::Simulate {
             payments,
             failure_rate,
         } => Outcome::Simulated(
@@ -106,7 +172,7 @@ pub fn run_local(
         // Everything else is the same over any backend; only settling is the local world's.
         other => block_on(run_on(&world.backend(), other, read_only, progress))?,
     };
-    if let Outcome::Redriven { processed, .. } | Outcome::GoalChecked { processed, .. } =
+    if let Outcome::Disposed { processed, .. } | Outcome::GoalChecked { processed, .. } =
         &mut outcome
     {
         *processed = settle_unless(world, dry_run || !settle)?;
@@ -133,23 +199,23 @@ fn settle_unless(world: &LocalWorld, skip: bool) -> Result<Option<DrainReport>> 
 /// deployed functions (or `crowdfund-local run`) process what was moved.
 pub async fn run_on(
     backend: &Backend,
-    action: Action,
+    operation: Operation,
     read_only: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome> {
-    authorize(&action, read_only)?;
-    match action {
-        Action::Simulate { .. } => {
+    authorize(&operation, read_only)?;
+    match operation {
+        Operation::Simulate { .. } => {
             anyhow::bail!("simulate drives the local world only; run it without --aws")
         }
-        Action::Redrive(request) => {
-            let report = dlq::redrive(backend, &request, progress).await?;
-            Ok(Outcome::Redriven {
+        Operation::Dispose(request) => {
+            let report = dlq::dispose(backend, &request, progress).await?;
+            Ok(Outcome::Disposed {
                 report,
                 processed: None,
             })
         }
-        Action::Export {
+        Operation::Export {
             queue,
             selection,
             out,
@@ -157,7 +223,7 @@ pub async fn run_on(
             let count = dlq::export_messages(backend, &queue, &selection, &out).await?;
             Ok(Outcome::Exported { count, out })
         }
-        Action::GoalCheck {
+        Operation::GoalCheck {
             project_id,
             at,
             dry_run,
@@ -178,11 +244,10 @@ pub async fn run_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::dlq::Disposal;
 
-    fn every_action(dry_run: bool) -> Vec<Action> {
+    fn every_operation(dry_run: bool) -> Vec<Operation> {
         let take = |disposal| {
-            Action::Redrive(RedriveRequest::new(
+            Operation::Dispose(DisposalRequest::new(
                 "etc_parked",
                 Selection::All,
                 disposal,
@@ -190,18 +255,18 @@ mod tests {
             ))
         };
         vec![
-            Action::Simulate {
+            Operation::Simulate {
                 payments: 1,
                 failure_rate: 0.0,
             },
             take(Disposal::Redrive { to: None }),
             take(Disposal::Delete),
-            Action::Export {
+            Operation::Export {
                 queue: "etc_parked".into(),
                 selection: Selection::All,
                 out: "x.jsonl".into(),
             },
-            Action::GoalCheck {
+            Operation::GoalCheck {
                 project_id: "p".into(),
                 at: None,
                 dry_run,
@@ -211,13 +276,16 @@ mod tests {
 
     /// Every action is refused when read-only; only dry runs pass.
     #[test]
-    fn read_only_refuses_every_action() {
-        for a in every_action(false) {
+    fn read_only_refuses_every_operation() {
+        for a in every_operation(false) {
             let e = authorize(&a, true).expect_err("refused");
             assert!(e.to_string().contains("--read-only"), "{e}");
             assert!(authorize(&a, false).is_ok());
         }
-        for a in every_action(true).into_iter().filter(Action::is_dry_run) {
+        for a in every_operation(true)
+            .into_iter()
+            .filter(Operation::is_dry_run)
+        {
             assert!(authorize(&a, true).is_ok(), "{a:?}");
         }
     }

@@ -9,8 +9,8 @@ use crowdfund_console::cli::{
     Cli, Command, DashboardsCommand, DeleteArgs, DlqCommand, DlqListArgs, ExportArgs, GenerateArgs,
     GoalCheckArgs, RedriveArgs, ReportArgs, ReportSource, SimulateArgs,
 };
-use crowdfund_console::dispatch::{self, Action, Outcome};
-use crowdfund_console::ops::dlq::{self, Disposal, FAILURE_QUEUES, RedriveRequest, Selection};
+use crowdfund_console::dispatch::{self, Extent, Operation, Outcome};
+use crowdfund_console::ops::dlq::{self, Disposal, DisposalRequest, FAILURE_QUEUES, Selection};
 use crowdfund_console::ops::status::{Status, collect_status};
 use crowdfund_console::render;
 use crowdfund_dashboards::report::{Format, write_report};
@@ -76,10 +76,10 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Simulate(args)) => simulate(&world, args, cli.read_only),
         Some(Command::Dlq(DlqCommand::List(args))) => dlq_list(&world, args),
         Some(Command::Dlq(DlqCommand::Redrive(args))) => {
-            take(&world, redrive_request(&args)?, cli.read_only)
+            dispose(&world, redrive_request(&args)?, cli.read_only)
         }
         Some(Command::Dlq(DlqCommand::Delete(args))) => {
-            take(&world, delete_request(&args)?, cli.read_only)
+            dispose(&world, delete_request(&args)?, cli.read_only)
         }
         Some(Command::Dlq(DlqCommand::Export(args))) => export(&world, args, cli.read_only),
         Some(Command::GoalCheck(args)) => goal_check(&world, args, cli.read_only),
@@ -123,7 +123,7 @@ fn progress_bar(len: u64, what: &str) -> ProgressBar {
 
 fn simulate(world: &LocalWorld, args: SimulateArgs, read_only: bool) -> Result<()> {
     let bar = progress_bar(args.payments, "simulating");
-    let action = Action::Simulate {
+    let action = Operation::Simulate {
         payments: args.payments,
         failure_rate: args.failure_rate,
     };
@@ -190,74 +190,60 @@ fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selec
 }
 
 /// A redrive or delete as the command line asked for it.
-struct Take {
-    request: RedriveRequest,
-    /// Where the messages go, for the confirmation.
-    whither: String,
+struct DisposalCommand {
+    request: DisposalRequest,
     yes: bool,
     json: bool,
 }
 
-fn redrive_request(args: &RedriveArgs) -> Result<Take> {
-    let t = &args.take;
+fn redrive_request(args: &RedriveArgs) -> Result<DisposalCommand> {
+    let t = &args.chosen;
     let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
-    let mut request = RedriveRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run)
+    let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run)
         .with_rate(args.rate);
     request.native = args.native;
-    let target = match (&args.to, args.native) {
-        (Some(to), _) => to.as_str(),
-        (None, true) => "the source queues SQS dead-lettered them from (SQS move task)",
-        (None, false) => "each message's `from` queue",
-    };
-    Ok(Take {
+    Ok(DisposalCommand {
         request,
-        whither: format!("to {target}"),
         yes: t.yes,
         json: t.json,
     })
 }
 
-fn delete_request(args: &DeleteArgs) -> Result<Take> {
-    let t = &args.take;
-    let request = RedriveRequest::new(
+fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
+    let t = &args.chosen;
+    let request = DisposalRequest::new(
         &t.queue,
         selection(&t.queue, t.all, &t.ids, "delete")?,
         Disposal::Delete,
         t.dry_run,
     );
-    Ok(Take {
+    Ok(DisposalCommand {
         request,
-        whither: "for good (a backup is kept)".to_string(),
         yes: t.yes,
         json: t.json,
     })
 }
 
 /// Redrive or delete: confirm, run with a progress bar, report.
-fn take(world: &LocalWorld, t: Take, read_only: bool) -> Result<()> {
-    let Take {
-        request,
-        whither,
-        yes,
-        json,
-    } = t;
-    let action = Action::Redrive(request.clone());
+fn dispose(world: &LocalWorld, t: DisposalCommand, read_only: bool) -> Result<()> {
+    let DisposalCommand { request, yes, json } = t;
+    let action = Operation::Dispose(request.clone());
     dispatch::authorize(&action, read_only)?;
-    let total = block_on(confirm_take(&world.backend(), &request, &whither, yes))?;
+    let total = block_on(confirm_take(&world.backend(), &action, &request, yes))?;
     let bar = progress_bar(total, request.verb());
     let outcome = dispatch::run_local(world, action, read_only, true, &mut |n| {
         bar.set_length(bar.length().unwrap_or(0).max(n));
         bar.set_position(n)
     })?;
     bar.finish_and_clear();
-    let Outcome::Redriven { report, processed } = outcome else {
+    let Outcome::Disposed { report, processed } = outcome else {
         bail!("{} returned another outcome", request.verb());
     };
     print_take(&report, processed, json)
 }
 
 fn print_take(
-    report: &dlq::RedriveReport,
+    report: &dlq::DisposalReport,
     processed: Option<crowdfund_handlers::local::DrainReport>,
     json: bool,
 ) -> Result<()> {
@@ -271,7 +257,7 @@ fn print_take(
             "processedAfter": processed.map(|p| p.messages),
         }))?;
     } else {
-        print!("{}", render::redrive(report));
+        print!("{}", render::disposal(report));
         if let Some(p) = processed {
             println!(
                 "the local pipeline then processed {} message(s); see `crowdfund-console status`",
@@ -294,8 +280,8 @@ fn print_take(
 /// returned as the progress bar's length.
 async fn confirm_take(
     b: &crowdfund_console::backend::Backend,
-    request: &RedriveRequest,
-    whither: &str,
+    operation: &Operation,
+    request: &DisposalRequest,
     yes: bool,
 ) -> Result<u64> {
     if request.dry_run {
@@ -310,22 +296,9 @@ async fn confirm_take(
         Selection::Ids(ids) => ids.len() as u64,
     };
     if !yes {
-        let pace = request
-            .rate
-            .map_or_else(String::new, |r| format!(" at most {r}/s"));
-        confirm(&format!(
-            "{} {count} message(s) from {} {whither}{pace}?",
-            capitalized(request.verb()),
-            request.source
-        ))?;
+        confirm(&operation.question(&Extent::messages(count)))?;
     }
     Ok(count)
-}
-
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 fn export(world: &LocalWorld, args: ExportArgs, read_only: bool) -> Result<()> {
@@ -338,13 +311,13 @@ fn export(world: &LocalWorld, args: ExportArgs, read_only: bool) -> Result<()> {
     )?)
 }
 
-fn export_action(args: ExportArgs) -> Action {
+fn export_action(args: ExportArgs) -> Operation {
     let selection = if args.ids.is_empty() {
         Selection::All
     } else {
         Selection::Ids(args.ids)
     };
-    Action::Export {
+    Operation::Export {
         queue: args.queue,
         selection,
         out: args.out,
@@ -362,7 +335,7 @@ fn print_exported(outcome: Outcome) -> Result<()> {
 }
 
 fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Result<()> {
-    let preview = Action::GoalCheck {
+    let preview = Operation::GoalCheck {
         project_id: args.project_id.clone(),
         at: args.at,
         dry_run: true,
@@ -373,19 +346,17 @@ fn goal_check(world: &LocalWorld, args: GoalCheckArgs, read_only: bool) -> Resul
         bail!("goal check returned another outcome");
     };
     if !args.dry_run {
-        let action = Action::GoalCheck {
+        let action = Operation::GoalCheck {
             project_id: args.project_id.clone(),
             at: args.at,
             dry_run: false,
         };
         dispatch::authorize(&action, read_only)?;
         if !args.yes {
-            confirm(&format!(
-                "Cancel and refund {} payment(s) of {} made after {}?",
-                plan.payments.len(),
-                plan.project_id,
-                plan.achieved_at.to_rfc3339()
-            ))?;
+            confirm(&action.question(&Extent {
+                count: plan.payments.len() as u64,
+                after: Some(plan.achieved_at),
+            }))?;
         }
         let Outcome::GoalChecked {
             plan: done,
@@ -645,16 +616,16 @@ async fn aws_main(cli: Cli) -> Result<()> {
             print_messages(&all, args.json)
         }
         Some(Command::Dlq(DlqCommand::Redrive(args))) => {
-            aws_take(&b, redrive_request(&args)?, read_only).await
+            aws_dispose(&b, redrive_request(&args)?, read_only).await
         }
         Some(Command::Dlq(DlqCommand::Delete(args))) => {
-            aws_take(&b, delete_request(&args)?, read_only).await
+            aws_dispose(&b, delete_request(&args)?, read_only).await
         }
         Some(Command::Dlq(DlqCommand::Export(args))) => {
             print_exported(dispatch::run_on(&b, export_action(args), read_only, &mut |_| {}).await?)
         }
         Some(Command::GoalCheck(args)) => {
-            let preview = Action::GoalCheck {
+            let preview = Operation::GoalCheck {
                 project_id: args.project_id.clone(),
                 at: args.at,
                 dry_run: args.dry_run,
@@ -682,16 +653,15 @@ async fn aws_main(cli: Cli) -> Result<()> {
 
 /// Redrive or delete on AWS: confirm with the queue's approximate count, run, report.
 #[cfg(feature = "aws")]
-async fn aws_take(b: &crowdfund_console::backend::Backend, t: Take, read_only: bool) -> Result<()> {
-    let Take {
-        request,
-        whither,
-        yes,
-        json,
-    } = t;
-    let action = Action::Redrive(request.clone());
+async fn aws_dispose(
+    b: &crowdfund_console::backend::Backend,
+    t: DisposalCommand,
+    read_only: bool,
+) -> Result<()> {
+    let DisposalCommand { request, yes, json } = t;
+    let action = Operation::Dispose(request.clone());
     dispatch::authorize(&action, read_only)?;
-    let total = confirm_take(b, &request, &whither, yes).await?;
+    let total = confirm_take(b, &action, &request, yes).await?;
     // Ctrl-C stops after the batch in flight (or cancels the SQS move task); nothing is lost.
     let cancel = request.cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -709,7 +679,7 @@ async fn aws_take(b: &crowdfund_console::backend::Backend, t: Take, read_only: b
     watcher.abort();
     bar.finish_and_clear();
     let outcome = outcome?;
-    let Outcome::Redriven { report, processed } = outcome else {
+    let Outcome::Disposed { report, processed } = outcome else {
         bail!("{} returned another outcome", request.verb());
     };
     print_take(&report, processed, json)

@@ -1,6 +1,6 @@
 //! Human-readable output: aligned tables with the numbers people compare also drawn as bars.
 
-use crate::ops::dlq::{DlqMessage, RedriveReport};
+use crate::ops::dlq::{DisposalReport, DlqMessage};
 use crate::ops::goal::GoalPlan;
 use crate::ops::status::Status;
 use crowdfund_core::money::group_thousands;
@@ -122,7 +122,7 @@ pub fn messages(list: &[DlqMessage]) -> String {
     out
 }
 
-pub fn redrive(r: &RedriveReport) -> String {
+pub fn disposal(r: &DisposalReport) -> String {
     let mut out = String::new();
     let verb = match (r.dry_run, r.action.as_str()) {
         (true, "delete") => "would delete",

@@ -21,8 +21,8 @@ pub mod terminal;
 pub mod view;
 pub mod worker;
 
-use crate::dispatch::{self, Action as SystemAction};
-use crate::ops::dlq::{self, CancelFlag, Disposal, DlqMessage, RedriveRequest, Selection};
+use crate::dispatch::{self, Extent, Operation};
+use crate::ops::dlq::{self, CancelFlag, Disposal, DisposalRequest, DlqMessage, Selection};
 use crate::ops::goal::GoalPlan;
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use keys::KeyBindings;
@@ -134,7 +134,7 @@ pub enum UiEvent {
 #[derive(Debug, Clone)]
 pub enum WorkerCommand {
     /// An action, through the dispatcher.
-    Run(SystemAction),
+    Run(Operation),
     PreviewGoal {
         project_id: String,
     },
@@ -176,7 +176,7 @@ pub enum Modal {
     Help,
     Confirm {
         question: String,
-        action: SystemAction,
+        action: Operation,
     },
     Input {
         purpose: InputPurpose,
@@ -425,13 +425,13 @@ impl App {
                 self.dlq.marked.clear();
                 self.dlq.anchor = None;
             }
-            Action::Redrive => self.request_take(Disposal::Redrive { to: None }),
+            Action::Redrive => self.propose_disposal(Disposal::Redrive { to: None }),
             Action::RedriveTo => {
                 if self.view == View::Dlq {
                     self.open_input(InputPurpose::RedriveTarget);
                 }
             }
-            Action::Delete => self.request_take(Disposal::Delete),
+            Action::Delete => self.propose_disposal(Disposal::Delete),
             Action::Export => self.request_export(),
             Action::GoalCheck => self.request_goal_check(),
             Action::ToggleLive => {
@@ -446,7 +446,7 @@ impl App {
             Action::Confirm => {
                 if let Some(Modal::Confirm { action, .. }) = self.modal.take() {
                     let (total, cancel) = match &action {
-                        SystemAction::Redrive(r) => (
+                        Operation::Dispose(r) => (
                             match &r.selection {
                                 Selection::Ids(ids) => ids.len() as u64,
                                 Selection::All => 0,
@@ -673,7 +673,7 @@ impl App {
             }
             InputPurpose::Jump => self.jump(&text),
             InputPurpose::RedriveTarget => match dlq::check_queue(&text) {
-                Ok(q) => self.request_take(Disposal::Redrive {
+                Ok(q) => self.propose_disposal(Disposal::Redrive {
                     to: Some(q.to_string()),
                 }),
                 Err(e) => self.error = Some(e.to_string()),
@@ -803,7 +803,7 @@ impl App {
     }
 
     /// Through the dispatcher's gate first, then behind a confirmation.
-    fn propose(&mut self, action: SystemAction, question: String) {
+    fn propose(&mut self, action: Operation, question: String) {
         if let Err(refusal) = dispatch::authorize(&action, self.read_only) {
             self.error = Some(refusal.to_string());
             return;
@@ -835,7 +835,7 @@ impl App {
         }
     }
 
-    fn request_take(&mut self, disposal: Disposal) {
+    fn propose_disposal(&mut self, disposal: Disposal) {
         if self.view != View::Dlq {
             self.error = Some("redrive and delete work in the DLQ browser (2)".into());
             return;
@@ -845,34 +845,16 @@ impl App {
             self.error = Some(format!("{} is empty: nothing to act on", self.dlq.queue));
             return;
         }
-        let request = RedriveRequest::new(
+        let request = DisposalRequest::new(
             &self.dlq.queue,
             Selection::Ids(ids.clone()),
             disposal.clone(),
             false,
         )
         .with_rate(self.redrive_rate);
-        let pace = self
-            .redrive_rate
-            .map_or_else(String::new, |r| format!(" at most {r}/s"));
-        let question = match &disposal {
-            Disposal::Redrive { to: None } => format!(
-                "Redrive {} message(s) from {} to each message's `from` queue{pace}? A backup is written first.",
-                ids.len(),
-                self.dlq.queue
-            ),
-            Disposal::Redrive { to: Some(t) } => format!(
-                "Redrive {} message(s) from {} to {t}{pace}? A backup is written first.",
-                ids.len(),
-                self.dlq.queue
-            ),
-            Disposal::Delete => format!(
-                "Delete {} message(s) from {} for good? A backup is written first.",
-                ids.len(),
-                self.dlq.queue
-            ),
-        };
-        self.propose(SystemAction::Redrive(request), question);
+        let operation = Operation::Dispose(request);
+        let question = operation.question(&Extent::messages(ids.len() as u64));
+        self.propose(operation, question);
     }
 
     fn request_export(&mut self) {
@@ -894,19 +876,13 @@ impl App {
             .map(|s| s.collected_at.format("%Y%m%dT%H%M%SZ").to_string())
             .unwrap_or_default();
         let out = PathBuf::from(format!("crowdfund-export-{}-{stamp}.jsonl", self.dlq.queue));
-        let question = format!(
-            "Export {count} message(s) of {} to {}?",
-            self.dlq.queue,
-            out.display()
-        );
-        self.propose(
-            SystemAction::Export {
-                queue: self.dlq.queue.clone(),
-                selection,
-                out,
-            },
-            question,
-        );
+        let operation = Operation::Export {
+            queue: self.dlq.queue.clone(),
+            selection,
+            out,
+        };
+        let question = operation.question(&Extent::messages(count as u64));
+        self.propose(operation, question);
     }
 
     fn request_goal_check(&mut self) {
@@ -940,17 +916,16 @@ impl App {
             return;
         };
         let late = s.late_payments.get(&p.id).copied().unwrap_or(0);
-        let question = format!(
-            "Run the goal check for {}: cancel and refund its {late} payment(s) made after {}?",
-            p.id,
-            at.format("%Y-%m-%d %H:%M:%S UTC")
-        );
-        let action = SystemAction::GoalCheck {
+        let operation = Operation::GoalCheck {
             project_id: p.id.clone(),
             at: None,
             dry_run: false,
         };
-        self.propose(action, question);
+        let question = operation.question(&Extent {
+            count: late as u64,
+            after: Some(at),
+        });
+        self.propose(operation, question);
     }
 }
 

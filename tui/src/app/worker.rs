@@ -146,8 +146,8 @@ pub fn summary(outcome: &Outcome) -> Vec<String> {
             "{} items submitted, {} messages processed",
             r.submitted, r.messages_processed
         ),
-        Outcome::Redriven { report, processed } => {
-            let mut t = render::redrive(report);
+        Outcome::Disposed { report, processed } => {
+            let mut t = render::disposal(report);
             if let Some(p) = processed {
                 t.push_str(&format!(
                     "the pipeline then processed {} message(s)\n",

@@ -1,6 +1,7 @@
-//! DLQ browsing and redrive.
+//! DLQ browsing and disposal: what happens to chosen messages, a redrive (back to a queue) or a
+//! delete. One word for both, [`Disposal`], across the CLI, the TUI, the audit log and the docs.
 //!
-//! Listing peeks: nothing is consumed. Redrive receives in batches, writes the selected
+//! Listing peeks: nothing is consumed. A disposal receives in batches, writes the selected
 //! messages to the backup, sends them to their target with SendMessageBatch, and deletes only
 //! the ones the target acknowledged. A crash at any point can duplicate a message (the handlers
 //! are idempotent) but never lose one. Messages not selected are held invisible while the
@@ -122,14 +123,14 @@ pub async fn list_messages(
     Ok(out)
 }
 
-/// Which messages a redrive takes.
+/// Which messages a disposal takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     All,
     Ids(Vec<String>),
 }
 
-/// What happens to the selected messages.
+/// What happens to the selected messages: the disposal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposal {
     /// Send to `to`, or to each envelope's `from` when `None`, then delete from the source.
@@ -138,8 +139,9 @@ pub enum Disposal {
     Delete,
 }
 
+/// A redrive or delete: which messages of which queue, and how it runs.
 #[derive(Debug, Clone)]
-pub struct RedriveRequest {
+pub struct DisposalRequest {
     pub source: String,
     pub selection: Selection,
     pub disposal: Disposal,
@@ -191,7 +193,7 @@ pub struct NotMoved {
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RedriveReport {
+pub struct DisposalReport {
     /// `redrive` or `delete`.
     pub action: String,
     pub source: String,
@@ -212,7 +214,7 @@ pub struct RedriveReport {
 /// A native move task as it ended (or stood when the console stopped following it).
 pub type NativeMove = crowdfund_core::ports::MoveTask;
 
-impl RedriveReport {
+impl DisposalReport {
     /// Messages moved, on either path.
     pub fn moved_count(&self) -> u64 {
         self.native
@@ -248,10 +250,10 @@ pub fn redrive_body(body: &str, to: Option<&str>) -> Result<(String, String), St
     Ok((Value::Object(map).to_string(), target))
 }
 
-impl RedriveRequest {
+impl DisposalRequest {
     /// A batched redrive or delete, at full speed, not yet cancelled.
     pub fn new(source: &str, selection: Selection, disposal: Disposal, dry_run: bool) -> Self {
-        RedriveRequest {
+        DisposalRequest {
             source: source.to_string(),
             selection,
             disposal,
@@ -338,19 +340,19 @@ impl RedriveRequest {
 /// How long unselected messages stay hidden while a redrive runs.
 const HOLD_SECONDS: u32 = 120;
 
-/// Runs a redrive (or, with `dry_run`, says what it would do). `progress` gets the number of
+/// Runs a disposal (or, with `dry_run`, says what it would do). `progress` gets the number of
 /// messages handled so far.
-pub async fn redrive(
+pub async fn dispose(
     b: &Backend,
-    req: &RedriveRequest,
+    req: &DisposalRequest,
     progress: &mut dyn FnMut(u64),
-) -> Result<RedriveReport, DlqError> {
+) -> Result<DisposalReport, DlqError> {
     req.validate()?;
-    let mut report = RedriveReport {
+    let mut report = DisposalReport {
         action: req.verb().to_string(),
         source: req.source.clone(),
         dry_run: req.dry_run,
-        ..RedriveReport::default()
+        ..DisposalReport::default()
     };
     if req.dry_run {
         plan_dry_run(b, req, &mut report).await?;
@@ -402,8 +404,8 @@ pub async fn redrive(
 
 async fn plan_dry_run(
     b: &Backend,
-    req: &RedriveRequest,
-    report: &mut RedriveReport,
+    req: &DisposalRequest,
+    report: &mut DisposalReport,
 ) -> Result<(), DlqError> {
     for m in b.queues.peek(&req.source, usize::MAX).await? {
         if !req.selects(&m.message_id) {
@@ -458,8 +460,8 @@ pub fn pace_delay(
 /// the target) are deleted. An original is deleted only after its copy was acknowledged.
 async fn move_messages(
     b: &Backend,
-    req: &RedriveRequest,
-    report: &mut RedriveReport,
+    req: &DisposalRequest,
+    report: &mut DisposalReport,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), DlqError> {
     let mut backup: Option<Backup> = None;
@@ -603,10 +605,10 @@ async fn move_messages(
 
 /// Splits a received batch into what moves (by target) and what is held or skipped.
 fn classify(
-    req: &RedriveRequest,
+    req: &DisposalRequest,
     batch: Vec<ReceivedMessage>,
     seen: &mut HashSet<String>,
-    report: &mut RedriveReport,
+    report: &mut DisposalReport,
     held: &mut Vec<ReceivedMessage>,
 ) -> Prepared {
     let mut by_target = Prepared::new();
@@ -630,7 +632,7 @@ fn classify(
 }
 
 /// The send stage: each target's share with SendMessageBatch (or, for a delete, the delete).
-async fn act_on(b: &Backend, req: &RedriveRequest, prepared: Prepared) -> Result<Acted, DlqError> {
+async fn act_on(b: &Backend, req: &DisposalRequest, prepared: Prepared) -> Result<Acted, DlqError> {
     let mut acted = Acted::default();
     for (to, group) in prepared {
         if req.disposal == Disposal::Delete {
@@ -735,8 +737,8 @@ const MOVE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// ListMessageMoveTasks, and cancel it with CancelMessageMoveTask when asked.
 async fn move_natively(
     b: &Backend,
-    req: &RedriveRequest,
-    report: &mut RedriveReport,
+    req: &DisposalRequest,
+    report: &mut DisposalReport,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), DlqError> {
     let tasks = b.move_tasks.as_ref().ok_or(DlqError::NativeUnsupported)?;

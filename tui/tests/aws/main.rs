@@ -14,7 +14,7 @@ mod tmux;
 
 use async_trait::async_trait;
 use crowdfund_console::aws::{AwsTarget, backend};
-use crowdfund_console::ops::dlq::{RedriveRequest, Selection, redrive};
+use crowdfund_console::ops::dlq::{DisposalRequest, Selection, dispose};
 use crowdfund_core::ports::{
     BatchSendResult, MessageSender, OutgoingMessage, PortError, PortResult, QueueClient,
     QueueStats, ReceivedMessage,
@@ -214,10 +214,10 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
             });
             let mut b = backend(&target, dir.path()).await.unwrap();
             b.queues = faulty.clone();
-            let request = RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
+            let request = DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
             // A lost send acknowledgement is reported as failed entries and the run goes on
             // (the copies exist: duplicates); a failed delete stops the run.
-            let first = redrive(&b, &request, &mut |_| {}).await;
+            let first = dispose(&b, &request, &mut |_| {}).await;
             match fault {
                 Fault::SendAckLost => {
                     let r = first.unwrap();
@@ -233,7 +233,7 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
                 let _ = sqs.change_visibility(&queue, &handle, 0).await;
             }
             let b = backend(&target, dir.path()).await.unwrap();
-            let second = redrive(&b, &request, &mut |_| {}).await.unwrap();
+            let second = dispose(&b, &request, &mut |_| {}).await.unwrap();
             assert!(second.failed.is_empty(), "{fault:?} at {at}: {second:?}");
 
             let source = sqs.stats(QUEUE_PARKED).await.unwrap();

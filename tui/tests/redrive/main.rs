@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use crowdfund_console::backend::Backend;
 use crowdfund_console::ops::dlq::{
-    Disposal, DlqError, RedriveRequest, Selection, pace_delay, redrive,
+    Disposal, DisposalRequest, DlqError, Selection, dispose, pace_delay,
 };
 use crowdfund_core::ports::{
     MessageMoveTasks, MessageSender, MoveTask, PortResult, QueueClient, SystemClock, VirtualPacer,
@@ -87,8 +87,8 @@ fn pace_delay_keeps_the_average_under_the_cap() {
 fn a_rate_cap_spaces_the_batches_and_still_moves_everything() {
     let t = setup(25);
     let req =
-        RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(10));
-    let report = block_on(redrive(&t.backend, &req, &mut |_| {})).expect("redrive");
+        DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(10));
+    let report = block_on(dispose(&t.backend, &req, &mut |_| {})).expect("redrive");
     assert_eq!(report.moved.len(), 25);
     // 10 go at once, the next 10 one second later, the last 5 a second after that.
     assert_eq!(
@@ -102,8 +102,9 @@ fn a_rate_cap_spaces_the_batches_and_still_moves_everything() {
 #[test]
 fn a_cap_below_a_batch_receives_smaller_batches() {
     let t = setup(6);
-    let req = RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(2));
-    let report = block_on(redrive(&t.backend, &req, &mut |_| {})).expect("redrive");
+    let req =
+        DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(2));
+    let report = block_on(dispose(&t.backend, &req, &mut |_| {})).expect("redrive");
     assert_eq!(report.moved.len(), 6);
     // Batches of 2: the second waits 1 s, the third another 1 s.
     assert_eq!(
@@ -115,8 +116,9 @@ fn a_cap_below_a_batch_receives_smaller_batches() {
 #[test]
 fn a_zero_rate_is_refused_before_anything_moves() {
     let t = setup(3);
-    let req = RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(0));
-    let err = block_on(redrive(&t.backend, &req, &mut |_| {})).expect_err("refused");
+    let req =
+        DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false).with_rate(Some(0));
+    let err = block_on(dispose(&t.backend, &req, &mut |_| {})).expect_err("refused");
     assert!(matches!(err, DlqError::ZeroRate), "{err}");
     assert_eq!(depth(&t.world, QUEUE_PARKED), 3);
 }
@@ -124,9 +126,9 @@ fn a_zero_rate_is_refused_before_anything_moves() {
 #[test]
 fn cancelling_stops_after_the_batch_in_flight_and_loses_nothing() {
     let t = setup(50);
-    let req = RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
+    let req = DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
     let cancel = req.cancel.clone();
-    let report = block_on(redrive(&t.backend, &req, &mut |done| {
+    let report = block_on(dispose(&t.backend, &req, &mut |done| {
         if done >= 10 {
             cancel.cancel();
         }
@@ -145,24 +147,24 @@ fn cancelling_stops_after_the_batch_in_flight_and_loses_nothing() {
 fn native_is_refused_where_it_does_not_fit() {
     let t = setup(2);
     let mut by_id =
-        RedriveRequest::redrive(QUEUE_DLQ, Selection::Ids(vec!["x".into()]), None, false);
+        DisposalRequest::redrive(QUEUE_DLQ, Selection::Ids(vec!["x".into()]), None, false);
     by_id.native = true;
     assert!(matches!(
-        block_on(redrive(&t.backend, &by_id, &mut |_| {})),
+        block_on(dispose(&t.backend, &by_id, &mut |_| {})),
         Err(DlqError::NativeNeedsAll)
     ));
     // etc_parked is not a queue SQS dead-letters into.
-    let mut parked = RedriveRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
+    let mut parked = DisposalRequest::redrive(QUEUE_PARKED, Selection::All, None, false);
     parked.native = true;
     assert!(matches!(
-        block_on(redrive(&t.backend, &parked, &mut |_| {})),
+        block_on(dispose(&t.backend, &parked, &mut |_| {})),
         Err(DlqError::NativeNotADlq(_))
     ));
     // The local world has no move tasks.
-    let mut dlq = RedriveRequest::redrive(QUEUE_DLQ, Selection::All, None, false);
+    let mut dlq = DisposalRequest::redrive(QUEUE_DLQ, Selection::All, None, false);
     dlq.native = true;
     assert!(matches!(
-        block_on(redrive(&t.backend, &dlq, &mut |_| {})),
+        block_on(dispose(&t.backend, &dlq, &mut |_| {})),
         Err(DlqError::NativeUnsupported)
     ));
     assert_eq!(depth(&t.world, QUEUE_PARKED), 2);
@@ -239,10 +241,10 @@ fn native_backs_up_the_queue_then_follows_the_task_to_its_end() {
     let mut t = setup(0);
     let moves = with_moves(&mut t, 30, 10);
     let mut req =
-        RedriveRequest::redrive(QUEUE_DLQ, Selection::All, None, false).with_rate(Some(50));
+        DisposalRequest::redrive(QUEUE_DLQ, Selection::All, None, false).with_rate(Some(50));
     req.native = true;
     let mut seen = Vec::new();
-    let report = block_on(redrive(&t.backend, &req, &mut |n| seen.push(n))).expect("native");
+    let report = block_on(dispose(&t.backend, &req, &mut |n| seen.push(n))).expect("native");
     assert_eq!(seen, vec![10, 20, 30]);
     let task = report.native.as_ref().expect("task");
     assert_eq!((task.status.as_str(), task.moved), ("COMPLETED", 30));
@@ -268,10 +270,10 @@ fn native_backs_up_the_queue_then_follows_the_task_to_its_end() {
 fn cancelling_a_native_move_cancels_the_sqs_task() {
     let mut t = setup(0);
     let moves = with_moves(&mut t, 100, 10);
-    let mut req = RedriveRequest::redrive(QUEUE_DLQ, Selection::All, None, false);
+    let mut req = DisposalRequest::redrive(QUEUE_DLQ, Selection::All, None, false);
     req.native = true;
     let cancel = req.cancel.clone();
-    let report = block_on(redrive(&t.backend, &req, &mut |n| {
+    let report = block_on(dispose(&t.backend, &req, &mut |n| {
         if n >= 20 {
             cancel.cancel();
         }
@@ -287,10 +289,10 @@ fn cancelling_a_native_move_cancels_the_sqs_task() {
 fn deleting_natively_is_refused() {
     let mut t = setup(0);
     with_moves(&mut t, 3, 3);
-    let mut req = RedriveRequest::new(QUEUE_DLQ, Selection::All, Disposal::Delete, false);
+    let mut req = DisposalRequest::new(QUEUE_DLQ, Selection::All, Disposal::Delete, false);
     req.native = true;
     assert!(matches!(
-        block_on(redrive(&t.backend, &req, &mut |_| {})),
+        block_on(dispose(&t.backend, &req, &mut |_| {})),
         Err(DlqError::NativeNeedsAll)
     ));
     assert_eq!(depth(&t.world, QUEUE_DLQ), 3);

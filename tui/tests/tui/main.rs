@@ -5,7 +5,7 @@
 use crowdfund_console::app::snapshot::{Snapshot, collect_local};
 use crowdfund_console::app::{Action, App, Modal, View, WorkerCommand, view};
 use crowdfund_console::backend::LocalWorld;
-use crowdfund_console::dispatch::Action as SystemAction;
+use crowdfund_console::dispatch::Operation;
 use crowdfund_console::ops::dlq::{Disposal, Selection};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -198,7 +198,7 @@ fn redrive_goes_through_a_confirmation_with_the_marked_ids() {
 
     press(&mut app, "ry");
     let commands = app.take_commands();
-    let [WorkerCommand::Run(SystemAction::Redrive(r))] = commands.as_slice() else {
+    let [WorkerCommand::Run(Operation::Dispose(r))] = commands.as_slice() else {
         panic!("expected one redrive, got {commands:?}")
     };
     assert_eq!(
@@ -315,7 +315,7 @@ fn goal_check_previews_then_confirms() {
     press(&mut app, "y");
     assert!(matches!(
         app.take_commands().as_slice(),
-        [WorkerCommand::Run(SystemAction::GoalCheck {
+        [WorkerCommand::Run(Operation::GoalCheck {
             dry_run: false,
             ..
         })]
