@@ -4,8 +4,8 @@
 //! Alarms travel as JSON in the camelCase shape of `alarms.json` (the PutMetricAlarm fields), in
 //! both directions, so what is deployed can be compared with what is generated field by field.
 //! Batches follow CloudWatch's limits: at most [`MAX_QUERIES_PER_CALL`] queries per
-//! GetMetricData (pages followed by NextToken) and [`MAX_DATUMS_PER_CALL`] datums per
-//! PutMetricData.
+//! GetMetricData and [`MAX_DATUMS_PER_CALL`] datums per PutMetricData. Every page of a listing
+//! is read, through the SDK's paginators.
 
 use super::port_error;
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -141,23 +141,20 @@ impl CloudWatch {
     /// Every metric alarm whose name starts with `prefix`, in the `alarms.json` shape (plus the
     /// actions they notify), every page read.
     pub async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
-        let mut token: Option<String> = None;
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .client
-                .describe_alarms()
-                .alarm_name_prefix(prefix)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
-            out.extend(page.metric_alarms().iter().map(alarm_json));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+        let pages = self
+            .client
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.metric_alarms())
+            .map(alarm_json)
+            .collect())
     }
 
     /// Creates or replaces one alarm from its `alarms.json` shape. A field of the wrong type is
@@ -219,45 +216,40 @@ impl CloudWatch {
         namespace: &str,
         metric: Option<&str>,
     ) -> PortResult<Vec<MetricId>> {
-        let mut token: Option<String> = None;
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .client
-                .list_metrics()
-                .namespace(namespace)
-                .set_metric_name(metric.map(str::to_string))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
-            out.extend(page.metrics().iter().map(|m| {
-                MetricId {
-                    metric: m.metric_name().unwrap_or_default().to_string(),
-                    dimensions: m
-                        .dimensions()
-                        .iter()
-                        .map(|d| {
-                            (
-                                d.name().unwrap_or_default().to_string(),
-                                d.value().unwrap_or_default().to_string(),
-                            )
-                        })
-                        .collect(),
-                }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let pages = self
+            .client
+            .list_metrics()
+            .namespace(namespace)
+            .set_metric_name(metric.map(str::to_string))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
+        let mut out: Vec<MetricId> = pages
+            .iter()
+            .flat_map(|page| page.metrics())
+            .map(|m| MetricId {
+                metric: m.metric_name().unwrap_or_default().to_string(),
+                dimensions: m
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
         out.sort();
         out.dedup();
         Ok(out)
     }
 
     /// Runs the queries over `[start, end)` (seconds since the epoch), at most
-    /// [`MAX_QUERIES_PER_CALL`] per call, following NextToken; one series per query, in order.
+    /// [`MAX_QUERIES_PER_CALL`] per call, every page read; one series per query, in order.
     pub async fn get_metric_data(
         &self,
         queries: &[MetricQuery],
@@ -266,40 +258,34 @@ impl CloudWatch {
     ) -> PortResult<Vec<MetricSeries>> {
         let mut by_id: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
         for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
-                    .start_time(DateTime::from_secs(start))
-                    .end_time(DateTime::from_secs(end))
-                    .scan_by(ScanBy::TimestampAscending)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        port_error(
-                            SERVICE,
-                            &format!("GetMetricData ({} queries)", batch.len()),
-                            e,
-                        )
-                    })?;
-                for r in page.metric_data_results() {
-                    let points = by_id
-                        .entry(r.id().unwrap_or_default().to_string())
-                        .or_default();
-                    points.extend(
-                        r.timestamps()
-                            .iter()
-                            .zip(r.values())
-                            .map(|(t, v)| (t.secs(), *v)),
-                    );
-                }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
-                }
+            let pages = self
+                .client
+                .get_metric_data()
+                .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    port_error(
+                        SERVICE,
+                        &format!("GetMetricData ({} queries)", batch.len()),
+                        e,
+                    )
+                })?;
+            for r in pages.iter().flat_map(|page| page.metric_data_results()) {
+                let points = by_id
+                    .entry(r.id().unwrap_or_default().to_string())
+                    .or_default();
+                points.extend(
+                    r.timestamps()
+                        .iter()
+                        .zip(r.values())
+                        .map(|(t, v)| (t.secs(), *v)),
+                );
             }
         }
         Ok(queries
