@@ -1,5 +1,6 @@
-//! CloudWatch adapter: dashboards and alarms for `dashboards deploy`, metric data for the
-//! stakeholder charts, and [`CloudWatchMetrics`], the [`Metrics`] port for the local runner.
+//! CloudWatch adapter: the [`DashboardStore`] port for `dashboards deploy`, the
+//! [`MetricReader`] port for the charts, and [`CloudWatchMetrics`], the [`Metrics`] port for the
+//! local runner.
 //!
 //! Alarms travel as JSON in the camelCase shape of `alarms.json` (the PutMetricAlarm fields), in
 //! both directions, so what is deployed can be compared with what is generated field by field.
@@ -8,13 +9,14 @@
 //! is read, through the SDK's paginators.
 
 use super::port_error;
+use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
     StandardUnit, Statistic,
 };
 use crowdfund_core::metrics::{MetricEvent, NAMESPACE};
-use crowdfund_core::ports::{Clock, Metrics, PortError, PortResult};
+use crowdfund_core::ports::{Clock, DashboardStore, MetricReader, Metrics, PortError, PortResult};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,20 +28,7 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
 pub use crowdfund_core::metrics::MetricQuery;
-
-/// A query's answer: (seconds since the epoch, value), oldest first.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MetricSeries {
-    pub id: String,
-    pub points: Vec<(i64, f64)>,
-}
-
-/// A metric that exists (ListMetrics): its name and dimensions.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct MetricId {
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-}
+pub use crowdfund_core::ports::{MetricId, MetricSeries};
 
 /// One value to put.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,118 +84,6 @@ fn string_list(alarm: &Value, key: &str) -> Vec<String> {
 impl CloudWatch {
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
         CloudWatch { client }
-    }
-
-    /// The deployed body of a dashboard, or `None` when there is no such dashboard.
-    pub async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>> {
-        match self
-            .client
-            .get_dashboard()
-            .dashboard_name(name)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.dashboard_body().map(str::to_string)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_dashboard_not_found_error()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(port_error(SERVICE, &format!("GetDashboard {name}"), e)),
-        }
-    }
-
-    /// Creates or replaces a dashboard. CloudWatch may accept a body and still say what is
-    /// wrong with it: those messages are returned (empty when all is well).
-    pub async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>> {
-        let out = self
-            .client
-            .put_dashboard()
-            .dashboard_name(name)
-            .dashboard_body(body)
-            .send()
-            .await
-            .map_err(|e| port_error(SERVICE, &format!("PutDashboard {name}"), e))?;
-        Ok(out
-            .dashboard_validation_messages()
-            .iter()
-            .map(|m| match m.data_path() {
-                Some(path) => format!("{path}: {}", m.message().unwrap_or_default()),
-                None => m.message().unwrap_or_default().to_string(),
-            })
-            .collect())
-    }
-
-    /// Every metric alarm whose name starts with `prefix`, in the `alarms.json` shape (plus the
-    /// actions they notify), every page read.
-    pub async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
-        let pages = self
-            .client
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
-        Ok(pages
-            .iter()
-            .flat_map(|page| page.metric_alarms())
-            .map(alarm_json)
-            .collect())
-    }
-
-    /// Creates or replaces one alarm from its `alarms.json` shape. A field of the wrong type is
-    /// refused naming the alarm and the field; what CloudWatch refuses names the alarm too.
-    pub async fn put_metric_alarm(&self, alarm: &Value) -> PortResult<()> {
-        let name = str_field(alarm, "alarmName")
-            .ok_or_else(|| PortError::Rejected(format!("alarm without alarmName: {alarm}")))?;
-        let mut req = self
-            .client
-            .put_metric_alarm()
-            .alarm_name(name)
-            .set_alarm_description(str_field(alarm, "alarmDescription").map(str::to_string))
-            .set_namespace(str_field(alarm, "namespace").map(str::to_string))
-            .set_metric_name(str_field(alarm, "metricName").map(str::to_string))
-            .set_statistic(str_field(alarm, "statistic").map(Statistic::from))
-            .set_extended_statistic(str_field(alarm, "extendedStatistic").map(str::to_string))
-            .set_unit(str_field(alarm, "unit").map(StandardUnit::from))
-            .set_period(int_field(alarm, name, "period")?)
-            .set_evaluation_periods(int_field(alarm, name, "evaluationPeriods")?)
-            .set_datapoints_to_alarm(int_field(alarm, name, "datapointsToAlarm")?)
-            .set_threshold(alarm.get("threshold").and_then(Value::as_f64))
-            .set_comparison_operator(
-                str_field(alarm, "comparisonOperator").map(ComparisonOperator::from),
-            )
-            .set_treat_missing_data(str_field(alarm, "treatMissingData").map(str::to_string))
-            .set_actions_enabled(alarm.get("actionsEnabled").and_then(Value::as_bool));
-        for d in alarm
-            .get("dimensions")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let (Some(n), Some(v)) = (str_field(d, "name"), str_field(d, "value")) else {
-                return Err(PortError::Rejected(format!(
-                    "alarm {name}: each dimension needs a name and a value, got {d}"
-                )));
-            };
-            req = req.dimensions(dimension(n, v));
-        }
-        for a in string_list(alarm, "alarmActions") {
-            req = req.alarm_actions(a);
-        }
-        for a in string_list(alarm, "okActions") {
-            req = req.ok_actions(a);
-        }
-        for a in string_list(alarm, "insufficientDataActions") {
-            req = req.insufficient_data_actions(a);
-        }
-        req.send()
-            .await
-            .map_err(|e| port_error(SERVICE, &format!("PutMetricAlarm {name}"), e))?;
-        Ok(())
     }
 
     /// The metrics of a namespace that have data (ListMetrics, every page), optionally only
@@ -333,6 +210,138 @@ impl CloudWatch {
                 })?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DashboardStore for CloudWatch {
+    async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>> {
+        match self
+            .client
+            .get_dashboard()
+            .dashboard_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.dashboard_body().map(str::to_string)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_dashboard_not_found_error()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(SERVICE, &format!("GetDashboard {name}"), e)),
+        }
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>> {
+        let out = self
+            .client
+            .put_dashboard()
+            .dashboard_name(name)
+            .dashboard_body(body)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("PutDashboard {name}"), e))?;
+        Ok(out
+            .dashboard_validation_messages()
+            .iter()
+            .map(|m| match m.data_path() {
+                Some(path) => format!("{path}: {}", m.message().unwrap_or_default()),
+                None => m.message().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    /// In the `alarms.json` shape, every page read.
+    async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
+        let pages = self
+            .client
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.metric_alarms())
+            .map(alarm_json)
+            .collect())
+    }
+
+    /// Creates or replaces one alarm from its `alarms.json` shape. A field of the wrong type is
+    /// refused naming the alarm and the field; what CloudWatch refuses names the alarm too.
+    async fn put_metric_alarm(&self, alarm: &Value) -> PortResult<()> {
+        let name = str_field(alarm, "alarmName")
+            .ok_or_else(|| PortError::Rejected(format!("alarm without alarmName: {alarm}")))?;
+        let mut req = self
+            .client
+            .put_metric_alarm()
+            .alarm_name(name)
+            .set_alarm_description(str_field(alarm, "alarmDescription").map(str::to_string))
+            .set_namespace(str_field(alarm, "namespace").map(str::to_string))
+            .set_metric_name(str_field(alarm, "metricName").map(str::to_string))
+            .set_statistic(str_field(alarm, "statistic").map(Statistic::from))
+            .set_extended_statistic(str_field(alarm, "extendedStatistic").map(str::to_string))
+            .set_unit(str_field(alarm, "unit").map(StandardUnit::from))
+            .set_period(int_field(alarm, name, "period")?)
+            .set_evaluation_periods(int_field(alarm, name, "evaluationPeriods")?)
+            .set_datapoints_to_alarm(int_field(alarm, name, "datapointsToAlarm")?)
+            .set_threshold(alarm.get("threshold").and_then(Value::as_f64))
+            .set_comparison_operator(
+                str_field(alarm, "comparisonOperator").map(ComparisonOperator::from),
+            )
+            .set_treat_missing_data(str_field(alarm, "treatMissingData").map(str::to_string))
+            .set_actions_enabled(alarm.get("actionsEnabled").and_then(Value::as_bool));
+        for d in alarm
+            .get("dimensions")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let (Some(n), Some(v)) = (str_field(d, "name"), str_field(d, "value")) else {
+                return Err(PortError::Rejected(format!(
+                    "alarm {name}: each dimension needs a name and a value, got {d}"
+                )));
+            };
+            req = req.dimensions(dimension(n, v));
+        }
+        for a in string_list(alarm, "alarmActions") {
+            req = req.alarm_actions(a);
+        }
+        for a in string_list(alarm, "okActions") {
+            req = req.ok_actions(a);
+        }
+        for a in string_list(alarm, "insufficientDataActions") {
+            req = req.insufficient_data_actions(a);
+        }
+        req.send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("PutMetricAlarm {name}"), e))?;
+        Ok(())
+    }
+}
+
+/// The charts' reads; the console's overlay calls the same methods on [`CloudWatch`] directly.
+#[async_trait]
+impl MetricReader for CloudWatch {
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        metric: Option<&str>,
+    ) -> PortResult<Vec<MetricId>> {
+        CloudWatch::list_metrics(self, namespace, metric).await
+    }
+
+    async fn get_metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: i64,
+        end: i64,
+    ) -> PortResult<Vec<MetricSeries>> {
+        CloudWatch::get_metric_data(self, queries, start, end).await
     }
 }
 
