@@ -4,7 +4,7 @@
 //! Handlers take `Arc<dyn Port>`, so a Lambda builds only the clients it uses.
 
 use crate::domain::{Alert, Mail, PaymentRecord, Project, Timestamp};
-use crate::metrics::MetricEvent;
+use crate::metrics::{MetricEvent, MetricQuery};
 use crate::money::Money;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -289,6 +289,58 @@ pub enum RefundOutcome {
 pub trait PaymentGateway: Send + Sync {
     async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome>;
     async fn refund(&self, charge_id: &str, idempotency_key: &str) -> PortResult<RefundOutcome>;
+}
+
+/// CloudWatch's dashboards and alarms, as `dashboards deploy` reads and writes them. Alarms
+/// travel as JSON in the camelCase shape of `alarms.json` (the PutMetricAlarm fields), in both
+/// directions, so what is deployed compares with what is generated field by field. The sim has
+/// no CloudWatch: the in-memory adapter is the dashboards crate's test store.
+#[async_trait]
+pub trait DashboardStore: Send + Sync {
+    /// The deployed body of a dashboard, or `None` when there is no such dashboard.
+    async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>>;
+    /// Creates or replaces a dashboard. CloudWatch may accept a body and still say what is
+    /// wrong with it: those messages are returned (empty when all is well).
+    async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>>;
+    /// Every metric alarm whose name starts with `prefix` (with the actions it notifies).
+    async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<serde_json::Value>>;
+    /// Creates or replaces one alarm.
+    async fn put_metric_alarm(&self, alarm: &serde_json::Value) -> PortResult<()>;
+}
+
+/// A metric that exists (ListMetrics): its name and dimensions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetricId {
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// A query's answer: (seconds since the epoch, value), oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricSeries {
+    pub id: String,
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Reading CloudWatch's metrics, for the charts drawn from them (the sim counts its metrics
+/// itself, so it has no adapter of this).
+#[async_trait]
+pub trait MetricReader: Send + Sync {
+    /// The metrics of a namespace that have data, optionally only those of one name; sorted,
+    /// without repeats.
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        metric: Option<&str>,
+    ) -> PortResult<Vec<MetricId>>;
+    /// Runs the queries over `[start, end)` (seconds since the epoch); one series per query, in
+    /// order.
+    async fn get_metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: i64,
+        end: i64,
+    ) -> PortResult<Vec<MetricSeries>>;
 }
 
 /// Where time comes from: the system clock in production, a virtual one in the sim and tests.

@@ -9,11 +9,15 @@
 //! - [`stakeholders`]: payments, amounts, success rate, funding progress.
 //! - [`alarms`]: PutMetricAlarm requests (camelCase, as terraform's monitoring module reads them).
 //! - [`diff`]: what a deploy changes, widget by widget and alarm by alarm.
+//! - [`deploy`]: `dashboards deploy` over the `DashboardStore` port: read what is deployed, plan
+//!   the puts, show them, apply them.
 //! - [`validate`]: the limits PutDashboard and PutMetricAlarm enforce, checked before deploying.
 //! - [`report`]: plotters charts (PNG or SVG) from a metric history.
-//! - [`source`]: that history from CloudWatch (which GetMetricData queries, and their answers).
+//! - [`source`]: that history from CloudWatch (which GetMetricData queries, and their answers),
+//!   read over the `MetricReader` port.
 
 pub mod alarms;
+pub mod deploy;
 pub mod diff;
 pub mod grid;
 pub mod ops;

@@ -1,6 +1,6 @@
-//! CloudWatch as the source of the report's [`History`]: which GetMetricData queries to run, and
-//! how their answers become the charts' series. Pure: the console lists the metrics, runs the
-//! queries (batched) and hands the answers back here.
+//! CloudWatch as the source of the report's [`History`]: which GetMetricData queries to run
+//! ([`plan`]), how their answers become the charts' series ([`history`]), both pure, and
+//! [`cloudwatch_history`], which runs them over the [`MetricReader`] port.
 //!
 //! Payments are counted from the custom metrics of `crowdfund_core::metrics` (the same names the
 //! Lambdas emit and the local world counts), summed over every dimension value ListMetrics found
@@ -9,6 +9,7 @@
 
 use crate::report::{History, ProjectBar, ThroughputPoint};
 use crowdfund_core::metrics::{MetricName, NAMESPACE};
+use crowdfund_core::ports::{FundingApi, MetricReader, PortError};
 use crowdfund_core::topology;
 use std::collections::BTreeMap;
 
@@ -24,6 +25,24 @@ pub const PAYMENT_METRICS: [MetricName; 3] = [
 
 /// One GetMetricData query (core's definition, shared with the CloudWatch adapter).
 pub use crowdfund_core::metrics::MetricQuery as QuerySpec;
+
+/// Why the history could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("listing {NAMESPACE}/{metric}")]
+    ListMetrics {
+        metric: &'static str,
+        source: PortError,
+    },
+    #[error("reading metric data (GetMetricData)")]
+    MetricData(#[source] PortError),
+    #[error("listing projects from the funding API")]
+    Projects(#[source] PortError),
+    #[error(
+        "no projects to chart funding progress for: CloudWatch has no goals, so pass --api-url (crowdfund-api) to read them"
+    )]
+    NoProjects,
+}
 
 /// What a query's answer is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +155,68 @@ pub fn history(
         projects,
         source,
     }
+}
+
+/// The charts' history from CloudWatch over the last `since` before `now` (seconds since the
+/// epoch): payment counts from the custom metrics, queue depths from SQS's metrics, and the
+/// projects (goals and amounts raised) from the funding API, which is the one that knows goals.
+/// `where_from` names the source in the charts' caption.
+pub async fn cloudwatch_history(
+    metrics: &dyn MetricReader,
+    funding: &dyn FundingApi,
+    now: i64,
+    since: std::time::Duration,
+    where_from: &str,
+) -> Result<History, HistoryError> {
+    let mut existing = Vec::new();
+    for m in PAYMENT_METRICS {
+        for id in metrics
+            .list_metrics(NAMESPACE, Some(m.as_str()))
+            .await
+            .map_err(|source| HistoryError::ListMetrics {
+                metric: m.as_str(),
+                source,
+            })?
+        {
+            existing.push((id.metric, id.dimensions));
+        }
+    }
+    let planned = plan(&existing);
+    let queries: Vec<QuerySpec> = planned.queries.iter().map(|(q, _)| q.clone()).collect();
+    let minutes = (since.as_secs() / 60).max(1) as i64;
+    let to = now.div_euclid(60);
+    let from = to - minutes;
+    let series = metrics
+        .get_metric_data(&queries, from * 60, (to + 1) * 60)
+        .await
+        .map_err(HistoryError::MetricData)?;
+    let answers = series.into_iter().map(|s| (s.id, s.points)).collect();
+    let projects = funding.projects().await.map_err(HistoryError::Projects)?;
+    if projects.is_empty() {
+        return Err(HistoryError::NoProjects);
+    }
+    let projects = projects
+        .into_iter()
+        .map(|p| ProjectBar {
+            id: p.id,
+            goal: p.goal,
+            raised: p.raised,
+            currency: p.currency.to_string(),
+        })
+        .collect();
+    let end = chrono::DateTime::from_timestamp(now, 0)
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    Ok(history(
+        &planned,
+        &answers,
+        from,
+        to,
+        projects,
+        format!(
+            "CloudWatch {where_from}, {} queries, last {minutes} min to {end}",
+            queries.len()
+        ),
+    ))
 }
 
 #[cfg(test)]

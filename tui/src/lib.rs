@@ -10,7 +10,6 @@
 //!   goes through (JSONL backup and audit line).
 //! - [`dispatch`]: the one place actions are run, and where `--read-only` refuses them.
 //! - [`render`]: human-readable tables for the terminal.
-//! - `dashboards` (cargo feature `aws`): `dashboards deploy` and the charts from CloudWatch.
 //! - `aws` (cargo feature `aws`): the `--aws` backend over the AWS adapters of
 //!   crowdfund-handlers.
 #![deny(clippy::todo, clippy::unimplemented)]
@@ -20,8 +19,6 @@ pub mod app;
 pub mod aws;
 pub mod backend;
 pub mod cli;
-#[cfg(feature = "aws")]
-pub mod dashboards;
 pub mod dispatch;
 pub mod ops;
 pub mod render;

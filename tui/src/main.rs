@@ -425,7 +425,7 @@ async fn cloudwatch_report(
 ) -> Result<()> {
     let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
     let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
-    let history = crowdfund_console::dashboards::cloudwatch_history(
+    let history = crowdfund_dashboards::source::cloudwatch_history(
         &cw,
         b.funding.as_ref(),
         b.wall_clock.now().timestamp(),
@@ -442,7 +442,7 @@ async fn deploy(
     target: &crowdfund_console::aws::AwsTarget,
     args: crowdfund_console::cli::DeployArgs,
 ) -> Result<()> {
-    use crowdfund_console::dashboards::{apply, plan_deploy, render_plan};
+    use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
     let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
     let where_to = target.settings.describe(&clients.region);
     let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);

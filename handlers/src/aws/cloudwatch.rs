@@ -1,20 +1,22 @@
-//! CloudWatch adapter: dashboards and alarms for `dashboards deploy`, metric data for the
-//! stakeholder charts, and [`CloudWatchMetrics`], the [`Metrics`] port for the local runner.
+//! CloudWatch adapter: the [`DashboardStore`] port for `dashboards deploy`, the
+//! [`MetricReader`] port for the charts, and [`CloudWatchMetrics`], the [`Metrics`] port for the
+//! local runner.
 //!
 //! Alarms travel as JSON in the camelCase shape of `alarms.json` (the PutMetricAlarm fields), in
 //! both directions, so what is deployed can be compared with what is generated field by field.
 //! Batches follow CloudWatch's limits: at most [`MAX_QUERIES_PER_CALL`] queries per
-//! GetMetricData (pages followed by NextToken) and [`MAX_DATUMS_PER_CALL`] datums per
-//! PutMetricData.
+//! GetMetricData and [`MAX_DATUMS_PER_CALL`] datums per PutMetricData. Every page of a listing
+//! is read, through the SDK's paginators.
 
 use super::port_error;
+use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
     StandardUnit, Statistic,
 };
 use crowdfund_core::metrics::{MetricEvent, NAMESPACE};
-use crowdfund_core::ports::{Clock, Metrics, PortError, PortResult};
+use crowdfund_core::ports::{Clock, DashboardStore, MetricReader, Metrics, PortError, PortResult};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,20 +28,7 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
 pub use crowdfund_core::metrics::MetricQuery;
-
-/// A query's answer: (seconds since the epoch, value), oldest first.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MetricSeries {
-    pub id: String,
-    pub points: Vec<(i64, f64)>,
-}
-
-/// A metric that exists (ListMetrics): its name and dimensions.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct MetricId {
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-}
+pub use crowdfund_core::ports::{MetricId, MetricSeries};
 
 /// One value to put.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,8 +86,136 @@ impl CloudWatch {
         CloudWatch { client }
     }
 
-    /// The deployed body of a dashboard, or `None` when there is no such dashboard.
-    pub async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>> {
+    /// The metrics of a namespace that have data (ListMetrics, every page), optionally only
+    /// those of one name.
+    pub async fn list_metrics(
+        &self,
+        namespace: &str,
+        metric: Option<&str>,
+    ) -> PortResult<Vec<MetricId>> {
+        let pages = self
+            .client
+            .list_metrics()
+            .namespace(namespace)
+            .set_metric_name(metric.map(str::to_string))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
+        let mut out: Vec<MetricId> = pages
+            .iter()
+            .flat_map(|page| page.metrics())
+            .map(|m| MetricId {
+                metric: m.metric_name().unwrap_or_default().to_string(),
+                dimensions: m
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Runs the queries over `[start, end)` (seconds since the epoch), at most
+    /// [`MAX_QUERIES_PER_CALL`] per call, every page read; one series per query, in order.
+    pub async fn get_metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: i64,
+        end: i64,
+    ) -> PortResult<Vec<MetricSeries>> {
+        let mut by_id: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
+            let pages = self
+                .client
+                .get_metric_data()
+                .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    port_error(
+                        SERVICE,
+                        &format!("GetMetricData ({} queries)", batch.len()),
+                        e,
+                    )
+                })?;
+            for r in pages.iter().flat_map(|page| page.metric_data_results()) {
+                let points = by_id
+                    .entry(r.id().unwrap_or_default().to_string())
+                    .or_default();
+                points.extend(
+                    r.timestamps()
+                        .iter()
+                        .zip(r.values())
+                        .map(|(t, v)| (t.secs(), *v)),
+                );
+            }
+        }
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let mut points = by_id.remove(&q.id).unwrap_or_default();
+                points.sort_by_key(|p| p.0);
+                MetricSeries {
+                    id: q.id.clone(),
+                    points,
+                }
+            })
+            .collect())
+    }
+
+    /// Puts the datums into `namespace`, at most [`MAX_DATUMS_PER_CALL`] per call.
+    pub async fn put_metric_data(&self, namespace: &str, datums: &[Datum]) -> PortResult<()> {
+        for batch in datums.chunks(MAX_DATUMS_PER_CALL) {
+            let data = batch
+                .iter()
+                .map(|d| {
+                    MetricDatum::builder()
+                        .metric_name(&d.metric)
+                        .set_dimensions(Some(
+                            d.dimensions.iter().map(|(n, v)| dimension(n, v)).collect(),
+                        ))
+                        .value(d.value)
+                        .unit(StandardUnit::from(d.unit.as_str()))
+                        .timestamp(DateTime::from_secs(d.at))
+                        .build()
+                })
+                .collect();
+            self.client
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(data))
+                .send()
+                .await
+                .map_err(|e| {
+                    port_error(
+                        SERVICE,
+                        &format!("PutMetricData ({} datums to {namespace})", batch.len()),
+                        e,
+                    )
+                })?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DashboardStore for CloudWatch {
+    async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>> {
         match self
             .client
             .get_dashboard()
@@ -117,9 +234,7 @@ impl CloudWatch {
         }
     }
 
-    /// Creates or replaces a dashboard. CloudWatch may accept a body and still say what is
-    /// wrong with it: those messages are returned (empty when all is well).
-    pub async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>> {
+    async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>> {
         let out = self
             .client
             .put_dashboard()
@@ -138,31 +253,27 @@ impl CloudWatch {
             .collect())
     }
 
-    /// Every metric alarm whose name starts with `prefix`, in the `alarms.json` shape (plus the
-    /// actions they notify), every page read.
-    pub async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
-        let mut token: Option<String> = None;
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .client
-                .describe_alarms()
-                .alarm_name_prefix(prefix)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
-            out.extend(page.metric_alarms().iter().map(alarm_json));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+    /// In the `alarms.json` shape, every page read.
+    async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
+        let pages = self
+            .client
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("DescribeAlarms {prefix}*"), e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.metric_alarms())
+            .map(alarm_json)
+            .collect())
     }
 
     /// Creates or replaces one alarm from its `alarms.json` shape. A field of the wrong type is
     /// refused naming the alarm and the field; what CloudWatch refuses names the alarm too.
-    pub async fn put_metric_alarm(&self, alarm: &Value) -> PortResult<()> {
+    async fn put_metric_alarm(&self, alarm: &Value) -> PortResult<()> {
         let name = str_field(alarm, "alarmName")
             .ok_or_else(|| PortError::Rejected(format!("alarm without alarmName: {alarm}")))?;
         let mut req = self
@@ -211,142 +322,26 @@ impl CloudWatch {
             .map_err(|e| port_error(SERVICE, &format!("PutMetricAlarm {name}"), e))?;
         Ok(())
     }
+}
 
-    /// The metrics of a namespace that have data (ListMetrics, every page), optionally only
-    /// those of one name.
-    pub async fn list_metrics(
+/// The charts' reads; the console's overlay calls the same methods on [`CloudWatch`] directly.
+#[async_trait]
+impl MetricReader for CloudWatch {
+    async fn list_metrics(
         &self,
         namespace: &str,
         metric: Option<&str>,
     ) -> PortResult<Vec<MetricId>> {
-        let mut token: Option<String> = None;
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .client
-                .list_metrics()
-                .namespace(namespace)
-                .set_metric_name(metric.map(str::to_string))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
-            out.extend(page.metrics().iter().map(|m| {
-                MetricId {
-                    metric: m.metric_name().unwrap_or_default().to_string(),
-                    dimensions: m
-                        .dimensions()
-                        .iter()
-                        .map(|d| {
-                            (
-                                d.name().unwrap_or_default().to_string(),
-                                d.value().unwrap_or_default().to_string(),
-                            )
-                        })
-                        .collect(),
-                }
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        CloudWatch::list_metrics(self, namespace, metric).await
     }
 
-    /// Runs the queries over `[start, end)` (seconds since the epoch), at most
-    /// [`MAX_QUERIES_PER_CALL`] per call, following NextToken; one series per query, in order.
-    pub async fn get_metric_data(
+    async fn get_metric_data(
         &self,
         queries: &[MetricQuery],
         start: i64,
         end: i64,
     ) -> PortResult<Vec<MetricSeries>> {
-        let mut by_id: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
-                    .start_time(DateTime::from_secs(start))
-                    .end_time(DateTime::from_secs(end))
-                    .scan_by(ScanBy::TimestampAscending)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        port_error(
-                            SERVICE,
-                            &format!("GetMetricData ({} queries)", batch.len()),
-                            e,
-                        )
-                    })?;
-                for r in page.metric_data_results() {
-                    let points = by_id
-                        .entry(r.id().unwrap_or_default().to_string())
-                        .or_default();
-                    points.extend(
-                        r.timestamps()
-                            .iter()
-                            .zip(r.values())
-                            .map(|(t, v)| (t.secs(), *v)),
-                    );
-                }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
-                }
-            }
-        }
-        Ok(queries
-            .iter()
-            .map(|q| {
-                let mut points = by_id.remove(&q.id).unwrap_or_default();
-                points.sort_by_key(|p| p.0);
-                MetricSeries {
-                    id: q.id.clone(),
-                    points,
-                }
-            })
-            .collect())
-    }
-
-    /// Puts the datums into `namespace`, at most [`MAX_DATUMS_PER_CALL`] per call.
-    pub async fn put_metric_data(&self, namespace: &str, datums: &[Datum]) -> PortResult<()> {
-        for batch in datums.chunks(MAX_DATUMS_PER_CALL) {
-            let data = batch
-                .iter()
-                .map(|d| {
-                    MetricDatum::builder()
-                        .metric_name(&d.metric)
-                        .set_dimensions(Some(
-                            d.dimensions.iter().map(|(n, v)| dimension(n, v)).collect(),
-                        ))
-                        .value(d.value)
-                        .unit(StandardUnit::from(d.unit.as_str()))
-                        .timestamp(DateTime::from_secs(d.at))
-                        .build()
-                })
-                .collect();
-            self.client
-                .put_metric_data()
-                .namespace(namespace)
-                .set_metric_data(Some(data))
-                .send()
-                .await
-                .map_err(|e| {
-                    port_error(
-                        SERVICE,
-                        &format!("PutMetricData ({} datums to {namespace})", batch.len()),
-                        e,
-                    )
-                })?;
-        }
-        Ok(())
+        CloudWatch::get_metric_data(self, queries, start, end).await
     }
 }
 

@@ -1,13 +1,13 @@
 //! `dashboards deploy` and `dashboards report --source cloudwatch` against moto server.
 
 use super::{SUITE, console, moto_url, provisioned_moto, reset_moto};
-use crowdfund_console::dashboards::cloudwatch_history;
 use crowdfund_core::metrics::MetricEvent;
 use crowdfund_core::money::{Currency, Money};
-use crowdfund_core::ports::{Metrics, SystemClock};
+use crowdfund_core::ports::{DashboardStore, Metrics, SystemClock};
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_core::topology::{QUEUE_DLQ, QUEUE_PAYMENT_ATTEMPT};
 use crowdfund_dashboards::report::{CHARTS, Format, write_report};
+use crowdfund_dashboards::source::cloudwatch_history;
 use crowdfund_dashboards::{Target, generate};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, CloudWatchMetrics, Datum};
 use crowdfund_handlers::aws::{AwsClients, AwsSettings};

@@ -1,5 +1,5 @@
-//! `dashboards deploy` and `dashboards report --source cloudwatch`: the generated dashboards and
-//! alarms against what CloudWatch has, and the stakeholder charts from CloudWatch's metrics.
+//! `dashboards deploy`: the generated dashboards and alarms against what a [`DashboardStore`]
+//! (CloudWatch) has.
 //!
 //! A deploy is two steps so the caller can show the differences before anything changes:
 //! [`plan_deploy`] reads the deployed dashboards (GetDashboard) and the alarms under the
@@ -8,17 +8,27 @@
 //! generated are listed as removed and left in place: deleting an alarm someone may still rely
 //! on is a decision for a person (`aws cloudwatch delete-alarms`).
 
-use anyhow::{Context, Result, bail};
-use crowdfund_core::metrics::NAMESPACE;
-use crowdfund_core::ports::FundingApi;
-use crowdfund_dashboards::diff::{self, Change, Diff};
-use crowdfund_dashboards::report::{History, ProjectBar};
-use crowdfund_dashboards::source::{self, PAYMENT_METRICS};
-use crowdfund_dashboards::{Generated, Target};
-use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
+use crate::diff::{self, Change, Diff};
+use crate::{GenerateError, Generated, Target};
+use crowdfund_core::ports::{DashboardStore, PortError};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// Why a deploy could not be planned or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    #[error("reading dashboard {name}")]
+    ReadDashboard { name: String, source: PortError },
+    #[error("reading the alarms named {prefix}*")]
+    ReadAlarms { prefix: String, source: PortError },
+    #[error("CloudWatch refused dashboard {name}")]
+    PutDashboard { name: String, source: PortError },
+    #[error("CloudWatch refused alarm {name}")]
+    PutAlarm { name: String, source: PortError },
+}
 
 /// One dashboard to put: its name, the generated body, and how it differs from the deployed one.
 #[derive(Debug, Clone, Serialize)]
@@ -86,17 +96,21 @@ fn with_actions(generated: &Value, deployed: Option<&Value>, topic: Option<&str>
 
 /// Reads what is deployed and compares it with what is generated for `target`.
 pub async fn plan_deploy(
-    cw: &CloudWatch,
+    store: &dyn DashboardStore,
     target: &Target,
     alarm_topic: Option<&str>,
-) -> Result<DeployPlan> {
-    let generated: Generated = crowdfund_dashboards::generate(target)?;
+) -> Result<DeployPlan, DeployError> {
+    let generated: Generated = crate::generate(target)?;
     let mut dashboards = Vec::new();
     for (name, body) in generated.dashboards(target) {
-        let deployed = cw
-            .get_dashboard(&name)
-            .await
-            .with_context(|| format!("reading dashboard {name}"))?;
+        let deployed =
+            store
+                .get_dashboard(&name)
+                .await
+                .map_err(|source| DeployError::ReadDashboard {
+                    name: name.clone(),
+                    source,
+                })?;
         // A body CloudWatch holds but that is not JSON is compared as an empty dashboard:
         // everything generated is then an addition, which is what the put will do.
         let deployed: Option<Value> =
@@ -108,10 +122,14 @@ pub async fn plan_deploy(
         });
     }
     let prefix = target.alarm_prefix();
-    let deployed_alarms = cw
-        .describe_alarms(&prefix)
-        .await
-        .with_context(|| format!("reading the alarms named {prefix}*"))?;
+    let deployed_alarms =
+        store
+            .describe_alarms(&prefix)
+            .await
+            .map_err(|source| DeployError::ReadAlarms {
+                prefix: prefix.clone(),
+                source,
+            })?;
     let by_name: BTreeMap<&str, &Value> = deployed_alarms
         .iter()
         .filter_map(|a| a.get("alarmName").and_then(Value::as_str).map(|n| (n, a)))
@@ -152,18 +170,21 @@ pub async fn plan_deploy(
 
 /// Puts what differs; `done` is called after each put with what was put. Stops at the first
 /// refusal, naming the dashboard or alarm (what was put before it stays put; run it again).
+/// Returns what CloudWatch said about the dashboards it accepted.
 pub async fn apply(
-    cw: &CloudWatch,
+    store: &dyn DashboardStore,
     plan: &DeployPlan,
     mut done: impl FnMut(&str),
-) -> Result<Vec<String>> {
+) -> Result<Vec<String>, DeployError> {
     let mut warnings = Vec::new();
     for d in plan.dashboards_to_put() {
-        let body = serde_json::to_string(&d.body)?;
-        let messages = cw
-            .put_dashboard(&d.name, &body)
+        let messages = store
+            .put_dashboard(&d.name, &d.body.to_string())
             .await
-            .with_context(|| format!("CloudWatch refused dashboard {}", d.name))?;
+            .map_err(|source| DeployError::PutDashboard {
+                name: d.name.clone(),
+                source,
+            })?;
         warnings.extend(
             messages
                 .into_iter()
@@ -173,9 +194,13 @@ pub async fn apply(
     }
     for a in &plan.alarms_to_put {
         let name = a.get("alarmName").and_then(Value::as_str).unwrap_or("?");
-        cw.put_metric_alarm(a)
+        store
+            .put_metric_alarm(a)
             .await
-            .with_context(|| format!("CloudWatch refused alarm {name}"))?;
+            .map_err(|source| DeployError::PutAlarm {
+                name: name.to_string(),
+                source,
+            })?;
         done(name);
     }
     Ok(warnings)
@@ -223,73 +248,118 @@ pub fn render_plan(plan: &DeployPlan, target: &Target) -> String {
     out
 }
 
-/// The charts' history from CloudWatch over the last `since` before `now` (seconds since the
-/// epoch): payment counts from the custom metrics, queue depths from SQS's metrics, and the
-/// projects (goals and amounts raised) from the funding API, which is the one that knows goals.
-pub async fn cloudwatch_history(
-    cw: &CloudWatch,
-    funding: &dyn FundingApi,
-    now: i64,
-    since: std::time::Duration,
-    where_from: &str,
-) -> Result<History> {
-    let mut existing = Vec::new();
-    for m in PAYMENT_METRICS {
-        for id in cw
-            .list_metrics(NAMESPACE, Some(m.as_str()))
-            .await
-            .with_context(|| format!("listing {NAMESPACE}/{}", m.as_str()))?
-        {
-            existing.push((id.metric, id.dimensions));
-        }
-    }
-    let plan = source::plan(&existing);
-    let queries: Vec<MetricQuery> = plan.queries.iter().map(|(q, _)| q.clone()).collect();
-    let minutes = (since.as_secs() / 60).max(1) as i64;
-    let to = now.div_euclid(60);
-    let from = to - minutes;
-    let series = cw
-        .get_metric_data(&queries, from * 60, (to + 1) * 60)
-        .await
-        .context("reading metric data (GetMetricData)")?;
-    let answers = series.into_iter().map(|s| (s.id, s.points)).collect();
-    let projects = funding
-        .projects()
-        .await
-        .context("listing projects from the funding API")?;
-    if projects.is_empty() {
-        bail!(
-            "no projects to chart funding progress for: CloudWatch has no goals, so pass --api-url (crowdfund-api) to read them"
-        );
-    }
-    let projects = projects
-        .into_iter()
-        .map(|p| ProjectBar {
-            id: p.id,
-            goal: p.goal,
-            raised: p.raised,
-            currency: p.currency.to_string(),
-        })
-        .collect();
-    let end = chrono::DateTime::from_timestamp(now, 0)
-        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
-    Ok(source::history(
-        &plan,
-        &answers,
-        from,
-        to,
-        projects,
-        format!(
-            "CloudWatch {where_from}, {} queries, last {minutes} min to {end}",
-            queries.len()
-        ),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Item;
+    use async_trait::async_trait;
+    use crowdfund_core::ports::PortResult;
+    use futures::executor::block_on;
     use serde_json::json;
+    use std::sync::Mutex;
+
+    /// Dashboards by name and alarms by name, as CloudWatch would keep them.
+    #[derive(Default)]
+    struct MemoryStore {
+        dashboards: Mutex<BTreeMap<String, String>>,
+        alarms: Mutex<BTreeMap<String, Value>>,
+    }
+
+    #[async_trait]
+    impl DashboardStore for MemoryStore {
+        async fn get_dashboard(&self, name: &str) -> PortResult<Option<String>> {
+            Ok(self.dashboards.lock().unwrap().get(name).cloned())
+        }
+        async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>> {
+            self.dashboards
+                .lock()
+                .unwrap()
+                .insert(name.to_string(), body.to_string());
+            Ok(Vec::new())
+        }
+        async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
+            let alarms = self.alarms.lock().unwrap();
+            Ok(alarms
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .map(|(_, a)| a.clone())
+                .collect())
+        }
+        async fn put_metric_alarm(&self, alarm: &Value) -> PortResult<()> {
+            let name = alarm["alarmName"].as_str().unwrap().to_string();
+            self.alarms.lock().unwrap().insert(name, alarm.clone());
+            Ok(())
+        }
+    }
+
+    fn target() -> Target {
+        Target::new("us-east-1", "dev")
+    }
+
+    /// Plans against `store`, applies the plan, and returns it with the names put.
+    fn deploy(store: &MemoryStore, topic: Option<&str>) -> (DeployPlan, Vec<String>) {
+        let plan = block_on(plan_deploy(store, &target(), topic)).unwrap();
+        let mut put = Vec::new();
+        block_on(apply(store, &plan, |n| put.push(n.to_string()))).unwrap();
+        (plan, put)
+    }
+
+    /// On an empty store every dashboard and alarm is an addition and is put, once each.
+    #[test]
+    fn an_empty_store_gets_everything_put() {
+        let store = MemoryStore::default();
+        let generated = crate::generate(&target()).unwrap();
+        let (plan, put) = deploy(&store, None);
+        assert!(plan.dashboards.iter().all(|d| !d.diff.deployed));
+        assert_eq!(
+            plan.alarms.count(|c| matches!(c, Change::Added)),
+            generated.alarms.len()
+        );
+        assert_eq!(plan.puts(), 2 + generated.alarms.len());
+        assert_eq!(put.len(), plan.puts());
+        assert_eq!(store.dashboards.lock().unwrap().len(), 2);
+        assert_eq!(store.alarms.lock().unwrap().len(), generated.alarms.len());
+    }
+
+    /// Once applied, the same plan finds nothing to put, the alarm topic included.
+    #[test]
+    fn a_second_plan_after_apply_changes_nothing() {
+        let store = MemoryStore::default();
+        deploy(&store, Some("arn:topic"));
+        let (again, put) = deploy(&store, Some("arn:topic"));
+        assert_eq!(again.puts(), 0);
+        assert!(put.is_empty());
+        assert!(again.dashboards.iter().all(|d| d.diff.is_empty()));
+        assert!(again.alarms.items.is_empty());
+    }
+
+    /// A widget edited in CloudWatch is reported as changed, naming the field, and put back.
+    #[test]
+    fn a_changed_widget_is_reported_as_changed() {
+        let store = MemoryStore::default();
+        deploy(&store, None);
+        let name = target().dashboard_name("ops");
+        let mut body: Value =
+            serde_json::from_str(&store.dashboards.lock().unwrap()[&name]).unwrap();
+        body["widgets"][0]["height"] = json!(99);
+        let edited = diff::widget_identity(&body["widgets"][0]);
+        store
+            .dashboards
+            .lock()
+            .unwrap()
+            .insert(name.clone(), body.to_string());
+        let (plan, put) = deploy(&store, None);
+        let ops = plan.dashboards.iter().find(|d| d.name == name).unwrap();
+        assert_eq!(
+            ops.diff.items,
+            vec![Item {
+                key: edited,
+                change: Change::Changed(vec!["height".into()]),
+            }]
+        );
+        assert_eq!(put, vec![name]);
+        assert!(render_plan(&plan, &target()).contains("  ~ "));
+    }
 
     /// A deploy keeps the actions a deployed alarm has and adds the topic once.
     #[test]
