@@ -5,26 +5,9 @@
 use crate::helpers::spawn_app;
 use crowdfund_api::config::Role;
 use crowdfund_handlers::aws::pipeline::{AwsPipeline, PipelineOptions};
-use crowdfund_handlers::aws::provision::provision;
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use crowdfund_testkit::{MAIL_FROM, ProvisionedMoto, moto_url, provisioned_moto};
 use serde_json::json;
 use std::time::Duration;
-
-fn moto_url() -> Option<String> {
-    match std::env::var("CROWDFUND_MOTO_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CROWDFUND_MOTO_URL is required in CI"
-            );
-            eprintln!(
-                "SKIPPED: set CROWDFUND_MOTO_URL (scripts/moto.sh start) to run the moto test"
-            );
-            None
-        }
-    }
-}
 
 /// A payment approved on AWS raises the project in MySQL exactly once, duplicates included.
 #[tokio::test]
@@ -32,27 +15,13 @@ async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
     let Some(moto) = moto_url() else { return };
     let api = spawn_app(Role::FundingRw).await;
     let project = api.create_project(10_000_000, "KRW").await;
-    let http = reqwest::Client::new();
-    let reset = http
-        .post(format!("{moto}/moto-api/reset"))
-        .send()
-        .await
-        .unwrap();
-    assert!(reset.status().is_success());
-    let clients = AwsClients::load(&AwsSettings {
-        endpoint_url: Some(moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    })
-    .await
-    .unwrap();
-    provision(&clients, "crowdfund@example.com").await.unwrap();
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
     let pipeline = AwsPipeline::new(
         &clients,
         &PipelineOptions {
             webhook_url: None,
             funding_api_url: Some(api.address.clone()),
-            mail_from: "crowdfund@example.com".into(),
+            mail_from: MAIL_FROM.into(),
             max_retry_delay_seconds: Some(0),
             put_metrics: true,
         },

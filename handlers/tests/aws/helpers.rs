@@ -11,33 +11,14 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_handlers::aws::pipeline::{AwsPipeline, PipelineOptions};
-use crowdfund_handlers::aws::provision::{ProvisionReport, provision};
-use crowdfund_handlers::aws::{AwsClients, AwsSettings, broker_http};
+use crowdfund_handlers::aws::provision::ProvisionReport;
+use crowdfund_handlers::aws::{AwsClients, broker_http};
+use crowdfund_testkit::{MAIL_FROM, ProvisionedMoto, provisioned_moto};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-pub const MAIL_FROM: &str = "payments@crowdfund.example";
-
-/// The moto URL, or `None` to skip. In CI a missing moto fails the test instead.
-pub fn moto_url() -> Option<String> {
-    match std::env::var("CROWDFUND_MOTO_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u.trim().to_string()),
-        _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-            assert!(
-                !ci,
-                "CI is set but CROWDFUND_MOTO_URL is not: .ci/run must start moto (scripts/moto.sh start) and export it"
-            );
-            eprintln!(
-                "\n!!! SKIPPED: CROWDFUND_MOTO_URL is not set, so this moto test did not run.\n!!! Run `export CROWDFUND_MOTO_URL=$(scripts/moto.sh start)` first.\n"
-            );
-            None
-        }
-    }
-}
 
 /// A stand-in for the Discord webhook: records every body; answers 429 to the first
 /// `rate_limit_first` requests.
@@ -108,25 +89,11 @@ pub struct TestApp {
 /// in-memory funding store.
 pub async fn spawn_app(moto: &str, webhook_url: Option<String>) -> TestApp {
     let suite = SUITE.lock().await;
-    let http = reqwest::Client::new();
-    let reset = http
-        .post(format!("{moto}/moto-api/reset"))
-        .send()
-        .await
-        .expect("moto answers /moto-api/reset");
-    assert!(
-        reset.status().is_success(),
-        "moto reset: {}",
-        reset.status()
-    );
-    let clients = AwsClients::load(&AwsSettings {
-        endpoint_url: Some(moto.to_string()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    })
-    .await
-    .unwrap();
-    let provisioned = provision(&clients, MAIL_FROM).await.expect("provision");
+    let ProvisionedMoto {
+        clients,
+        report: provisioned,
+        ..
+    } = provisioned_moto(moto).await;
     let pipeline = AwsPipeline::new(
         &clients,
         &PipelineOptions {
@@ -159,7 +126,7 @@ pub async fn spawn_app(moto: &str, webhook_url: Option<String>) -> TestApp {
         pipeline,
         broker_url: format!("http://{addr}/broker"),
         provisioned,
-        http,
+        http: reqwest::Client::new(),
         _stop: stop,
         _suite: suite,
     }

@@ -3,7 +3,7 @@
 //! run, configured the way terraform configures them, against moto.
 
 use crate::depth;
-use crate::helpers::{FakeDiscord, TestApp, moto_url, payment_body, spawn_app};
+use crate::helpers::{FakeDiscord, TestApp, payment_body, spawn_app};
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_lambda_events::sqs::SqsEvent;
 use base64::Engine;
@@ -17,7 +17,8 @@ use crowdfund_core::topology::{
 };
 use crowdfund_handlers::aws::emf::EmfMetrics;
 use crowdfund_handlers::aws::lambda::{Lambda, LambdaEnv, broker_response};
-use crowdfund_handlers::aws::{AwsSettings, load_config};
+use crowdfund_handlers::aws::load_config;
+use crowdfund_testkit::{endpoint_settings, moto_url};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -87,13 +88,7 @@ async fn terraform_env(
 
 /// The SDK configuration a function gets, pointed at moto.
 async fn moto_config(app: &TestApp) -> aws_config::SdkConfig {
-    load_config(&AwsSettings {
-        endpoint_url: Some(app.moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    })
-    .await
-    .unwrap()
+    load_config(&endpoint_settings(&app.moto)).await.unwrap()
 }
 
 /// The function's wiring on moto; its EMF lines go to the returned capture.

@@ -17,7 +17,8 @@ use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
 use crowdfund_handlers::aws::provision::{Change, provision};
 use crowdfund_handlers::aws::sqs::SqsQueues;
-use helpers::{FakeDiscord, MAIL_FROM, moto_url, spawn_app};
+use crowdfund_testkit::{MAIL_FROM, moto_url};
+use helpers::{FakeDiscord, spawn_app};
 use serde_json::Value;
 
 async fn depth(app: &helpers::TestApp, queue: &str) -> u64 {

@@ -5,8 +5,9 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use crowdfund_core::ports::{MessageMoveTasks, PortError};
+use crowdfund_handlers::aws::AwsClients;
 use crowdfund_handlers::aws::sqs::SqsQueues;
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use crowdfund_testkit::endpoint_settings;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -115,13 +116,9 @@ async fn spawn_stub() -> (String, Arc<Mutex<Stub>>) {
 }
 
 async fn queues(endpoint: &str) -> SqsQueues {
-    let clients = AwsClients::load(&AwsSettings {
-        endpoint_url: Some(endpoint.to_string()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    })
-    .await
-    .expect("config");
+    let clients = AwsClients::load(&endpoint_settings(endpoint))
+        .await
+        .expect("config");
     SqsQueues::new(clients.sqs)
 }
 

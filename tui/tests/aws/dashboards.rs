@@ -1,6 +1,6 @@
 //! `dashboards deploy` and `dashboards report --source cloudwatch` against moto server.
 
-use super::{SUITE, console, moto_url, provisioned_moto, reset_moto};
+use super::{SUITE, console};
 use crowdfund_core::metrics::MetricEvent;
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{DashboardStore, Metrics, SystemClock};
@@ -9,18 +9,17 @@ use crowdfund_core::topology::{QUEUE_DLQ, QUEUE_PAYMENT_ATTEMPT};
 use crowdfund_dashboards::report::{CHARTS, Format, write_report};
 use crowdfund_dashboards::source::cloudwatch_history;
 use crowdfund_dashboards::{Target, generate};
+use crowdfund_handlers::aws::AwsClients;
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, CloudWatchMetrics, Datum};
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use crowdfund_testkit::{
+    ProvisionedMoto, endpoint_settings, moto_url, provisioned_moto, reset_moto,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
 async fn cloudwatch(moto: &str) -> CloudWatch {
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.to_string()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
-    CloudWatch::new(AwsClients::load(&settings).await.unwrap().cloudwatch)
+    let clients = AwsClients::load(&endpoint_settings(moto)).await.unwrap();
+    CloudWatch::new(clients.cloudwatch)
 }
 
 fn deploy(moto: &str, state: &std::path::Path, extra: &[&str]) -> Value {
@@ -45,7 +44,7 @@ fn count(diff: &Value, change: &str) -> usize {
 async fn deploy_puts_dashboards_and_alarms_once() {
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    reset_moto(&moto);
+    reset_moto(&moto).await;
     let cw = cloudwatch(&moto).await;
     let target = Target::new("us-east-1", "dev");
     let generated = generate(&target).unwrap();
@@ -121,7 +120,7 @@ async fn deploy_puts_dashboards_and_alarms_once() {
 async fn report_from_cloudwatch_draws_the_charts() {
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    reset_moto(&moto);
+    reset_moto(&moto).await;
     let cw = cloudwatch(&moto).await;
     let metrics = CloudWatchMetrics::new(cw.clone(), Arc::new(SystemClock));
     let krw = |n| Money::new(n, Currency::KRW);
@@ -195,7 +194,9 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
 
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    let (settings, clients) = provisioned_moto(&moto).await;
+    let ProvisionedMoto {
+        settings, clients, ..
+    } = provisioned_moto(&moto).await;
     let cw = CloudWatch::new(clients.cloudwatch.clone());
     let now = chrono::Utc::now().timestamp();
     let datum = |metric: &str, dim: (&str, &str), value: f64, unit: &str| Datum {

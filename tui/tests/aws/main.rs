@@ -20,61 +20,13 @@ use crowdfund_core::ports::{
     QueueStats, ReceivedMessage,
 };
 use crowdfund_core::topology::{QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
-use crowdfund_handlers::aws::provision::provision;
 use crowdfund_handlers::aws::sqs::SqsQueues;
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use crowdfund_testkit::{ProvisionedMoto, endpoint_settings, moto_url, provisioned_moto};
 use std::collections::HashSet;
-use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 /// Topology names are fixed, so tests take turns on the one moto server (reset before each).
 static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn moto_url() -> Option<String> {
-    match std::env::var("CROWDFUND_MOTO_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u.trim().to_string()),
-        _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-            assert!(
-                !ci,
-                "CI is set but CROWDFUND_MOTO_URL is not: .ci/run must start moto (scripts/moto.sh start) and export it"
-            );
-            eprintln!(
-                "\n!!! SKIPPED: CROWDFUND_MOTO_URL is not set, so this moto test did not run.\n!!! Run `export CROWDFUND_MOTO_URL=$(scripts/moto.sh start)` first.\n"
-            );
-            None
-        }
-    }
-}
-
-/// `POST /moto-api/reset` with a bare HTTP/1.1 request (no HTTP client needed for one call).
-fn reset_moto(url: &str) {
-    let host = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "POST /moto-api/reset HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
-}
-
-/// A reset moto with the topology provisioned: the settings that point at it, and its clients.
-async fn provisioned_moto(moto: &str) -> (AwsSettings, AwsClients) {
-    reset_moto(moto);
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.to_string()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
-    let clients = AwsClients::load(&settings).await.unwrap();
-    provision(&clients, "payments@crowdfund.example")
-        .await
-        .unwrap();
-    (settings, clients)
-}
 
 /// Where the redrive "dies".
 #[derive(Debug, Clone, Copy)]
@@ -175,13 +127,8 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
     let _suite = SUITE.lock().await;
     const N: usize = 23;
     let dir = tempfile::tempdir().unwrap();
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.clone()),
-        region: Some("us-east-1".into()),
-        profile: None,
-    };
     let target = AwsTarget {
-        settings: settings.clone(),
+        settings: endpoint_settings(&moto),
         api_url: None,
     };
     for fault in [
@@ -190,11 +137,7 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
         Fault::DeleteAckLost,
     ] {
         for at in [1, 2] {
-            reset_moto(&moto);
-            let clients = AwsClients::load(&settings).await.unwrap();
-            provision(&clients, "payments@crowdfund.example")
-                .await
-                .unwrap();
+            let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
             let sqs = SqsQueues::new(clients.sqs.clone());
             let wanted: HashSet<String> = (0..N).map(|i| format!("pay-{i}")).collect();
             for id in &wanted {
@@ -282,7 +225,7 @@ fn console(moto: &str, state: &std::path::Path, args: &[&str]) -> serde_json::Va
 async fn console_status_list_and_redrive_over_aws() {
     let Some(moto) = moto_url() else { return };
     let _suite = SUITE.lock().await;
-    let (_, clients) = provisioned_moto(&moto).await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
     let sqs = SqsQueues::new(clients.sqs.clone());
     for id in ["pay-a", "pay-b"] {
         let body = serde_json::json!({

@@ -1,11 +1,12 @@
 //! The interactive `crowdfund-console --aws` in a real terminal (tmux) against moto: what an
 //! operator on call does, checked on the screen and then on SQS itself.
 
+use super::SUITE;
 use super::tmux::{self, Tmux};
-use super::{SUITE, moto_url, provisioned_moto};
 use crowdfund_core::ports::{MessageSender, QueueClient};
 use crowdfund_core::topology::{QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
 use crowdfund_handlers::aws::sqs::SqsQueues;
+use crowdfund_testkit::{ProvisionedMoto, moto_url, provisioned_moto};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -100,7 +101,7 @@ async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
         return;
     }
     let _suite = SUITE.lock().await;
-    let (_, clients) = provisioned_moto(&moto).await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
     let sqs = SqsQueues::new(clients.sqs.clone());
     let mut parked = BTreeMap::new();
     for payment_id in ["pay-a", "pay-b", "pay-c"] {

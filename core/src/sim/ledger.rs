@@ -1,0 +1,159 @@
+//! The [`Ledger`] and [`IdempotencyStore`] ports: the DynamoDB `payments` table, with its
+//! `project_paid_at` index and conditional writes.
+
+use super::{SimWorld, WorldState};
+use crate::domain::{PaymentRecord, PaymentStatus, Timestamp};
+use crate::ports::{CancelOutcome, Claim, IdempotencyStore, Ledger, PortResult, PutOutcome};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) enum IdempotencyItem {
+    InProgress { expires_at: Timestamp },
+    Done { at: Timestamp },
+}
+
+impl WorldState {
+    pub(super) fn rebuild_indices(&mut self) {
+        self.ledger_index = self
+            .ledger
+            .values()
+            .map(|p| (p.project_id.clone(), p.paid_at, p.payment_id.clone()))
+            .collect();
+    }
+}
+
+impl SimWorld {
+    pub fn ledger_records(&self) -> Vec<PaymentRecord> {
+        let mut v: Vec<PaymentRecord> = self.lock().ledger.values().cloned().collect();
+        v.sort_by(|a, b| {
+            a.paid_at
+                .cmp(&b.paid_at)
+                .then(a.payment_id.cmp(&b.payment_id))
+        });
+        v
+    }
+
+    /// Sum of approved (not cancelled) amounts per project, as the ledger has them.
+    pub fn ledger_net_by_project(&self) -> BTreeMap<String, i64> {
+        let s = self.lock();
+        let mut net: BTreeMap<String, i64> = s.projects.keys().map(|k| (k.clone(), 0)).collect();
+        for p in s
+            .ledger
+            .values()
+            .filter(|p| p.status == PaymentStatus::Approved)
+        {
+            *net.entry(p.project_id.clone()).or_default() += p.amount.amount;
+        }
+        net
+    }
+
+    pub fn ledger_counts(&self) -> BTreeMap<PaymentStatus, u64> {
+        let mut counts = BTreeMap::new();
+        for p in self.lock().ledger.values() {
+            *counts.entry(p.status).or_default() += 1;
+        }
+        counts
+    }
+}
+
+#[async_trait]
+impl Ledger for SimWorld {
+    async fn put_payment(&self, record: &PaymentRecord) -> PortResult<PutOutcome> {
+        let mut s = self.lock();
+        if let Some(existing) = s.ledger.get(&record.payment_id) {
+            return Ok(PutOutcome::Exists(Box::new(existing.clone())));
+        }
+        s.ledger_index.insert((
+            record.project_id.clone(),
+            record.paid_at,
+            record.payment_id.clone(),
+        ));
+        s.ledger.insert(record.payment_id.clone(), record.clone());
+        Ok(PutOutcome::Created)
+    }
+
+    async fn get_payment(&self, payment_id: &str) -> PortResult<Option<PaymentRecord>> {
+        Ok(self.lock().ledger.get(payment_id).cloned())
+    }
+
+    async fn payments_of_project(
+        &self,
+        project_id: &str,
+        after: Option<Timestamp>,
+    ) -> PortResult<Vec<PaymentRecord>> {
+        let s = self.lock();
+        let from = (
+            project_id.to_string(),
+            after.unwrap_or(Timestamp::MIN_UTC),
+            String::new(),
+        );
+        Ok(s.ledger_index
+            .range(from..)
+            .take_while(|(p, _, _)| p == project_id)
+            .filter(|(_, at, _)| after.is_none_or(|a| *at > a))
+            .filter_map(|(_, _, id)| s.ledger.get(id).cloned())
+            .collect())
+    }
+
+    async fn cancel_payment(
+        &self,
+        payment_id: &str,
+        cancel_id: &str,
+        at: Timestamp,
+    ) -> PortResult<CancelOutcome> {
+        let mut s = self.lock();
+        let Some(record) = s.ledger.get_mut(payment_id) else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        Ok(match record.status {
+            PaymentStatus::Approved => {
+                record.status = PaymentStatus::Cancelled;
+                record.cancel_id = Some(cancel_id.to_string());
+                record.cancelled_at = Some(at);
+                CancelOutcome::Cancelled(Box::new(record.clone()))
+            }
+            PaymentStatus::Cancelled => CancelOutcome::AlreadyCancelled(Box::new(record.clone())),
+            PaymentStatus::Declined => CancelOutcome::NotApproved(Box::new(record.clone())),
+        })
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SimWorld {
+    async fn claim(&self, key: &str, now: Timestamp, lease_seconds: u32) -> PortResult<Claim> {
+        let mut s = self.lock();
+        let expires_at = now + chrono::Duration::seconds(i64::from(lease_seconds));
+        match s.idempotency.get(key) {
+            Some(IdempotencyItem::Done { .. }) => Ok(Claim::AlreadyDone),
+            Some(IdempotencyItem::InProgress { expires_at: e }) if *e > now => {
+                Ok(Claim::InProgress)
+            }
+            _ => {
+                s.idempotency
+                    .insert(key.to_string(), IdempotencyItem::InProgress { expires_at });
+                Ok(Claim::Acquired)
+            }
+        }
+    }
+
+    async fn complete(&self, key: &str, now: Timestamp) -> PortResult<()> {
+        self.lock()
+            .idempotency
+            .insert(key.to_string(), IdempotencyItem::Done { at: now });
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> PortResult<()> {
+        let mut s = self.lock();
+        if matches!(
+            s.idempotency.get(key),
+            Some(IdempotencyItem::InProgress { .. })
+        ) {
+            s.idempotency.remove(key);
+        }
+        Ok(())
+    }
+}
