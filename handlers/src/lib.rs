@@ -9,10 +9,13 @@
 //! - [`funding_update`]: raises or reverses the project's amount through the funding API.
 //! - [`transaction_check`]: cancels the payments a project got after reaching its goal.
 //! - [`dlq_handler`]: retries with backoff, then parks in `etc_parked` and alerts Discord.
+//! - [`wiring`]: the broker and the five queue functions built from their ports, in one place,
+//!   for the local pipeline, the AWS pipeline and the Lambda entrypoints alike.
 //! - [`runner`]: event-source mapping over any [`QueueClient`](crowdfund_core::ports::QueueClient).
 //! - [`local`]: the whole pipeline wired to the simulated world, with traffic.
 //! - `aws` (cargo feature `aws`): AWS and HTTP adapters for the ports, provisioning, the broker
-//!   over HTTP, and the [`aws::pipeline`] that `crowdfund-local` runs.
+//!   over HTTP, the `aws::pipeline` that `crowdfund-local` runs, and (feature `lambda`) the
+//!   Lambda entrypoints in `aws::lambda`.
 #![deny(clippy::todo, clippy::unimplemented)]
 
 #[cfg(feature = "aws")]
@@ -26,3 +29,4 @@ pub mod runner;
 pub mod send_email;
 pub mod sqs;
 pub mod transaction_check;
+pub mod wiring;

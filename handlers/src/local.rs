@@ -3,12 +3,8 @@
 //! generator. Synchronous on the outside: the sim never waits, so futures complete at once.
 
 use crate::broker::{BrokerFunction, BrokerResponse};
-use crate::dlq_handler::DlqHandlerFunction;
-use crate::funding_update::FundingUpdateFunction;
-use crate::pg::PaymentFunction;
-use crate::runner::{Functions, PollReport, Runner};
-use crate::send_email::SendEmailFunction;
-use crate::transaction_check::TransactionCheckFunction;
+use crate::runner::{PollReport, Runner};
+use crate::wiring::{self, Functions, Ports};
 use crowdfund_core::ports::PortError;
 use crowdfund_core::sim::SimWorld;
 use crowdfund_core::sim::traffic::{self, TrafficItem};
@@ -56,36 +52,25 @@ pub struct LocalPipeline {
 
 impl LocalPipeline {
     pub fn new(world: SimWorld) -> Self {
+        // The world plays every port.
         let w = Arc::new(world.clone());
-        let functions = Functions {
-            pg: PaymentFunction {
-                gateway: w.clone(),
-                ledger: w.clone(),
-                publisher: w.clone(),
-                clock: w.clone(),
-                metrics: w.clone(),
-            },
-            send_email: SendEmailFunction {
-                mailer: w.clone(),
-                idempotency: w.clone(),
-                clock: w.clone(),
-            },
-            funding_update: FundingUpdateFunction { funding: w.clone() },
-            transaction_check: TransactionCheckFunction {
-                ledger: w.clone(),
-                publisher: w.clone(),
-            },
-            dlq_handler: DlqHandlerFunction {
-                sender: w.clone(),
-                alerter: w.clone(),
-                idempotency: w.clone(),
-                clock: w.clone(),
-                metrics: w.clone(),
-            },
+        let ports = Ports {
+            gateway: w.clone(),
+            ledger: w.clone(),
+            idempotency: w.clone(),
+            publisher: w.clone(),
+            mailer: w.clone(),
+            funding: w.clone(),
+            retry_sender: w.clone(),
+            alerter: w.clone(),
+            clock: w.clone(),
+            metrics: w,
         };
+        let Ok(broker) = wiring::broker(&ports);
+        let Ok(functions) = Functions::wire(&ports);
         LocalPipeline {
-            broker: BrokerFunction::new(w),
             world,
+            broker,
             functions,
         }
     }

@@ -2,38 +2,10 @@
 //! deletes only what it did not report as failed — Lambda's SQS integration with
 //! ReportBatchItemFailures. The same runner drives the simulated world and real SQS.
 
-use crate::dlq_handler::DlqHandlerFunction;
-use crate::funding_update::FundingUpdateFunction;
-use crate::pg::PaymentFunction;
-use crate::send_email::SendEmailFunction;
-use crate::sqs::{SqsFunction, handle_batch};
-use crate::transaction_check::TransactionCheckFunction;
+use crate::sqs::handle_batch;
+use crate::wiring::Functions;
 use crowdfund_core::ports::{MessageSender, Metrics, PortResult, QueueClient};
 use crowdfund_core::topology::{self, FUNCTIONS, Trigger};
-
-/// The five queue-triggered functions.
-pub struct Functions {
-    pub pg: PaymentFunction,
-    pub send_email: SendEmailFunction,
-    pub funding_update: FundingUpdateFunction,
-    pub transaction_check: TransactionCheckFunction,
-    pub dlq_handler: DlqHandlerFunction,
-}
-
-impl Functions {
-    /// The function a queue triggers, by the topology's wiring.
-    pub fn for_queue(&self, queue: &str) -> Option<&dyn SqsFunction> {
-        let name = topology::function_of_queue(queue)?.name;
-        let all: [&dyn SqsFunction; 5] = [
-            &self.pg,
-            &self.send_email,
-            &self.funding_update,
-            &self.transaction_check,
-            &self.dlq_handler,
-        ];
-        all.into_iter().find(|f| f.name() == name)
-    }
-}
 
 /// What one round of polling did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

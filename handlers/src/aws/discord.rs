@@ -3,7 +3,8 @@
 //! A 429 is honoured: the adapter waits `retry_after` (from the JSON body, else the
 //! `Retry-After` header) and tries again, a few times and never longer than a cap; then it
 //! reports the webhook unavailable so the message is retried by SQS. The webhook URL is a secret
-//! (whoever has it can post): it never appears in an error or a log line.
+//! (whoever has it can post): it never appears in an error or a log line. On Lambda the URL is
+//! read from Secrets Manager on the first alert ([`SecretWebhookAlerter`], feature `lambda`).
 
 use async_trait::async_trait;
 use crowdfund_core::domain::Alert;
@@ -116,6 +117,65 @@ impl Alerter for DiscordAlerter {
             SERVICE,
             format!("still rate limited (429) after {MAX_TRIES} tries"),
         ))
+    }
+}
+
+/// [`Alerter`] for Lambda (feature `lambda`): the Discord webhook URL is read from Secrets Manager on the first
+/// alert (not at start-up, so a function whose secret is not set yet still retries and parks),
+/// then kept for the life of the execution environment. A failed read is retryable: the message
+/// is parked already and the alert is tried again on redelivery. The URL is never logged.
+#[cfg(feature = "lambda")]
+pub struct SecretWebhookAlerter {
+    secrets: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    discord: tokio::sync::OnceCell<DiscordAlerter>,
+}
+
+#[cfg(feature = "lambda")]
+const SECRETS: &str = "Secrets Manager";
+
+#[cfg(feature = "lambda")]
+impl SecretWebhookAlerter {
+    pub fn new(secrets: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        SecretWebhookAlerter {
+            secrets,
+            secret_id: secret_id.into(),
+            discord: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn resolve(&self) -> PortResult<DiscordAlerter> {
+        let what = format!("the Discord webhook URL in secret {}", self.secret_id);
+        let hint = "set it with `aws secretsmanager put-secret-value --secret-id <arn> --secret-string <url>`";
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = super::port_error(SECRETS, &what, e);
+                PortError::unavailable(SECRETS, format!("{e}; {hint}"))
+            })?;
+        let url = out
+            .secret_string()
+            .map(str::trim)
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .ok_or_else(|| {
+                PortError::unavailable(SECRETS, format!("{what} is not an http(s) URL; {hint}"))
+            })?;
+        DiscordAlerter::new(url).map_err(|e| {
+            PortError::unavailable(SECRETS, format!("HTTP client for the Discord webhook: {e}"))
+        })
+    }
+}
+
+#[cfg(feature = "lambda")]
+#[async_trait]
+impl Alerter for SecretWebhookAlerter {
+    async fn alert(&self, alert: &Alert) -> PortResult<()> {
+        let discord = self.discord.get_or_try_init(|| self.resolve()).await?;
+        discord.alert(alert).await
     }
 }
 

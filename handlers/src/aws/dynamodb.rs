@@ -153,36 +153,31 @@ impl DynamoLedger {
         project_id: &str,
         after: Option<Timestamp>,
     ) -> PortResult<ProjectQuery> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_PROJECT_PAID_AT)
+            .expression_attribute_names("#p", ATTR_PROJECT_ID)
+            .expression_attribute_values(":p", s(project_id));
+        q = match after {
+            Some(t) => q
+                .key_condition_expression("#p = :p AND #t > :after")
+                .expression_attribute_names("#t", ATTR_PAID_AT)
+                .expression_attribute_values(":after", s(format_time(t))),
+            None => q.key_condition_expression("#p = :p"),
+        };
+        let mut pages = q.into_paginator().send();
         let mut out = ProjectQuery::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(INDEX_PROJECT_PAID_AT)
-                .expression_attribute_names("#p", ATTR_PROJECT_ID)
-                .expression_attribute_values(":p", s(project_id))
-                .set_exclusive_start_key(start.take());
-            q = match after {
-                Some(t) => q
-                    .key_condition_expression("#p = :p AND #t > :after")
-                    .expression_attribute_names("#t", ATTR_PAID_AT)
-                    .expression_attribute_values(":after", s(format_time(t))),
-                None => q.key_condition_expression("#p = :p"),
-            };
-            let page = q
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("index {INDEX_PROJECT_PAID_AT}"), e))?;
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("index {INDEX_PROJECT_PAID_AT}"), e))?
+        {
             out.pages += 1;
             out.scanned_count += u64::try_from(page.scanned_count()).unwrap_or(0);
             for item in page.items() {
                 out.records.push(item_to_record(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
             }
         }
         Ok(out)

@@ -12,15 +12,19 @@
 //! - [`cloudwatch`]: dashboards, alarms and metric data; the
 //!   [`Metrics`](crowdfund_core::ports::Metrics) port over PutMetricData.
 //! - [`ses`]: [`Mailer`](crowdfund_core::ports::Mailer) over SES v2.
-//! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook.
+//! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook, its URL given
+//!   or (feature `lambda`) read from Secrets Manager on the first alert.
 //! - [`funding_http`]: [`FundingApi`](crowdfund_core::ports::FundingApi) over crowdfund-api.
 //! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
 //! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
+//! - [`sqs_move`]: SQS's own message move tasks by queue name (the console's `--native` redrive).
+//! - [`sts`]: the caller's identity, for the audit log of operator actions.
 //! - [`pipeline`]: the six functions wired to these adapters, polled by the event-source runner.
 //! - `emf` (feature `lambda`): [`Metrics`](crowdfund_core::ports::Metrics) as Embedded Metric
 //!   Format lines on stdout.
-//! - `lambda` (feature `lambda`): the six functions as Lambda entrypoints, configured from the
-//!   environment terraform sets.
+//! - `lambda` (feature `lambda`): the six functions as Lambda entrypoints: `lambda::env` reads
+//!   the environment terraform sets, `lambda::ports` builds each function's clients, and
+//!   `lambda::events` turns SQS and API Gateway events into the handlers' calls and back.
 
 pub mod broker_http;
 pub mod cloudwatch;

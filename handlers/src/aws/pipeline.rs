@@ -15,12 +15,8 @@ use super::ses::SesMailer;
 use super::sns::SnsPublisher;
 use super::sqs::SqsQueues;
 use crate::broker::BrokerFunction;
-use crate::dlq_handler::DlqHandlerFunction;
-use crate::funding_update::FundingUpdateFunction;
-use crate::pg::PaymentFunction;
-use crate::runner::{Functions, PollReport, Runner};
-use crate::send_email::SendEmailFunction;
-use crate::transaction_check::TransactionCheckFunction;
+use crate::runner::{PollReport, Runner};
+use crate::wiring::{self, Functions, Ports};
 use async_trait::async_trait;
 use crowdfund_core::domain::Alert;
 use crowdfund_core::ports::{
@@ -148,34 +144,22 @@ impl AwsPipeline {
             Some(m) => m.clone(),
             None => Arc::new(NoMetrics),
         };
-        let functions = Functions {
-            pg: PaymentFunction {
-                gateway: Arc::new(world.clone()),
-                ledger: ledger.clone(),
-                publisher: publisher.clone(),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-            },
-            send_email: SendEmailFunction {
-                mailer,
-                idempotency: ledger.clone(),
-                clock: clock.clone(),
-            },
-            funding_update: FundingUpdateFunction { funding },
-            transaction_check: TransactionCheckFunction {
-                ledger: ledger.clone(),
-                publisher: publisher.clone(),
-            },
-            dlq_handler: DlqHandlerFunction {
-                sender: retry_sender,
-                alerter,
-                idempotency: ledger.clone(),
-                clock,
-                metrics: metrics.clone(),
-            },
+        let ports = Ports {
+            gateway: Arc::new(world.clone()),
+            ledger: ledger.clone(),
+            idempotency: ledger.clone(),
+            publisher: publisher.clone(),
+            mailer,
+            funding,
+            retry_sender,
+            alerter,
+            clock,
+            metrics: metrics.clone(),
         };
+        let Ok(broker) = wiring::broker(&ports);
+        let Ok(functions) = Functions::wire(&ports);
         Ok(AwsPipeline {
-            broker: Arc::new(BrokerFunction::new(publisher.clone())),
+            broker: Arc::new(broker),
             queues,
             publisher,
             ledger,

@@ -7,6 +7,7 @@
 //! every step `unchanged`. SQS queue policies that let SNS deliver on real AWS are terraform's
 //! job; local endpoints do not check them.
 
+use super::sns::topic_arns;
 use super::{AwsClients, port_error};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -223,31 +224,8 @@ async fn ensure_queue(
     Ok((change, arn))
 }
 
-async fn topic_arns(c: &AwsClients) -> PortResult<Vec<String>> {
-    let mut token: Option<String> = None;
-    let mut arns = Vec::new();
-    loop {
-        let out = c
-            .sns
-            .list_topics()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| port_error("SNS", "listing topics", e))?;
-        arns.extend(
-            out.topics()
-                .iter()
-                .filter_map(|t| t.topic_arn().map(str::to_string)),
-        );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(arns),
-        }
-    }
-}
-
 async fn ensure_topic(c: &AwsClients, name: &str) -> PortResult<(Change, String)> {
-    if let Some(arn) = topic_arns(c)
+    if let Some(arn) = topic_arns(&c.sns)
         .await?
         .into_iter()
         .find(|a| a.rsplit(':').next() == Some(name))
@@ -273,27 +251,25 @@ async fn ensure_subscription(
     queue_arn: &str,
 ) -> PortResult<Change> {
     let what = format!("subscription of {queue_arn} to {topic_arn}");
-    let mut token: Option<String> = None;
+    let mut pages = c
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .send();
     let mut found: Option<String> = None;
-    loop {
-        let out = c
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic_arn)
-            .set_next_token(token.take())
-            .send()
+    // Pages stop being read once the subscription is found.
+    while found.is_none()
+        && let Some(page) = pages
+            .try_next()
             .await
-            .map_err(|e| port_error("SNS", &what, e))?;
-        found = found.or_else(|| {
-            out.subscriptions()
-                .iter()
-                .find(|s| s.protocol() == Some("sqs") && s.endpoint() == Some(queue_arn))
-                .and_then(|s| s.subscription_arn().map(str::to_string))
-        });
-        match out.next_token() {
-            Some(t) if !t.is_empty() && found.is_none() => token = Some(t.to_string()),
-            _ => break,
-        }
+            .map_err(|e| port_error("SNS", &what, e))?
+    {
+        found = page
+            .subscriptions()
+            .iter()
+            .find(|s| s.protocol() == Some("sqs") && s.endpoint() == Some(queue_arn))
+            .and_then(|s| s.subscription_arn().map(str::to_string));
     }
     let Some(sub) = found else {
         c.sns

@@ -12,6 +12,22 @@ use std::sync::Mutex;
 
 const SERVICE: &str = "SNS";
 
+/// Every topic's ARN, from all pages of ListTopics.
+pub(crate) async fn topic_arns(client: &aws_sdk_sns::Client) -> PortResult<Vec<String>> {
+    let topics = client
+        .list_topics()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| port_error(SERVICE, "listing topics", e))?;
+    Ok(topics
+        .iter()
+        .filter_map(|t| t.topic_arn().map(str::to_string))
+        .collect())
+}
+
 #[derive(Debug)]
 pub struct SnsPublisher {
     client: aws_sdk_sns::Client,
@@ -43,28 +59,11 @@ impl SnsPublisher {
         if let Some(a) = self.arns.lock().ok().and_then(|m| m.get(topic).cloned()) {
             return Ok(a);
         }
-        let mut token: Option<String> = None;
-        let mut found = HashMap::new();
-        loop {
-            let out = self
-                .client
-                .list_topics()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, "listing topics", e))?;
-            for t in out.topics() {
-                if let Some(arn) = t.topic_arn()
-                    && let Some(name) = arn.rsplit(':').next()
-                {
-                    found.insert(name.to_string(), arn.to_string());
-                }
-            }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let found: HashMap<String, String> = topic_arns(&self.client)
+            .await?
+            .into_iter()
+            .filter_map(|arn| Some((arn.rsplit(':').next()?.to_string(), arn)))
+            .collect();
         let arn = found.get(topic).cloned();
         if let Ok(mut m) = self.arns.lock() {
             m.extend(found);

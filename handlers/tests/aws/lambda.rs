@@ -19,6 +19,7 @@ use crowdfund_handlers::aws::emf::EmfMetrics;
 use crowdfund_handlers::aws::lambda::{Lambda, LambdaEnv, broker_response};
 use crowdfund_handlers::aws::load_config;
 use crowdfund_testkit::{endpoint_settings, moto_url};
+use crowdfund_handlers::wiring;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -160,7 +161,7 @@ async fn pg_lambda_reports_only_the_transient_failure() {
     )
     .await;
     let (lambda, emf) = lambda_on_moto(&app, env).await;
-    let pg = lambda.sqs_lambda(Lambda::pg).unwrap();
+    let pg = lambda.sqs_lambda(wiring::pg).unwrap();
 
     let event = sqs_event(&[
         ("m-approve", payment_envelope("pay-ok", "tok_approve")),
@@ -222,7 +223,7 @@ async fn broker_lambda_answers_api_gateway() {
     )
     .await;
     let (lambda, _emf) = lambda_on_moto(&app, env).await;
-    let broker = lambda.broker().unwrap();
+    let broker = wiring::broker(&lambda).unwrap();
 
     for (payment_id, base64) in [("pay-text", false), ("pay-base64", true)] {
         let request = apigw_request(&payment_body(payment_id, "prj-1", "tok_approve"), base64);
@@ -264,7 +265,7 @@ async fn dlq_handler_lambda_alerts_through_the_webhook_secret() {
     )
     .await;
     let (lambda, _emf) = lambda_on_moto(&app, env).await;
-    let dlq_handler = lambda.sqs_lambda(Lambda::dlq_handler).unwrap();
+    let dlq_handler = lambda.sqs_lambda(wiring::dlq_handler).unwrap();
     let body = json!({
         "kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT, "attempts": 0,
         "toDiscord": true, "lastError": "card declined",
