@@ -8,6 +8,7 @@
 //! - [`backend`]: the ports an operation needs, bundled; the local world and its state file.
 //! - [`ops`]: status, DLQ listing and redrive, and the safety net every destructive action
 //!   goes through (JSONL backup and audit line).
+//! - [`metrics`]: the metrics port (function health, throughput, queue ages) a backend may have.
 //! - [`dispatch`]: the one place actions are run, and where `--read-only` refuses them.
 //! - [`render`]: human-readable tables for the terminal.
 //! - `dashboards` (cargo feature `aws`): `dashboards deploy` and the charts from CloudWatch.
@@ -23,5 +24,6 @@ pub mod cli;
 #[cfg(feature = "aws")]
 pub mod dashboards;
 pub mod dispatch;
+pub mod metrics;
 pub mod ops;
 pub mod render;
