@@ -2,8 +2,12 @@
 //! DynamoDB, SNS, and crowdfund-api over HTTP), pointed at AWS or at a local endpoint such as
 //! moto server by `--endpoint-url`, `--region`, `--profile` or the usual `AWS_*` variables.
 //!
+//! - [`metrics`]: the metrics port on CloudWatch.
+//!
 //! Without `--api-url` there is no funding API to ask, so `status` lists no projects (queues and
 //! payments need only AWS); the console says so on stderr.
+
+pub mod metrics;
 
 use crate::backend::Backend;
 use anyhow::{Context, Result};
@@ -12,6 +16,7 @@ use crowdfund_core::domain::Project;
 use crowdfund_core::money::Money;
 use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult, SystemClock};
 use crowdfund_core::topology::TABLE_PAYMENTS;
+use crowdfund_handlers::aws::cloudwatch::CloudWatch;
 use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::funding_http::HttpFundingApi;
 use crowdfund_handlers::aws::sns::SnsPublisher;
@@ -78,6 +83,9 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         backup_dir: data_dir.join("aws-backups"),
         pacer: Arc::new(TokioPacer::default()),
         move_tasks: Some(sqs),
+        metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(CloudWatch::new(
+            clients.cloudwatch.clone(),
+        )))),
     })
 }
 

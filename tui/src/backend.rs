@@ -1,6 +1,7 @@
 //! What an operation runs against: a bundle of ports, plus where backups and the audit log go.
 //! The local backend is the simulated world kept in one state file.
 
+use crate::metrics::MetricsReader;
 use anyhow::{Context, Result, bail};
 use crowdfund_core::ports::{
     Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient, SystemClock,
@@ -38,6 +39,9 @@ pub struct Backend {
     pub pacer: Arc<dyn Pacer>,
     /// SQS's own move tasks, where the backend has them (AWS).
     pub move_tasks: Option<Arc<dyn MessageMoveTasks>>,
+    /// Function health, throughput and queue ages, where the backend has them (CloudWatch);
+    /// the local world keeps its own.
+    pub metrics: Option<Arc<dyn MetricsReader>>,
 }
 
 /// The embedded local world and the file it lives in.
@@ -142,6 +146,7 @@ impl LocalWorld {
             backup_dir: sibling(&self.path, "-backups"),
             pacer: Arc::new(ThreadPacer::default()),
             move_tasks: None,
+            metrics: None,
         }
     }
 }

@@ -31,6 +31,10 @@ pub enum Operation {
         at: Option<Timestamp>,
         dry_run: bool,
     },
+    /// Pause or resume the live console's generated traffic (its worker carries it out).
+    SetTraffic {
+        live: bool,
+    },
 }
 
 impl Operation {
@@ -39,7 +43,9 @@ impl Operation {
         match self {
             Operation::Dispose(r) => r.dry_run,
             Operation::GoalCheck { dry_run, .. } => *dry_run,
-            Operation::Simulate { .. } | Operation::Export { .. } => false,
+            Operation::Simulate { .. }
+            | Operation::Export { .. }
+            | Operation::SetTraffic { .. } => false,
         }
     }
 
@@ -83,6 +89,8 @@ impl Operation {
             Operation::Simulate { payments, .. } => {
                 format!("Simulate {payments} payments through the local pipeline?")
             }
+            Operation::SetTraffic { live: true } => "Resume the local world's traffic?".into(),
+            Operation::SetTraffic { live: false } => "Pause the local world's traffic?".into(),
         }
     }
 
@@ -92,6 +100,7 @@ impl Operation {
             Operation::Dispose(r) => format!("{} messages from {}", r.verb(), r.source),
             Operation::Export { queue, .. } => format!("export messages from {queue}"),
             Operation::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
+            Operation::SetTraffic { .. } => "pause or resume traffic".into(),
         }
     }
 }
@@ -208,6 +217,9 @@ pub async fn run_on(
         Operation::Simulate { .. } => {
             anyhow::bail!("simulate drives the local world only; run it without --aws")
         }
+        Operation::SetTraffic { .. } => {
+            anyhow::bail!("only the live console's worker pauses or resumes its traffic")
+        }
         Operation::Dispose(request) => {
             let report = dlq::dispose(backend, &request, progress).await?;
             Ok(Outcome::Disposed {
@@ -271,6 +283,7 @@ mod tests {
                 at: None,
                 dry_run,
             },
+            Operation::SetTraffic { live: false },
         ]
     }
 

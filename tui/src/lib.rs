@@ -8,6 +8,7 @@
 //! - [`backend`]: the ports an operation needs, bundled; the local world and its state file.
 //! - [`ops`]: status, DLQ listing and redrive, and the safety net every destructive action
 //!   goes through (JSONL backup and audit line).
+//! - [`metrics`]: the metrics port (function health, throughput, queue ages) a backend may have.
 //! - [`dispatch`]: the one place actions are run, and where `--read-only` refuses them.
 //! - [`render`]: human-readable tables for the terminal.
 //! - `aws` (cargo feature `aws`): the `--aws` backend over the AWS adapters of
@@ -20,5 +21,6 @@ pub mod aws;
 pub mod backend;
 pub mod cli;
 pub mod dispatch;
+pub mod metrics;
 pub mod ops;
 pub mod render;

@@ -531,18 +531,7 @@ fn run_aws(cli: Cli) -> Result<()> {
         read_only: cli.read_only,
         ..WorkerConfig::default()
     };
-    let cloud = runtime
-        .block_on(crowdfund_handlers::aws::AwsClients::load(&target.settings))
-        .map(|c| {
-            crowdfund_console::app::cloud::CloudOverlay::new(
-                crowdfund_handlers::aws::cloudwatch::CloudWatch::new(c.cloudwatch),
-            )
-        })
-        .ok();
-    let handle = runtime.handle().clone();
-    terminal::run_with(app, move |commands, events| {
-        crowdfund_console::app::worker::run_remote(b, cloud, handle, config, commands, events)
-    })
+    terminal::run_remote(app, b, runtime.handle().clone(), config)
 }
 
 /// Where `--aws` points, and where its backups and audit log go (beside the state file).
@@ -588,11 +577,9 @@ async fn aws_main(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("reading status from {}", b.target))?;
             // SQS has no age-of-oldest attribute; CloudWatch has it. Without it, say so.
-            let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
-            let cloud = crowdfund_console::app::cloud::CloudOverlay::new(
-                crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch),
-            );
-            if let Err(e) = cloud.fill_ages(&mut s.queues, s.now.timestamp()).await {
+            if let Some(metrics) = &b.metrics
+                && let Err(e) = metrics.queue_ages(&mut s.queues, s.now.timestamp()).await
+            {
                 eprintln!("warning: ages of oldest messages unknown: {e}");
             }
             print_status(&s, json)

@@ -1,6 +1,9 @@
-//! Key bindings as data: one named field per binding, with a default (k9s and gitui habits).
-//! The help screen is generated from [`KeyBindings::help`], so it never drifts from the code.
+//! Key bindings as data (k9s and gitui habits): one table where each binding's keys, its
+//! [`Action`] and its help line stand together. The key → action lookup and the help screen
+//! both read it, so neither drifts from the other.
 
+use super::Action;
+use super::views::View;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,27 +62,20 @@ impl Key {
     }
 }
 
-/// One binding: its keys, what it does, and whether it changes the system (hidden read-only).
+/// One binding: its keys, the action they mean, and the help line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     pub keys: Vec<Key>,
+    pub action: Action,
     pub help: &'static str,
-    pub changes_system: bool,
 }
 
 impl Binding {
-    fn new(keys: &[Key], help: &'static str) -> Self {
+    fn new(keys: &[Key], action: Action, help: &'static str) -> Self {
         Binding {
             keys: keys.to_vec(),
+            action,
             help,
-            changes_system: false,
-        }
-    }
-    fn action(keys: &[Key], help: &'static str) -> Self {
-        Binding {
-            keys: keys.to_vec(),
-            help,
-            changes_system: true,
         }
     }
     pub fn matches(&self, event: &KeyEvent) -> bool {
@@ -94,147 +90,118 @@ impl Binding {
     }
 }
 
+/// Every binding, in the order the help screen lists them.
 #[derive(Debug, Clone)]
 pub struct KeyBindings {
-    pub quit: Binding,
-    pub back: Binding,
-    pub help: Binding,
-    pub filter: Binding,
-    pub jump: Binding,
-    pub next_pane: Binding,
-    pub up: Binding,
-    pub down: Binding,
-    pub left: Binding,
-    pub right: Binding,
-    pub page_up: Binding,
-    pub page_down: Binding,
-    pub top: Binding,
-    pub bottom: Binding,
-    pub inspect: Binding,
-    pub mark: Binding,
-    pub mark_range: Binding,
-    pub clear_marks: Binding,
-    pub redrive: Binding,
-    pub redrive_to: Binding,
-    pub delete: Binding,
-    pub export: Binding,
-    pub goal_check: Binding,
-    pub live: Binding,
-    pub stop_running: Binding,
-    pub overview: Binding,
-    pub dlq: Binding,
-    pub goal: Binding,
-    pub projects: Binding,
-    pub topology: Binding,
-    pub health: Binding,
-    pub audit: Binding,
+    pub bindings: Vec<Binding>,
 }
 
 impl Default for KeyBindings {
     fn default() -> Self {
-        use KeyCode::*;
-        KeyBindings {
-            quit: Binding::new(
+        use Action::*;
+        use KeyCode::{
+            BackTab, Down as ArrowDown, End, Enter, Esc, Home, Left, PageDown as PgDn,
+            PageUp as PgUp, Right, Tab, Up as ArrowUp,
+        };
+        let b = Binding::new;
+        let bindings = vec![
+            b(&[Key::ch('?')], Help, "this help"),
+            b(
                 &[Key::ch('q'), Key::ctrl('c')],
+                Quit,
                 "back, or quit from the overview",
             ),
-            back: Binding::new(&[Key::plain(Esc)], "back / close / clear filter"),
-            help: Binding::new(&[Key::ch('?')], "this help"),
-            filter: Binding::new(&[Key::ch('/')], "filter the list"),
-            jump: Binding::new(
+            b(&[Key::plain(Esc)], Back, "back / close / clear filter"),
+            b(&[Key::ch('1')], Show(View::Overview), "overview"),
+            b(&[Key::ch('2')], Show(View::Dlq), "DLQ browser"),
+            b(&[Key::ch('3')], Show(View::Goal), "goal check"),
+            b(&[Key::ch('4')], Show(View::Projects), "projects"),
+            b(&[Key::ch('5')], Show(View::Topology), "topology"),
+            b(&[Key::ch('6')], Show(View::Health), "health"),
+            b(&[Key::ch('7')], Show(View::Audit), "audit log"),
+            b(&[Key::plain(Left), Key::ch('h')], PrevView, "previous view"),
+            b(&[Key::plain(Right), Key::ch('l')], NextView, "next view"),
+            b(
                 &[Key::ch(':')],
+                Jump,
                 "jump to a view or queue (:dlq, :parked, :payment_attempt_queue…)",
             ),
-            next_pane: Binding::new(&[Key::plain(Tab), Key::plain(BackTab)], "switch pane"),
-            up: Binding::new(&[Key::plain(Up), Key::ch('k')], "up"),
-            down: Binding::new(&[Key::plain(Down), Key::ch('j')], "down"),
-            left: Binding::new(&[Key::plain(Left), Key::ch('h')], "previous view"),
-            right: Binding::new(&[Key::plain(Right), Key::ch('l')], "next view"),
-            page_up: Binding::new(&[Key::plain(PageUp), Key::ctrl('u')], "page up"),
-            page_down: Binding::new(&[Key::plain(PageDown), Key::ctrl('d')], "page down"),
-            top: Binding::new(&[Key::plain(Home)], "first row"),
-            bottom: Binding::new(&[Key::plain(End), Key::ch('G')], "last row"),
-            inspect: Binding::new(&[Key::plain(Enter)], "inspect / open / preview"),
-            mark: Binding::new(&[Key::ch(' ')], "mark the message"),
-            mark_range: Binding::new(
+            b(&[Key::ch('/')], Filter, "filter the list"),
+            b(
+                &[Key::plain(Tab), Key::plain(BackTab)],
+                NextPane,
+                "switch pane",
+            ),
+            b(&[Key::plain(ArrowUp), Key::ch('k')], Up, "up"),
+            b(&[Key::plain(ArrowDown), Key::ch('j')], Down, "down"),
+            b(&[Key::plain(PgUp), Key::ctrl('u')], PageUp, "page up"),
+            b(&[Key::plain(PgDn), Key::ctrl('d')], PageDown, "page down"),
+            b(&[Key::plain(Home)], Top, "first row"),
+            b(&[Key::plain(End), Key::ch('G')], Bottom, "last row"),
+            b(&[Key::plain(Enter)], Inspect, "inspect / open / preview"),
+            b(&[Key::ch(' ')], Mark, "mark the message"),
+            b(
                 &[Key::ctrl(' '), Key::ctrl('@')],
+                MarkRange,
                 "mark a range (from the last mark)",
             ),
-            clear_marks: Binding::new(&[Key::ctrl('\\'), Key::ctrl('4')], "clear marks"),
-            redrive: Binding::action(
+            b(
+                &[Key::ctrl('\\'), Key::ctrl('4')],
+                ClearMarks,
+                "clear marks",
+            ),
+            b(
                 &[Key::ch('r')],
+                Redrive,
                 "redrive marked (or selected) messages to their `from`",
             ),
-            redrive_to: Binding::action(
+            b(
                 &[Key::ch('R')],
+                RedriveTo,
                 "redrive marked (or selected) to a queue you name",
             ),
-            delete: Binding::action(
+            b(
                 &[Key::ch('d')],
+                Delete,
                 "delete marked (or selected), after a backup",
             ),
-            export: Binding::action(&[Key::ch('e')], "export marked (or all) to JSONL"),
-            goal_check: Binding::action(
+            b(&[Key::ch('e')], Export, "export marked (or all) to JSONL"),
+            b(
                 &[Key::ch('g')],
+                GoalCheck,
                 "goal check: cancel the selected project's late payments",
             ),
-            live: Binding::action(&[Key::ch('p')], "pause / resume the local world's traffic"),
-            stop_running: Binding::action(
+            b(
+                &[Key::ch('p')],
+                ToggleLive,
+                "pause / resume the local world's traffic",
+            ),
+            b(
                 &[Key::ch('x')],
+                StopRunning,
                 "stop the running redrive/delete after the batch in flight",
             ),
-            overview: Binding::new(&[Key::ch('1')], "overview"),
-            dlq: Binding::new(&[Key::ch('2')], "DLQ browser"),
-            goal: Binding::new(&[Key::ch('3')], "goal check"),
-            projects: Binding::new(&[Key::ch('4')], "projects"),
-            topology: Binding::new(&[Key::ch('5')], "topology"),
-            health: Binding::new(&[Key::ch('6')], "health"),
-            audit: Binding::new(&[Key::ch('7')], "audit log"),
-        }
+        ];
+        KeyBindings { bindings }
     }
 }
 
 impl KeyBindings {
+    /// The action `event` is bound to.
+    pub fn action_for(&self, event: &KeyEvent) -> Option<Action> {
+        self.bindings
+            .iter()
+            .find(|b| b.matches(event))
+            .map(|b| b.action.clone())
+    }
+
     /// (keys, what they do) for the help screen; actions are left out when read-only.
     pub fn help(&self, read_only: bool) -> Vec<(String, &'static str)> {
-        [
-            &self.help,
-            &self.quit,
-            &self.back,
-            &self.overview,
-            &self.dlq,
-            &self.goal,
-            &self.projects,
-            &self.topology,
-            &self.health,
-            &self.audit,
-            &self.left,
-            &self.right,
-            &self.jump,
-            &self.filter,
-            &self.next_pane,
-            &self.up,
-            &self.down,
-            &self.page_up,
-            &self.page_down,
-            &self.top,
-            &self.bottom,
-            &self.inspect,
-            &self.mark,
-            &self.mark_range,
-            &self.clear_marks,
-            &self.redrive,
-            &self.redrive_to,
-            &self.delete,
-            &self.export,
-            &self.goal_check,
-            &self.live,
-            &self.stop_running,
-        ]
-        .into_iter()
-        .filter(|b| !(read_only && b.changes_system))
-        .map(|b| (b.label(), b.help))
-        .collect()
+        self.bindings
+            .iter()
+            .filter(|b| !(read_only && b.action.changes_system()))
+            .map(|b| (b.label(), b.help))
+            .collect()
     }
 }
 
@@ -242,25 +209,46 @@ impl KeyBindings {
 mod tests {
     use super::*;
 
+    fn action(code: KeyCode, modifiers: KeyModifiers) -> Option<Action> {
+        KeyBindings::default().action_for(&KeyEvent::new(code, modifiers))
+    }
+
     #[test]
     fn bindings_match_their_keys_and_help_hides_actions_when_read_only() {
         let k = KeyBindings::default();
-        let ev = |code, modifiers| KeyEvent::new(code, modifiers);
-        assert!(k.down.matches(&ev(KeyCode::Char('j'), KeyModifiers::NONE)));
-        assert!(
-            k.bottom
-                .matches(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT))
+        assert_eq!(
+            action(KeyCode::Char('j'), KeyModifiers::NONE),
+            Some(Action::Down)
         );
-        assert!(
-            k.mark_range
-                .matches(&ev(KeyCode::Char(' '), KeyModifiers::CONTROL))
+        assert_eq!(
+            action(KeyCode::Char('G'), KeyModifiers::SHIFT),
+            Some(Action::Bottom)
         );
-        assert!(
-            !k.mark
-                .matches(&ev(KeyCode::Char(' '), KeyModifiers::CONTROL))
+        assert_eq!(
+            action(KeyCode::Char(' '), KeyModifiers::CONTROL),
+            Some(Action::MarkRange)
+        );
+        assert_eq!(
+            action(KeyCode::Char(' '), KeyModifiers::NONE),
+            Some(Action::Mark)
+        );
+        assert_eq!(
+            action(KeyCode::Char('7'), KeyModifiers::NONE),
+            Some(Action::Show(View::Audit))
         );
         assert!(k.help(false).iter().any(|(_, h)| h.contains("redrive")));
         assert!(!k.help(true).iter().any(|(_, h)| h.contains("redrive")));
-        assert_eq!(k.clear_marks.label(), "ctrl-\\/ctrl-4");
+        let clear = k.bindings.iter().find(|b| b.action == Action::ClearMarks);
+        assert_eq!(clear.map(Binding::label).as_deref(), Some("ctrl-\\/ctrl-4"));
+    }
+
+    /// A key means one thing: no two bindings share one.
+    #[test]
+    fn no_key_is_bound_twice() {
+        let k = KeyBindings::default();
+        let keys: Vec<Key> = k.bindings.iter().flat_map(|b| b.keys.clone()).collect();
+        for (i, a) in keys.iter().enumerate() {
+            assert!(!keys[i + 1..].contains(a), "{} is bound twice", a.label());
+        }
     }
 }

@@ -1,11 +1,16 @@
 //! What the TUI draws: one immutable snapshot of the system, collected off the UI thread.
 
+pub use crate::metrics::{
+    ERROR_WINDOW_MINUTES, FunctionHealth, THROUGHPUT_MINUTES, ThroughputPoint,
+};
+
 use crate::backend::{Backend, LocalWorld};
 use crate::ops::dlq::{self, DlqMessage, FAILURE_QUEUES};
 use crate::ops::safety::{AuditEntry, read_audit};
 use crate::ops::status::{Status, collect_status};
 use crowdfund_core::domain::Timestamp;
 use crowdfund_core::metrics::MetricName;
+use crowdfund_core::sim::SimWorld;
 use crowdfund_core::topology;
 use crowdfund_handlers::transaction_check::plan_goal_check;
 use futures::executor::block_on;
@@ -13,30 +18,6 @@ use std::collections::BTreeMap;
 
 /// Messages listed per queue (the browser draws only the visible rows of these).
 pub const LIST_LIMIT: usize = 10_000;
-/// Minutes of payment throughput kept for the chart.
-pub const THROUGHPUT_MINUTES: usize = 30;
-/// The window Lambda errors are counted over, in (simulated) minutes.
-pub const ERROR_WINDOW_MINUTES: i64 = 5;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ThroughputPoint {
-    /// Minutes since the epoch.
-    pub minute: i64,
-    pub approved: u64,
-    pub declined: u64,
-    pub cancelled: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FunctionHealth {
-    pub name: String,
-    pub invocations: u64,
-    pub messages: u64,
-    /// Failed messages in the last [`ERROR_WINDOW_MINUTES`] (what an alarm would look at).
-    pub errors: u64,
-    pub throttles: u64,
-    pub duration_p99_micros: Option<u64>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -107,7 +88,12 @@ pub fn collect_local(
     wall: Timestamp,
 ) -> Result<Snapshot, String> {
     let mut snapshot = block_on(collect(&world.backend(), browsed, wall))?;
-    let sim = world.world();
+    fill_from_world(world.world(), &mut snapshot);
+    Ok(snapshot)
+}
+
+/// Sets throughput and function health from the simulated world's own counters.
+pub fn fill_from_world(sim: &SimWorld, snapshot: &mut Snapshot) {
     let buckets = sim.metric_buckets();
     let now_minute = snapshot.status.now.timestamp().div_euclid(60);
     snapshot.throughput = (now_minute - THROUGHPUT_MINUTES as i64 + 1..=now_minute)
@@ -137,5 +123,4 @@ pub fn collect_local(
             }
         })
         .collect();
-    Ok(snapshot)
 }

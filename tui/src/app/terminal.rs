@@ -1,7 +1,7 @@
 //! The terminal and the event loop. Raw mode, the alternate screen and mouse capture are undone
 //! on every exit: normal return, error, or panic.
 
-use super::worker::{WorkerConfig, run_local};
+use super::worker::{self, Local, WorkerConfig};
 use super::{App, UiEvent, view};
 use crate::backend::LocalWorld;
 use anyhow::{Context, Result};
@@ -35,7 +35,22 @@ impl Drop for Guard {
 /// Runs the console on the local world until the operator quits.
 pub fn run(app: App, world: LocalWorld, config: WorkerConfig) -> Result<()> {
     run_with(app, move |commands, events| {
-        run_local(world, config, commands, events)
+        worker::run(Local::new(world), config, commands, events)
+    })
+}
+
+/// Runs the console on a remote backend (`--aws`), its calls on `runtime`, until the operator
+/// quits.
+#[cfg(feature = "aws")]
+pub fn run_remote(
+    app: App,
+    backend: crate::backend::Backend,
+    runtime: tokio::runtime::Handle,
+    config: WorkerConfig,
+) -> Result<()> {
+    run_with(app, move |commands, events| {
+        let remote = worker::Remote { backend, runtime };
+        worker::run(remote, config, commands, events)
     })
 }
 

@@ -188,7 +188,6 @@ async fn report_from_cloudwatch_draws_the_charts() {
 /// CloudWatch metrics the dashboards draw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
-    use crowdfund_console::app::cloud::CloudOverlay;
     use crowdfund_console::app::snapshot::collect;
     use crowdfund_core::topology::{FN_PG, QUEUE_PARKED};
 
@@ -248,11 +247,18 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
     let b = crowdfund_console::aws::backend(&target, dir.path())
         .await
         .unwrap();
+    // The backend carries the CloudWatch metrics port.
+    let port = b
+        .metrics
+        .as_ref()
+        .expect("the AWS backend has a metrics port");
     let mut snapshot = collect(&b, QUEUE_PARKED, chrono::Utc::now()).await.unwrap();
-    CloudOverlay::new(cw)
-        .fill(&mut snapshot, now)
+    let read = port
+        .pipeline(&mut snapshot.status.queues, now)
         .await
         .unwrap();
+    snapshot.functions = read.functions;
+    snapshot.throughput = read.throughput;
 
     let f = snapshot.functions.iter().find(|f| f.name == FN_PG).unwrap();
     assert_eq!((f.invocations, f.errors, f.throttles), (12, 2, 1));
@@ -269,11 +275,7 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
         .unwrap()
         .status
         .queues;
-    let cw = CloudWatch::new(clients.cloudwatch.clone());
-    CloudOverlay::new(cw)
-        .fill_ages(&mut queues, now)
-        .await
-        .unwrap();
+    port.queue_ages(&mut queues, now).await.unwrap();
     let parked = queues.iter().find(|q| q.name == QUEUE_PARKED).unwrap();
     assert_eq!(parked.oldest_age_seconds, 420);
     assert_eq!(

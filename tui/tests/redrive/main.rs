@@ -56,6 +56,7 @@ fn setup(parked: usize) -> Setup {
         backup_dir: dir.path().join("backups"),
         pacer: pacer.clone(),
         move_tasks: None,
+        metrics: None,
     };
     Setup {
         backend,

@@ -37,6 +37,12 @@ fn render(app: &App, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
+/// The DLQ browser's rows, after its filter.
+fn dlq_rows(app: &App) -> Vec<crowdfund_console::ops::dlq::DlqMessage> {
+    let s = app.snapshot.as_ref().unwrap();
+    app.views.dlq.rows(s).into_iter().cloned().collect()
+}
+
 fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
@@ -89,7 +95,7 @@ fn the_dlq_browser_draws_the_same_from_its_cache() {
             app.update(a.clone());
         }
         if n == 6 {
-            app.dlq.filter = "declined".into();
+            app.views.dlq.filter = "declined".into();
         }
         if n == 8 {
             // A new snapshot with the same messages, older and with another reason.
@@ -104,7 +110,7 @@ fn the_dlq_browser_draws_the_same_from_its_cache() {
         }
         for (w, h) in [(120, 36), (160, 48), (120, 36)] {
             let cached = buffer(&app, w, h);
-            app.render_cache.clear();
+            app.views.dlq.render_cache.clear();
             assert_eq!(cached, buffer(&app, w, h), "step {n} at {w}×{h}");
         }
     }
@@ -155,21 +161,21 @@ fn any_terminal_size_renders_without_panic() {
 fn marking_follows_k9s() {
     let mut app = app(false);
     app.update(Action::Show(View::Dlq));
-    assert!(app.dlq_rows().len() > 5);
+    assert!(dlq_rows(&app).len() > 5);
     press(&mut app, " ");
-    assert_eq!(app.dlq.marked.len(), 1);
-    assert_eq!(app.dlq.selected, 1);
+    assert_eq!(app.views.dlq.marked.len(), 1);
+    assert_eq!(app.views.dlq.cursor.selected, 1);
     press(&mut app, "jj");
     app.handle_event(&Event::Key(KeyEvent::new(
         KeyCode::Char(' '),
         KeyModifiers::CONTROL,
     )));
-    assert_eq!(app.dlq.marked.len(), 4, "rows 0..=3 marked");
+    assert_eq!(app.views.dlq.marked.len(), 4, "rows 0..=3 marked");
     app.handle_event(&Event::Key(KeyEvent::new(
         KeyCode::Char('\\'),
         KeyModifiers::CONTROL,
     )));
-    assert!(app.dlq.marked.is_empty());
+    assert!(app.views.dlq.marked.is_empty());
 }
 
 /// `r` asks for confirmation naming the count and the target; `y` sends exactly the marked ids
@@ -178,8 +184,7 @@ fn marking_follows_k9s() {
 fn redrive_goes_through_a_confirmation_with_the_marked_ids() {
     let mut app = app(false);
     app.update(Action::Show(View::Dlq));
-    let ids: Vec<String> = app
-        .dlq_rows()
+    let ids: Vec<String> = dlq_rows(&app)
         .iter()
         .take(2)
         .map(|m| m.message_id.clone())
@@ -259,10 +264,10 @@ fn read_only_refuses_every_action_key() {
 fn filter_and_jump() {
     let mut app = app(false);
     app.update(Action::Show(View::Dlq));
-    let all = app.dlq_rows().len();
+    let all = dlq_rows(&app).len();
     press(&mut app, "/declined");
     app.handle_event(&key(KeyCode::Enter));
-    let filtered = app.dlq_rows();
+    let filtered = dlq_rows(&app);
     assert!(!filtered.is_empty() && filtered.len() < all);
     assert!(
         filtered
@@ -271,11 +276,11 @@ fn filter_and_jump() {
                 || m.reason.as_deref().unwrap_or("").contains("declined"))
     );
     app.handle_event(&key(KeyCode::Esc));
-    assert_eq!(app.dlq_rows().len(), all, "esc clears the filter");
+    assert_eq!(dlq_rows(&app).len(), all, "esc clears the filter");
 
     press(&mut app, ":send_email_queue");
     app.handle_event(&key(KeyCode::Enter));
-    assert_eq!(app.dlq.queue, "send_email_queue");
+    assert_eq!(app.views.dlq.queue, "send_email_queue");
     assert!(
         matches!(app.take_commands().as_slice(), [WorkerCommand::Browse(q)] if q == "send_email_queue")
     );

@@ -1,4 +1,4 @@
-//! On `--aws`, the parts of a snapshot only CloudWatch knows: each function's health
+//! The metrics port on CloudWatch: each function's health
 //! (invocations, errors, throttles, duration p99 from `AWS/Lambda`), each queue's age of oldest
 //! message (`AWS/SQS`; GetQueueAttributes has no such attribute), and payments per minute (the
 //! custom metrics the Lambdas emit). One GetMetricData round per refresh; which custom metric
@@ -7,9 +7,11 @@
 //! The metric names and dimensions are the ones the dashboards use (`dashboards::source`,
 //! `crowdfund_core::metrics`), so the console and the dashboards show the same numbers.
 
-use super::snapshot::{
-    ERROR_WINDOW_MINUTES, FunctionHealth, Snapshot, THROUGHPUT_MINUTES, ThroughputPoint,
+use crate::metrics::{
+    ERROR_WINDOW_MINUTES, FunctionHealth, MetricsError, MetricsReader, PipelineMetrics,
+    THROUGHPUT_MINUTES, ThroughputPoint,
 };
+use async_trait::async_trait;
 use crowdfund_core::metrics::NAMESPACE;
 use crowdfund_core::ports::QueueStats;
 use crowdfund_core::topology;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 /// How long the list of custom metric series is trusted.
 const LIST_TTL: Duration = Duration::from_secs(60);
 
-/// What one query answers, for turning answers back into the snapshot.
+/// What one query answers, for turning answers back into readings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
     Invocations(usize),
@@ -33,7 +35,7 @@ enum Slot {
     Payments,
 }
 
-pub struct CloudOverlay {
+pub struct CloudWatchMetrics {
     cloudwatch: CloudWatch,
     listed: Mutex<Option<(Instant, Vec<ExistingMetric>)>>,
 }
@@ -123,15 +125,15 @@ fn apply_ages(
     }
 }
 
-/// Fills the snapshot from the answers (`id` → points, oldest first), `now_minute` being the
-/// current minute since the epoch.
+/// Reads the answers (`id` → points, oldest first), `now_minute` being the current minute
+/// since the epoch; the queues' ages are set in place.
 fn apply(
-    snapshot: &mut Snapshot,
+    queues: &mut [QueueStats],
     slots: &[(QuerySpec, Slot)],
     payments: &source::Plan,
     answers: &BTreeMap<String, Vec<(i64, f64)>>,
     now_minute: i64,
-) {
+) -> PipelineMetrics {
     let since = |minutes: i64| now_minute - minutes + 1;
     let sum_since = |id: &str, from: i64| -> u64 {
         answers
@@ -174,8 +176,7 @@ fn apply(
             Slot::OldestAge(_) | Slot::Payments => {}
         }
     }
-    apply_ages(&mut snapshot.status.queues, slots, answers);
-    snapshot.functions = functions;
+    apply_ages(queues, slots, answers);
     let from = since(THROUGHPUT_MINUTES as i64);
     let history = source::history(
         payments,
@@ -186,7 +187,7 @@ fn apply(
         String::new(),
     );
     let by_minute: BTreeMap<i64, _> = history.throughput.iter().map(|p| (p.minute, p)).collect();
-    snapshot.throughput = (from..=now_minute)
+    let throughput = (from..=now_minute)
         .map(|minute| {
             let p = by_minute.get(&minute);
             ThroughputPoint {
@@ -197,17 +198,21 @@ fn apply(
             }
         })
         .collect();
+    PipelineMetrics {
+        functions,
+        throughput,
+    }
 }
 
-impl CloudOverlay {
+impl CloudWatchMetrics {
     pub fn new(cloudwatch: CloudWatch) -> Self {
-        CloudOverlay {
+        CloudWatchMetrics {
             cloudwatch,
             listed: Mutex::new(None),
         }
     }
 
-    async fn existing(&self) -> Result<Vec<ExistingMetric>, String> {
+    async fn existing(&self) -> Result<Vec<ExistingMetric>, MetricsError> {
         if let Ok(guard) = self.listed.lock()
             && let Some((at, list)) = guard.as_ref()
             && at.elapsed() < LIST_TTL
@@ -220,7 +225,7 @@ impl CloudOverlay {
                 .cloudwatch
                 .list_metrics(NAMESPACE, Some(m.as_str()))
                 .await
-                .map_err(|e| format!("listing {NAMESPACE}/{}: {e}", m.as_str()))?;
+                .map_err(|e| MetricsError(format!("listing {NAMESPACE}/{}: {e}", m.as_str())))?;
             list.extend(found.into_iter().map(|id| (id.metric, id.dimensions)));
         }
         if let Ok(mut guard) = self.listed.lock() {
@@ -228,9 +233,11 @@ impl CloudOverlay {
         }
         Ok(list)
     }
+}
 
-    /// Sets each queue's age of oldest message from CloudWatch (what `status` shows on AWS).
-    pub async fn fill_ages(&self, queues: &mut [QueueStats], now: i64) -> Result<(), String> {
+#[async_trait]
+impl MetricsReader for CloudWatchMetrics {
+    async fn queue_ages(&self, queues: &mut [QueueStats], now: i64) -> Result<(), MetricsError> {
         let mut slots = age_queries();
         for (i, (q, _)) in slots.iter_mut().enumerate() {
             q.id = format!("a{i}");
@@ -241,15 +248,17 @@ impl CloudOverlay {
             .cloudwatch
             .get_metric_data(&metric_queries, now - 300, now + 60)
             .await
-            .map_err(|e| format!("reading queue ages from CloudWatch: {e}"))?;
+            .map_err(|e| MetricsError(format!("reading queue ages from CloudWatch: {e}")))?;
         let answers = series.into_iter().map(|s| (s.id, s.points)).collect();
         apply_ages(queues, &slots, &answers);
         Ok(())
     }
 
-    /// Fills function health, oldest ages and throughput of `snapshot` from CloudWatch, for the
-    /// minutes up to `now` (seconds since the epoch).
-    pub async fn fill(&self, snapshot: &mut Snapshot, now: i64) -> Result<(), String> {
+    async fn pipeline(
+        &self,
+        queues: &mut [QueueStats],
+        now: i64,
+    ) -> Result<PipelineMetrics, MetricsError> {
         let existing = self.existing().await?;
         let (slots, payments) = queries(&existing);
         let metric_queries: Vec<MetricQuery> = slots.iter().map(|(q, _)| q.clone()).collect();
@@ -259,41 +268,24 @@ impl CloudOverlay {
             .cloudwatch
             .get_metric_data(&metric_queries, start, (now_minute + 1) * 60)
             .await
-            .map_err(|e| format!("reading CloudWatch metrics: {e}"))?;
+            .map_err(|e| MetricsError(format!("reading CloudWatch metrics: {e}")))?;
         let answers = series.into_iter().map(|s| (s.id, s.points)).collect();
-        apply(snapshot, &slots, &payments, &answers, now_minute);
-        Ok(())
+        Ok(apply(queues, &slots, &payments, &answers, now_minute))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::status::Status;
 
-    fn empty_snapshot() -> Snapshot {
-        Snapshot {
-            status: Status {
-                backend: "aws".into(),
-                target: "test".into(),
-                now: chrono::DateTime::UNIX_EPOCH,
-                queues: topology::QUEUES
-                    .iter()
-                    .map(|q| QueueStats {
-                        name: q.name.to_string(),
-                        ..QueueStats::default()
-                    })
-                    .collect(),
-                projects: Vec::new(),
-                payments: Default::default(),
-            },
-            lists: BTreeMap::new(),
-            throughput: Vec::new(),
-            functions: Vec::new(),
-            late_payments: BTreeMap::new(),
-            audit: Vec::new(),
-            collected_at: chrono::DateTime::UNIX_EPOCH,
-        }
+    fn queues() -> Vec<QueueStats> {
+        topology::QUEUES
+            .iter()
+            .map(|q| QueueStats {
+                name: q.name.to_string(),
+                ..QueueStats::default()
+            })
+            .collect()
     }
 
     fn id_of(slots: &[(QuerySpec, Slot)], slot: &Slot) -> String {
@@ -347,12 +339,12 @@ mod tests {
         let pay_id = payments.queries[0].0.id.clone();
         answers.insert(pay_id, vec![(t(now_minute - 1), 4.0), (t(now_minute), 6.0)]);
 
-        let mut s = empty_snapshot();
-        apply(&mut s, &slots, &payments, &answers, now_minute);
+        let mut queues = queues();
+        let s = apply(&mut queues, &slots, &payments, &answers, now_minute);
         let f = &s.functions[pg];
         assert_eq!((f.invocations, f.errors, f.throttles), (10, 2, 0));
         assert_eq!(f.duration_p99_micros, Some(12_500));
-        assert_eq!(s.status.queues[parked].oldest_age_seconds, 95);
+        assert_eq!(queues[parked].oldest_age_seconds, 95);
         assert_eq!(s.throughput.len(), THROUGHPUT_MINUTES);
         let last_two: Vec<u64> = s
             .throughput

@@ -1,0 +1,253 @@
+//! The DLQ browser: one queue's messages (filtered), marks, the selected message's detail, and
+//! the disposals (redrive, delete) and export of what is marked.
+
+mod draw;
+
+use super::{Component, Context, Cursor, Effect, motion};
+use crate::app::Action;
+use crate::app::render_cache::RenderCache;
+use crate::app::snapshot::Snapshot;
+use crate::dispatch::{Extent, Operation};
+use crate::ops::dlq::{Disposal, DisposalRequest, DlqMessage, Selection};
+use crowdfund_core::topology::QUEUE_PARKED;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::PathBuf;
+
+pub use draw::highlight_json_line;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Detail,
+}
+
+#[derive(Debug)]
+pub struct DlqBrowser {
+    pub queue: String,
+    pub cursor: Cursor,
+    pub marked: BTreeSet<String>,
+    /// Where the last mark was made, for marking a range.
+    pub anchor: Option<usize>,
+    pub filter: String,
+    pub pane: Pane,
+    pub detail_scroll: u16,
+    /// Emptied with every new snapshot; drawing reads and fills it.
+    pub render_cache: RenderCache,
+}
+
+impl Default for DlqBrowser {
+    fn default() -> Self {
+        DlqBrowser {
+            queue: QUEUE_PARKED.to_string(),
+            cursor: Cursor::default(),
+            marked: BTreeSet::new(),
+            anchor: None,
+            filter: String::new(),
+            pane: Pane::List,
+            detail_scroll: 0,
+            render_cache: RenderCache::default(),
+        }
+    }
+}
+
+impl DlqBrowser {
+    /// The rows after the filter.
+    pub fn rows<'s>(&self, s: &'s Snapshot) -> Vec<&'s DlqMessage> {
+        let f = self.filter.to_lowercase();
+        s.list(&self.queue)
+            .iter()
+            .filter(|m| f.is_empty() || message_matches(m, &f))
+            .collect()
+    }
+
+    /// How many rows there are, without collecting them (moving runs this per key).
+    pub fn row_count(&self, s: &Snapshot) -> usize {
+        let list = s.list(&self.queue);
+        if self.filter.is_empty() {
+            return list.len();
+        }
+        let f = self.filter.to_lowercase();
+        list.iter().filter(|m| message_matches(m, &f)).count()
+    }
+
+    /// The rows in `range` (after the filter), without building the rest: the list may hold
+    /// ten thousand messages and a frame shows forty.
+    pub fn window<'s>(&self, s: &'s Snapshot, range: Range<usize>) -> Vec<&'s DlqMessage> {
+        let list = s.list(&self.queue);
+        if self.filter.is_empty() {
+            let end = range.end.min(list.len());
+            return list
+                .get(range.start.min(end)..end)
+                .map_or_else(Vec::new, |r| r.iter().collect());
+        }
+        let f = self.filter.to_lowercase();
+        list.iter()
+            .filter(|m| message_matches(m, &f))
+            .skip(range.start)
+            .take(range.len())
+            .collect()
+    }
+
+    pub fn selected_message<'s>(&self, s: &'s Snapshot) -> Option<&'s DlqMessage> {
+        let at = self.cursor.selected;
+        self.window(s, at..at + 1).into_iter().next()
+    }
+
+    /// Shows `queue`; true when it is another queue than the one shown (its state starts anew).
+    pub fn open(&mut self, queue: &str) -> bool {
+        if self.queue == queue {
+            return false;
+        }
+        self.queue = queue.to_string();
+        self.cursor = Cursor::default();
+        self.clear_marks();
+        self.detail_scroll = 0;
+        true
+    }
+
+    /// Filters the list by `text` (any field, case-insensitive), from its first row.
+    pub fn set_filter(&mut self, text: String) {
+        self.filter = text;
+        self.cursor = Cursor::default();
+    }
+
+    pub fn clear_marks(&mut self) {
+        self.marked.clear();
+        self.anchor = None;
+    }
+
+    /// Moves the selection, or scrolls the detail when it has the focus.
+    fn move_by(&mut self, by: i64, s: &Snapshot) {
+        if self.pane == Pane::Detail {
+            let next = i64::from(self.detail_scroll) + by;
+            self.detail_scroll = next.clamp(0, i64::from(u16::MAX)) as u16;
+        } else if self.cursor.move_by(by, self.row_count(s)) {
+            self.detail_scroll = 0;
+        }
+    }
+
+    fn toggle_mark(&mut self, s: &Snapshot) {
+        if let Some(id) = self.selected_message(s).map(|m| m.message_id.clone()) {
+            if !self.marked.remove(&id) {
+                self.marked.insert(id);
+            }
+            self.anchor = Some(self.cursor.selected);
+            self.move_by(1, s);
+        }
+    }
+
+    fn mark_range(&mut self, s: &Snapshot) {
+        let selected = self.cursor.selected;
+        let anchor = self.anchor.unwrap_or(selected);
+        let (lo, hi) = (anchor.min(selected), anchor.max(selected));
+        let ids: Vec<String> = self
+            .window(s, lo..hi.saturating_add(1))
+            .iter()
+            .map(|m| m.message_id.clone())
+            .collect();
+        self.marked.extend(ids);
+        self.anchor = Some(selected);
+    }
+
+    /// Marked messages, or the selected one when nothing is marked.
+    fn chosen_ids(&self, s: &Snapshot) -> Vec<String> {
+        if self.marked.is_empty() {
+            self.selected_message(s)
+                .map(|m| vec![m.message_id.clone()])
+                .unwrap_or_default()
+        } else {
+            self.marked.iter().cloned().collect()
+        }
+    }
+
+    /// A redrive or delete of what is chosen, to confirm.
+    pub fn propose_disposal(&self, disposal: Disposal, cx: &Context) -> Effect {
+        let ids = self.chosen_ids(cx.snapshot);
+        if ids.is_empty() {
+            return Effect::Error(format!("{} is empty: nothing to act on", self.queue));
+        }
+        let count = ids.len() as u64;
+        let request = DisposalRequest::new(&self.queue, Selection::Ids(ids), disposal, false)
+            .with_rate(cx.redrive_rate);
+        Effect::Propose(Operation::Dispose(request), Extent::messages(count))
+    }
+
+    /// An export of what is marked, or of the whole queue, to confirm.
+    fn propose_export(&self, s: &Snapshot) -> Effect {
+        let (selection, count) = if self.marked.is_empty() {
+            (Selection::All, self.row_count(s))
+        } else {
+            (
+                Selection::Ids(self.marked.iter().cloned().collect()),
+                self.marked.len(),
+            )
+        };
+        let stamp = s.collected_at.format("%Y%m%dT%H%M%SZ");
+        let out = PathBuf::from(format!("crowdfund-export-{}-{stamp}.jsonl", self.queue));
+        let operation = Operation::Export {
+            queue: self.queue.clone(),
+            selection,
+            out,
+        };
+        Effect::Propose(operation, Extent::messages(count as u64))
+    }
+}
+
+impl Component for DlqBrowser {
+    fn update(&mut self, action: &Action, cx: &Context) -> Effect {
+        let s = cx.snapshot;
+        if let Some(by) = motion(action) {
+            self.move_by(by, s);
+            return Effect::None;
+        }
+        match action {
+            Action::Back if !self.filter.is_empty() => self.filter.clear(),
+            Action::Inspect => self.pane = Pane::Detail,
+            Action::Mark => self.toggle_mark(s),
+            Action::MarkRange => self.mark_range(s),
+            Action::Redrive => return self.propose_disposal(Disposal::Redrive { to: None }, cx),
+            Action::RedriveTo => return Effect::AskRedriveTarget,
+            Action::Delete => return self.propose_disposal(Disposal::Delete, cx),
+            Action::Export => return self.propose_export(s),
+            _ => return Effect::Ignored,
+        }
+        Effect::None
+    }
+
+    fn on_snapshot(&mut self, s: &Snapshot) {
+        self.render_cache.clear();
+        self.cursor.clamp(self.row_count(s));
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
+        self.draw_browser(frame, area, s);
+    }
+}
+
+impl DlqBrowser {
+    /// Tab switches between the list and the detail (wherever it is pressed).
+    pub fn toggle_pane(&mut self) {
+        self.pane = match self.pane {
+            Pane::List => Pane::Detail,
+            Pane::Detail => Pane::List,
+        }
+    }
+}
+
+fn message_matches(m: &DlqMessage, f: &str) -> bool {
+    let fields = [
+        Some(m.message_id.as_str()),
+        m.kind.as_deref(),
+        m.from.as_deref(),
+        m.reason.as_deref(),
+        m.payment_id.as_deref(),
+        m.ledger_state.as_deref(),
+    ];
+    fields
+        .into_iter()
+        .flatten()
+        .any(|v| v.to_lowercase().contains(f))
+}
