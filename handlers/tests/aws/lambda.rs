@@ -18,8 +18,8 @@ use crowdfund_core::topology::{
 use crowdfund_handlers::aws::emf::EmfMetrics;
 use crowdfund_handlers::aws::lambda::{Lambda, LambdaEnv, broker_response};
 use crowdfund_handlers::aws::load_config;
-use crowdfund_testkit::{endpoint_settings, moto_url};
 use crowdfund_handlers::wiring;
+use crowdfund_testkit::{endpoint_settings, moto_url};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
