@@ -152,20 +152,12 @@ pub struct GoalCheckArgs {
     pub json: bool,
 }
 
-/// `500ms`, `2s`, `1m`: a number and a unit.
+/// `500ms`, `2s`, `1m`, `1h 30m`: humantime's durations; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 2s or 1m"))?;
-    let d = match unit {
-        "ms" => std::time::Duration::from_millis(n),
-        "s" | "" => std::time::Duration::from_secs(n),
-        "m" => std::time::Duration::from_secs(n * 60),
-        "h" => std::time::Duration::from_secs(n * 3600),
-        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s, m or h")),
-    };
+    let d = humantime::parse_duration(s)
+        // A bare number is seconds, as it always was here.
+        .or_else(|e| s.parse().map(std::time::Duration::from_secs).map_err(|_| e))
+        .map_err(|e| format!("{s:?} is not a duration such as 500ms, 2s or 1m: {e}"))?;
     if d < std::time::Duration::from_millis(100) {
         return Err(format!("{s} is too short; refresh at most every 100ms"));
     }
@@ -275,4 +267,46 @@ pub struct RedriveArgs {
     /// back to each message's source queue or to --to. Bodies are not rewritten.
     #[arg(long, requires = "all")]
     pub native: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_as_before() {
+        for (text, secs) in [
+            ("1h", 3600),
+            ("30m", 1800),
+            ("90s", 90),
+            ("2", 2),
+            ("1h 30m", 5400),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("50ms").is_err_and(|e| e.contains("too short")));
+    }
+
+    /// A bad duration is refused by clap, naming the flag.
+    #[test]
+    fn a_bad_duration_names_its_flag() {
+        for (flag, args) in [
+            ("--refresh", vec!["--refresh", "2x", "status"]),
+            (
+                "--since",
+                vec!["dashboards", "report", "--out", "c", "--since", "soon"],
+            ),
+        ] {
+            let e = Cli::try_parse_from(std::iter::once("crowdfund-console").chain(args))
+                .expect_err("refused")
+                .to_string();
+            assert!(e.contains(flag), "{e}");
+        }
+    }
 }

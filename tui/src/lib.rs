@@ -5,6 +5,8 @@
 //!
 //! - [`app`]: the interactive console (ratatui), fed by a worker thread.
 //! - [`cli`]: the command line (clap).
+//! - [`commands`]: the subcommands, each written once for the local world and `--aws`: a
+//!   command is handed a [`commands::Console`] (the backend, and how an operation runs there).
 //! - [`backend`]: the ports an operation needs, bundled; the local world and its state file.
 //! - [`ops`]: status, DLQ listing and redrive, and the safety net every destructive action
 //!   goes through (JSONL backup and audit line).
@@ -20,6 +22,7 @@ pub mod app;
 pub mod aws;
 pub mod backend;
 pub mod cli;
+pub mod commands;
 pub mod dispatch;
 pub mod metrics;
 pub mod ops;

@@ -1,0 +1,129 @@
+//! `dashboards generate`, `dashboards report` (from the local world or CloudWatch) and
+//! `dashboards deploy` (with `--aws`).
+
+use super::{Console, Place};
+use crate::cli::{DeployArgs, GenerateArgs, ReportArgs};
+use anyhow::{Result, bail};
+use crowdfund_dashboards::report::{Format, write_report};
+
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let out = args
+        .out
+        .unwrap_or_else(|| format!("target/dashboards/{}", args.env_name).into());
+    let target = crowdfund_dashboards::Target::new(&args.region, &args.env_name);
+    for path in crowdfund_dashboards::write_all(&out, &target)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn report(console: &Console, args: ReportArgs) -> Result<()> {
+    match &console.place {
+        Place::Local(world) => {
+            let history = crate::ops::history::local_history(world, args.since)?;
+            write_charts(&args, &history)
+        }
+        #[cfg(feature = "aws")]
+        Place::Aws { target, .. } => {
+            if args.source == Some(crate::cli::ReportSource::Local) {
+                bail!("--source local draws from the local world: run it without --aws");
+            }
+            console.block_on(cloudwatch_report(target, &console.backend, args))
+        }
+    }
+}
+
+// Without the `aws` feature every deploy is refused, its arguments unread.
+#[cfg_attr(not(feature = "aws"), expect(unused_variables))]
+pub fn deploy(console: &Console, args: DeployArgs) -> Result<()> {
+    match &console.place {
+        Place::Local(_) => bail!(
+            "dashboards deploy puts the dashboards and alarms into CloudWatch: run it with --aws (and --endpoint-url for a local endpoint)"
+        ),
+        #[cfg(feature = "aws")]
+        Place::Aws { target, .. } => console.block_on(deploy_to(target, args)),
+    }
+}
+
+fn write_charts(args: &ReportArgs, history: &crowdfund_dashboards::report::History) -> Result<()> {
+    let format = if args.format == "svg" {
+        Format::Svg
+    } else {
+        Format::Png
+    };
+    for path in write_report(&args.out, history, format)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `dashboards report` from CloudWatch: GetMetricData for the charts, the funding API for goals.
+#[cfg(feature = "aws")]
+async fn cloudwatch_report(
+    target: &crate::aws::AwsTarget,
+    b: &crate::backend::Backend,
+    args: ReportArgs,
+) -> Result<()> {
+    let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
+    let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
+    let history = crowdfund_dashboards::source::cloudwatch_history(
+        &cw,
+        b.funding.as_ref(),
+        b.wall_clock.now().timestamp(),
+        args.since,
+        &b.target,
+    )
+    .await?;
+    write_charts(&args, &history)
+}
+
+/// `dashboards deploy`: the differences first, then (unless --dry-run) the puts.
+#[cfg(feature = "aws")]
+async fn deploy_to(target: &crate::aws::AwsTarget, args: crate::cli::DeployArgs) -> Result<()> {
+    use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
+    use anyhow::Context;
+    let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
+    let where_to = target.settings.describe(&clients.region);
+    let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
+    let dashboards = crowdfund_dashboards::Target::new(&clients.region, &args.env_name);
+    let plan = plan_deploy(&cw, &dashboards, args.alarm_topic.as_deref())
+        .await
+        .with_context(|| format!("reading the deployed dashboards and alarms from {where_to}"))?;
+    let puts = plan.puts();
+    let (warnings, applied) = if args.dry_run || puts == 0 {
+        (Vec::new(), 0)
+    } else {
+        let bar = super::progress_bar(puts as u64, "put");
+        let warnings = apply(&cw, &plan, |name| {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        })
+        .await;
+        bar.finish_and_clear();
+        (warnings?, puts)
+    };
+    if args.json {
+        return super::print_json(&serde_json::json!({
+            "target": where_to,
+            "dryRun": args.dry_run,
+            "plan": plan,
+            "put": applied,
+            "warnings": warnings,
+        }));
+    }
+    println!("deploy to {where_to}");
+    print!("{}", render_plan(&plan, &dashboards));
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    match (puts, args.dry_run) {
+        (0, _) => println!("no change: what is deployed is what is generated"),
+        (n, true) => println!("dry run: {n} puts would be made; nothing was changed"),
+        (n, false) => println!(
+            "put {} dashboards and {} alarms",
+            plan.dashboards_to_put().count(),
+            n - plan.dashboards_to_put().count()
+        ),
+    }
+    Ok(())
+}

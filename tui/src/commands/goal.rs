@@ -1,0 +1,68 @@
+//! `goal-check`: preview the payments a goal check would cancel, confirm, run.
+
+use super::{Console, confirm, print_json};
+use crate::cli::GoalCheckArgs;
+use crate::dispatch::{self, Extent, Operation, Outcome};
+use crate::ops::goal::GoalPlan;
+use crate::ops::status::collect_status;
+use crate::render;
+use anyhow::{Result, bail};
+
+pub fn run(console: &Console, args: GoalCheckArgs) -> Result<()> {
+    let check = |dry_run| Operation::GoalCheck {
+        project_id: args.project_id.clone(),
+        at: args.at,
+        dry_run,
+    };
+    let (plan, _) = goal_check(console, check(true))?;
+    if args.dry_run {
+        return print_plan(&plan, args.json);
+    }
+    let action = check(false);
+    dispatch::authorize(&action, console.read_only)?;
+    if !args.yes {
+        confirm(&action.question(&Extent {
+            count: plan.payments.len() as u64,
+            after: Some(plan.achieved_at),
+        }))?;
+    }
+    let (done, processed) = goal_check(console, action)?;
+    // The local pipeline processed the check: show what it did to the project. On AWS the
+    // deployed functions process it later.
+    let Some(processed) = processed else {
+        return print_plan(&done, args.json);
+    };
+    let status = console.block_on(collect_status(&console.backend))?;
+    let project = status.projects.iter().find(|p| p.id == done.project_id);
+    if args.json {
+        return print_json(
+            &serde_json::json!({"plan": done, "processedAfter": processed.messages, "project": project}),
+        );
+    }
+    print!("{}", render::goal_plan(&done));
+    if let Some(p) = project {
+        println!(
+            "{}: raised {} · ledger net {}",
+            p.id, p.raised, p.ledger_net
+        );
+    }
+    Ok(())
+}
+
+fn goal_check(
+    console: &Console,
+    check: Operation,
+) -> Result<(GoalPlan, Option<crowdfund_handlers::local::DrainReport>)> {
+    match console.run(check, &mut |_| {})? {
+        Outcome::GoalChecked { plan, processed } => Ok((plan, processed)),
+        _ => bail!("goal check returned another outcome"),
+    }
+}
+
+fn print_plan(plan: &GoalPlan, json: bool) -> Result<()> {
+    if json {
+        return print_json(plan);
+    }
+    print!("{}", render::goal_plan(plan));
+    Ok(())
+}
