@@ -80,8 +80,8 @@ async fn cloudwatch_report(
 /// `dashboards deploy`: the differences first, then (unless --dry-run) the puts.
 #[cfg(feature = "aws")]
 async fn deploy_to(target: &crate::aws::AwsTarget, args: crate::cli::DeployArgs) -> Result<()> {
-    use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
     use anyhow::Context;
+    use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
     let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
     let where_to = target.settings.describe(&clients.region);
     let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
