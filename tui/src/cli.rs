@@ -142,14 +142,8 @@ pub struct GoalCheckArgs {
     /// Cancel payments after this time (RFC 3339); default: when the project reached its goal.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Show the payments it would cancel; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub act: ActArgs,
 }
 
 /// `500ms`, `2s`, `1m`, `1h 30m`: humantime's durations; a bare number is seconds.
@@ -215,6 +209,13 @@ pub struct DisposalArgs {
     /// Every message in the queue.
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+/// How an operation that changes something is run from the command line.
+#[derive(Debug, Args)]
+pub struct ActArgs {
     /// Show what would happen; change nothing.
     #[arg(long)]
     pub dry_run: bool,

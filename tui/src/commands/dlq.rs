@@ -48,13 +48,13 @@ pub struct DisposalCommand {
 pub fn redrive_request(args: &RedriveArgs) -> Result<DisposalCommand> {
     let t = &args.chosen;
     let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
-    let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.dry_run)
+    let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.act.dry_run)
         .with_rate(args.rate);
     request.native = args.native;
     Ok(DisposalCommand {
         request,
-        yes: t.yes,
-        json: t.json,
+        yes: t.act.yes,
+        json: t.act.json,
     })
 }
 
@@ -64,12 +64,12 @@ pub fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
         &t.queue,
         selection(&t.queue, t.all, &t.ids, "delete")?,
         Disposal::Delete,
-        t.dry_run,
+        t.act.dry_run,
     );
     Ok(DisposalCommand {
         request,
-        yes: t.yes,
-        json: t.json,
+        yes: t.act.yes,
+        json: t.act.json,
     })
 }
 

@@ -15,12 +15,12 @@ pub fn run(console: &Console, args: GoalCheckArgs) -> Result<()> {
         dry_run,
     };
     let (plan, _) = goal_check(console, check(true))?;
-    if args.dry_run {
-        return print_plan(&plan, args.json);
+    if args.act.dry_run {
+        return print_plan(&plan, args.act.json);
     }
     let action = check(false);
     dispatch::authorize(&action, console.read_only)?;
-    if !args.yes {
+    if !args.act.yes {
         confirm(&action.question(&Extent {
             count: plan.payments.len() as u64,
             after: Some(plan.achieved_at),
@@ -30,11 +30,11 @@ pub fn run(console: &Console, args: GoalCheckArgs) -> Result<()> {
     // The local pipeline processed the check: show what it did to the project. On AWS the
     // deployed functions process it later.
     let Some(processed) = processed else {
-        return print_plan(&done, args.json);
+        return print_plan(&done, args.act.json);
     };
     let status = console.block_on(collect_status(&console.backend))?;
     let project = status.projects.iter().find(|p| p.id == done.project_id);
-    if args.json {
+    if args.act.json {
         return print_json(
             &serde_json::json!({"plan": done, "processedAfter": processed.messages, "project": project}),
         );
