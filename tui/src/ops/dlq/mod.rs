@@ -7,8 +7,8 @@
 //! are idempotent) but never lose one. Messages not selected are held invisible while the
 //! redrive runs, so they are not received twice, and released at the end.
 //!
-//! - [`request`]: what a disposal is (which messages, where to, how fast) and its report.
-//! - [`dispose`](mod@dispose): running one, batched or as an SQS move task.
+//! - `request`: what a disposal is (which messages, where to, how fast) and its report.
+//! - `dispose`: running one, batched or as an SQS move task.
 
 mod dispose;
 mod request;
