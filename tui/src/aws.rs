@@ -83,8 +83,8 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         backup_dir: data_dir.join("aws-backups"),
         pacer: Arc::new(TokioPacer::default()),
         move_tasks: Some(sqs),
-        metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(CloudWatch::new(
-            clients.cloudwatch.clone(),
+        metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(Arc::new(
+            CloudWatch::new(clients.cloudwatch.clone()),
         )))),
     })
 }

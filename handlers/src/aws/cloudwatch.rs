@@ -86,98 +86,6 @@ impl CloudWatch {
         CloudWatch { client }
     }
 
-    /// The metrics of a namespace that have data (ListMetrics, every page), optionally only
-    /// those of one name.
-    pub async fn list_metrics(
-        &self,
-        namespace: &str,
-        metric: Option<&str>,
-    ) -> PortResult<Vec<MetricId>> {
-        let pages = self
-            .client
-            .list_metrics()
-            .namespace(namespace)
-            .set_metric_name(metric.map(str::to_string))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
-        let mut out: Vec<MetricId> = pages
-            .iter()
-            .flat_map(|page| page.metrics())
-            .map(|m| MetricId {
-                metric: m.metric_name().unwrap_or_default().to_string(),
-                dimensions: m
-                    .dimensions()
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.name().unwrap_or_default().to_string(),
-                            d.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
-            })
-            .collect();
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    /// Runs the queries over `[start, end)` (seconds since the epoch), at most
-    /// [`MAX_QUERIES_PER_CALL`] per call, every page read; one series per query, in order.
-    pub async fn get_metric_data(
-        &self,
-        queries: &[MetricQuery],
-        start: i64,
-        end: i64,
-    ) -> PortResult<Vec<MetricSeries>> {
-        let mut by_id: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
-            let pages = self
-                .client
-                .get_metric_data()
-                .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
-                .start_time(DateTime::from_secs(start))
-                .end_time(DateTime::from_secs(end))
-                .scan_by(ScanBy::TimestampAscending)
-                .into_paginator()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| {
-                    port_error(
-                        SERVICE,
-                        &format!("GetMetricData ({} queries)", batch.len()),
-                        e,
-                    )
-                })?;
-            for r in pages.iter().flat_map(|page| page.metric_data_results()) {
-                let points = by_id
-                    .entry(r.id().unwrap_or_default().to_string())
-                    .or_default();
-                points.extend(
-                    r.timestamps()
-                        .iter()
-                        .zip(r.values())
-                        .map(|(t, v)| (t.secs(), *v)),
-                );
-            }
-        }
-        Ok(queries
-            .iter()
-            .map(|q| {
-                let mut points = by_id.remove(&q.id).unwrap_or_default();
-                points.sort_by_key(|p| p.0);
-                MetricSeries {
-                    id: q.id.clone(),
-                    points,
-                }
-            })
-            .collect())
-    }
-
     /// Puts the datums into `namespace`, at most [`MAX_DATUMS_PER_CALL`] per call.
     pub async fn put_metric_data(&self, namespace: &str, datums: &[Datum]) -> PortResult<()> {
         for batch in datums.chunks(MAX_DATUMS_PER_CALL) {
@@ -324,24 +232,99 @@ impl DashboardStore for CloudWatch {
     }
 }
 
-/// The charts' reads; the console's overlay calls the same methods on [`CloudWatch`] directly.
+/// The metric reads of the charts (`dashboards report`) and of the console's overlay.
 #[async_trait]
 impl MetricReader for CloudWatch {
+    /// The metrics of a namespace that have data (ListMetrics, every page), optionally only
+    /// those of one name.
     async fn list_metrics(
         &self,
         namespace: &str,
         metric: Option<&str>,
     ) -> PortResult<Vec<MetricId>> {
-        CloudWatch::list_metrics(self, namespace, metric).await
+        let pages = self
+            .client
+            .list_metrics()
+            .namespace(namespace)
+            .set_metric_name(metric.map(str::to_string))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("ListMetrics {namespace}"), e))?;
+        let mut out: Vec<MetricId> = pages
+            .iter()
+            .flat_map(|page| page.metrics())
+            .map(|m| MetricId {
+                metric: m.metric_name().unwrap_or_default().to_string(),
+                dimensions: m
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
+    /// Runs the queries over `[start, end)` (seconds since the epoch), at most
+    /// [`MAX_QUERIES_PER_CALL`] per call, every page read; one series per query, in order.
     async fn get_metric_data(
         &self,
         queries: &[MetricQuery],
         start: i64,
         end: i64,
     ) -> PortResult<Vec<MetricSeries>> {
-        CloudWatch::get_metric_data(self, queries, start, end).await
+        let mut by_id: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
+            let pages = self
+                .client
+                .get_metric_data()
+                .set_metric_data_queries(Some(batch.iter().map(data_query).collect()))
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    port_error(
+                        SERVICE,
+                        &format!("GetMetricData ({} queries)", batch.len()),
+                        e,
+                    )
+                })?;
+            for r in pages.iter().flat_map(|page| page.metric_data_results()) {
+                let points = by_id
+                    .entry(r.id().unwrap_or_default().to_string())
+                    .or_default();
+                points.extend(
+                    r.timestamps()
+                        .iter()
+                        .zip(r.values())
+                        .map(|(t, v)| (t.secs(), *v)),
+                );
+            }
+        }
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let mut points = by_id.remove(&q.id).unwrap_or_default();
+                points.sort_by_key(|p| p.0);
+                MetricSeries {
+                    id: q.id.clone(),
+                    points,
+                }
+            })
+            .collect())
     }
 }
 

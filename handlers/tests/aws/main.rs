@@ -12,7 +12,7 @@ mod sqs_move;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
-use crowdfund_core::ports::{Ledger, MessageSender, QueueClient};
+use crowdfund_core::ports::{Ledger, MessageSender, MetricReader, QueueClient};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
 use crowdfund_handlers::aws::provision::{Change, provision};

@@ -13,12 +13,12 @@ use crate::metrics::{
 };
 use async_trait::async_trait;
 use crowdfund_core::metrics::NAMESPACE;
-use crowdfund_core::ports::QueueStats;
+use crowdfund_core::ports::{MetricReader, QueueStats};
 use crowdfund_core::topology;
 use crowdfund_dashboards::source::{self, ExistingMetric, PAYMENT_METRICS, QuerySpec, Role};
-use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
+use crowdfund_handlers::aws::cloudwatch::MetricQuery;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the list of custom metric series is trusted.
@@ -36,7 +36,7 @@ enum Slot {
 }
 
 pub struct CloudWatchMetrics {
-    cloudwatch: CloudWatch,
+    cloudwatch: Arc<dyn MetricReader>,
     listed: Mutex<Option<(Instant, Vec<ExistingMetric>)>>,
 }
 
@@ -205,7 +205,7 @@ fn apply(
 }
 
 impl CloudWatchMetrics {
-    pub fn new(cloudwatch: CloudWatch) -> Self {
+    pub fn new(cloudwatch: Arc<dyn MetricReader>) -> Self {
         CloudWatchMetrics {
             cloudwatch,
             listed: Mutex::new(None),
