@@ -68,6 +68,13 @@ pub struct Cli {
     /// Broker endpoint (API Gateway `POST /broker`); payments and goal achievements go there.
     #[arg(long, env = "BROKER_URL")]
     pub broker_url: Option<String>,
+    /// How broker calls authenticate: `sigv4` (API Gateway's AWS_IAM, credentials from the task
+    /// role) or `none` (a local broker such as `crowdfund-local`'s).
+    #[arg(long, env = "BROKER_AUTH", value_enum, default_value = "sigv4")]
+    pub broker_auth: BrokerAuthMode,
+    /// payment role: the DynamoDB payment ledger `GET /payments/{id}` answers from.
+    #[arg(long, env = "PAYMENTS_TABLE")]
+    pub payments_table: Option<String>,
     /// Connections per pool.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -87,6 +94,13 @@ pub enum Command {
     Healthcheck,
 }
 
+/// How calls to the broker authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BrokerAuthMode {
+    Sigv4,
+    None,
+}
+
 /// Everything the server needs, independent of where it came from (flags, env, tests).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -94,6 +108,9 @@ pub struct Settings {
     pub database_url: String,
     pub read_database_url: String,
     pub broker_url: Option<String>,
+    pub broker_auth: BrokerAuthMode,
+    /// The payment ledger's table (payment role), when no ledger is injected.
+    pub payments_table: Option<String>,
     pub db_max_connections: u32,
     /// How long a request may wait for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
@@ -138,6 +155,8 @@ impl Settings {
             database_url: database_url.to_string(),
             read_database_url: read_database_url.to_string(),
             broker_url: None,
+            broker_auth: BrokerAuthMode::Sigv4,
+            payments_table: None,
             db_max_connections: 16,
             db_acquire_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
@@ -161,6 +180,8 @@ impl Settings {
         let mut s = Settings::new(cli.role, &primary, &read);
         s.migrate_on_start = cli.migrate_on_start;
         s.broker_url = cli.broker_url.clone().filter(|u| !u.is_empty());
+        s.broker_auth = cli.broker_auth;
+        s.payments_table = cli.payments_table.clone().filter(|t| !t.is_empty());
         s.db_max_connections = cli.db_max_connections.max(1);
         s.request_timeout = Duration::from_secs(cli.request_timeout_seconds.max(1));
         s.project_cache_ttl = Duration::from_millis(cli.project_cache_ms);

@@ -11,7 +11,8 @@
 //! - [`store`]: projects and fundings: raise once per payment id, reverse once, tombstones for
 //!   reversals that overtake their raise, the goal-achievement outbox row.
 //! - [`outbox`]: the background sender that posts outbox rows to the broker, with retry.
-//! - [`broker`]: the broker's HTTP client.
+//! - [`broker`]: the broker's HTTP client, its calls signed with SigV4 for API Gateway's IAM
+//!   authorization.
 //! - [`cache`]: the short-lived in-process cache of project answers on the read path.
 //! - [`validate`]: request bodies to typed values with core's rules (400 `{error, field}`).
 //! - [`routes`]: the handlers and each role's router.
@@ -35,8 +36,11 @@ pub mod validate;
 
 pub use error::ApiError;
 
-use crate::broker::BrokerClient;
-use crate::config::{Role, Settings};
+use crate::broker::{BrokerAuth, BrokerClient, Signer, region_of_execute_api_url};
+use crate::config::{BrokerAuthMode, Role, Settings};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use crowdfund_handlers::aws::dynamodb::DynamoLedger;
+use crowdfund_handlers::aws::{AwsSettings, load_config};
 use crate::db::{DbError, Pools};
 use crate::outbox::OutboxSender;
 use axum::Router;
@@ -74,10 +78,12 @@ pub struct AppState {
     pub terms: Arc<store::TermsCache>,
 }
 
-/// The ports that are not configured by settings.
+/// The ports that are not configured by settings. Left `None`, the ledger (with
+/// `PAYMENTS_TABLE`) and the broker's signing credentials come from aws-config's chain.
 pub struct Dependencies {
     pub clock: Arc<dyn Clock>,
     pub ledger: Option<Arc<dyn Ledger>>,
+    pub broker_credentials: Option<SharedCredentialsProvider>,
 }
 
 impl Default for Dependencies {
@@ -85,6 +91,7 @@ impl Default for Dependencies {
         Dependencies {
             clock: Arc::new(crowdfund_core::ports::SystemClock),
             ledger: None,
+            broker_credentials: None,
         }
     }
 }
@@ -95,6 +102,12 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error("invalid BROKER_URL: {0}")]
     Broker(#[from] broker::BrokerError),
+    #[error("AWS configuration: {0}")]
+    Aws(#[from] crowdfund_handlers::aws::ConfigError),
+    #[error(
+        "BROKER_AUTH=sigv4 needs AWS credentials (the task role, or AWS_* variables) and a region (AWS_REGION, or an execute-api BROKER_URL); found {0}"
+    )]
+    NoSigningIdentity(&'static str),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -133,8 +146,25 @@ impl Application {
                 Err(e) => return Err(e.into()),
             }
         }
+        let mut aws = AwsConfig::default();
+        let ledger = match (deps.ledger, &settings.payments_table) {
+            (Some(l), _) => Some(l),
+            (None, Some(table)) => Some(Arc::new(DynamoLedger::new(
+                aws_sdk_dynamodb::Client::new(aws.get().await?),
+                table,
+            )) as Arc<dyn Ledger>),
+            (None, None) => None,
+        };
         let broker = match &settings.broker_url {
-            Some(url) => Some(BrokerClient::new(url, settings.outbox.send_timeout)?),
+            Some(url) => {
+                let auth = match settings.broker_auth {
+                    BrokerAuthMode::None => BrokerAuth::None,
+                    BrokerAuthMode::Sigv4 => BrokerAuth::SigV4(
+                        broker_signer(url, deps.broker_credentials, &mut aws).await?,
+                    ),
+                };
+                Some(BrokerClient::new(url, settings.outbox.send_timeout, auth)?)
+            }
             None => {
                 tracing::warn!(
                     role = settings.role.as_str(),
@@ -157,7 +187,7 @@ impl Application {
             role: settings.role,
             pools: pools.clone(),
             clock: deps.clock,
-            ledger: deps.ledger,
+            ledger,
             broker,
             outbox_wakeup: wakeup,
             project_cache: Arc::new(cache::ProjectCache::new(settings.project_cache_ttl)),
@@ -203,6 +233,44 @@ impl Application {
         self.pools.reader.close().await;
         served
     }
+}
+
+/// aws-config's chain (task role, AWS_* variables, AWS_ENDPOINT_URL), loaded once and only
+/// when something needs it.
+#[derive(Default)]
+struct AwsConfig(Option<aws_config::SdkConfig>);
+
+impl AwsConfig {
+    async fn get(&mut self) -> Result<&aws_config::SdkConfig, StartError> {
+        if self.0.is_none() {
+            self.0 = Some(load_config(&AwsSettings::default()).await?);
+        }
+        self.0.as_ref().ok_or(StartError::NoSigningIdentity("no AWS configuration"))
+    }
+}
+
+/// The broker's signer: the given credentials or the chain's; the region of the execute-api
+/// URL (what API Gateway checks the signature's scope against), else the configured one.
+async fn broker_signer(
+    url: &str,
+    credentials: Option<SharedCredentialsProvider>,
+    aws: &mut AwsConfig,
+) -> Result<Signer, StartError> {
+    let (credentials, configured_region) = match credentials {
+        Some(c) => (c, None),
+        None => {
+            let config = aws.get().await?;
+            let c = config
+                .credentials_provider()
+                .ok_or(StartError::NoSigningIdentity("no credentials provider"))?;
+            (c, config.region().map(|r| r.to_string()))
+        }
+    };
+    let region = region_of_execute_api_url(url)
+        .or(configured_region)
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .ok_or(StartError::NoSigningIdentity("no region"))?;
+    Ok(Signer::new(credentials, region))
 }
 
 /// The role's routes with request ids, request logs, a timeout and a body-size limit.

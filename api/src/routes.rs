@@ -237,6 +237,9 @@ async fn create_payment(
         crate::broker::BrokerError::Unavailable(m) => {
             ApiError::Unavailable(format!("broker unavailable, retry later ({m})"))
         }
+        crate::broker::BrokerError::Signing(m) => {
+            ApiError::Unavailable(format!("broker call not signed, retry later ({m})"))
+        }
         crate::broker::BrokerError::Refused { status, body } => {
             ApiError::BadGateway(format!("the broker refused the payment ({status}): {body}"))
         }
