@@ -37,6 +37,8 @@ pub mod funding_http;
 pub mod lambda;
 pub mod pipeline;
 pub mod provision;
+#[cfg(feature = "lambda")]
+pub mod secret;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
