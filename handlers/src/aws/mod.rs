@@ -44,6 +44,7 @@ pub mod sns;
 pub mod sqs;
 pub mod sqs_move;
 pub mod sts;
+pub mod toss;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
