@@ -126,55 +126,36 @@ impl Alerter for DiscordAlerter {
 /// is parked already and the alert is tried again on redelivery. The URL is never logged.
 #[cfg(feature = "lambda")]
 pub struct SecretWebhookAlerter {
-    secrets: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-    discord: tokio::sync::OnceCell<DiscordAlerter>,
+    discord: super::secret::CachedSecret<DiscordAlerter>,
 }
-
-#[cfg(feature = "lambda")]
-const SECRETS: &str = "Secrets Manager";
 
 #[cfg(feature = "lambda")]
 impl SecretWebhookAlerter {
     pub fn new(secrets: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
         SecretWebhookAlerter {
-            secrets,
-            secret_id: secret_id.into(),
-            discord: tokio::sync::OnceCell::new(),
+            discord: super::secret::CachedSecret::new(
+                secrets,
+                secret_id,
+                "the Discord webhook URL",
+            ),
         }
     }
+}
 
-    async fn resolve(&self) -> PortResult<DiscordAlerter> {
-        let what = format!("the Discord webhook URL in secret {}", self.secret_id);
-        let hint = "set it with `aws secretsmanager put-secret-value --secret-id <arn> --secret-string <url>`";
-        let out = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
-            .map_err(|e| {
-                let e = super::port_error(SECRETS, &what, e);
-                PortError::unavailable(SECRETS, format!("{e}; {hint}"))
-            })?;
-        let url = out
-            .secret_string()
-            .map(str::trim)
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .ok_or_else(|| {
-                PortError::unavailable(SECRETS, format!("{what} is not an http(s) URL; {hint}"))
-            })?;
-        DiscordAlerter::new(url).map_err(|e| {
-            PortError::unavailable(SECRETS, format!("HTTP client for the Discord webhook: {e}"))
-        })
+/// The secret's value as a webhook client; the error never quotes the URL.
+#[cfg(feature = "lambda")]
+fn webhook_from_secret(url: &str) -> Result<DiscordAlerter, String> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err("not an http(s) URL".into());
     }
+    DiscordAlerter::new(url).map_err(|e| format!("HTTP client for the Discord webhook: {e}"))
 }
 
 #[cfg(feature = "lambda")]
 #[async_trait]
 impl Alerter for SecretWebhookAlerter {
     async fn alert(&self, alert: &Alert) -> PortResult<()> {
-        let discord = self.discord.get_or_try_init(|| self.resolve()).await?;
+        let discord = self.discord.get(webhook_from_secret).await?;
         discord.alert(alert).await
     }
 }

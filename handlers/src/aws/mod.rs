@@ -37,11 +37,14 @@ pub mod funding_http;
 pub mod lambda;
 pub mod pipeline;
 pub mod provision;
+#[cfg(feature = "lambda")]
+pub mod secret;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
 pub mod sqs_move;
 pub mod sts;
+pub mod toss;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;

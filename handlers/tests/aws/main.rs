@@ -9,6 +9,7 @@ mod helpers;
 #[cfg(feature = "lambda")]
 mod lambda;
 mod sqs_move;
+mod toss;
 
 use crowdfund_core::domain::PaymentStatus;
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
