@@ -38,7 +38,6 @@ pub use error::ApiError;
 
 use crate::broker::{BrokerAuth, BrokerClient, Signer, region_of_execute_api_url};
 use crate::config::{BrokerAuthMode, Role, Settings};
-use aws_credential_types::provider::SharedCredentialsProvider;
 use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::{AwsSettings, load_config};
 use crate::db::{DbError, Pools};
@@ -83,7 +82,7 @@ pub struct AppState {
 pub struct Dependencies {
     pub clock: Arc<dyn Clock>,
     pub ledger: Option<Arc<dyn Ledger>>,
-    pub broker_credentials: Option<SharedCredentialsProvider>,
+    pub broker_signer: Option<Signer>,
 }
 
 impl Default for Dependencies {
@@ -91,7 +90,7 @@ impl Default for Dependencies {
         Dependencies {
             clock: Arc::new(crowdfund_core::ports::SystemClock),
             ledger: None,
-            broker_credentials: None,
+            broker_signer: None,
         }
     }
 }
@@ -159,9 +158,10 @@ impl Application {
             Some(url) => {
                 let auth = match settings.broker_auth {
                     BrokerAuthMode::None => BrokerAuth::None,
-                    BrokerAuthMode::Sigv4 => BrokerAuth::SigV4(
-                        broker_signer(url, deps.broker_credentials, &mut aws).await?,
-                    ),
+                    BrokerAuthMode::Sigv4 => BrokerAuth::SigV4(match deps.broker_signer {
+                        Some(signer) => signer,
+                        None => broker_signer(url, &mut aws).await?,
+                    }),
                 };
                 Some(BrokerClient::new(url, settings.outbox.send_timeout, auth)?)
             }
@@ -249,26 +249,15 @@ impl AwsConfig {
     }
 }
 
-/// The broker's signer: the given credentials or the chain's; the region of the execute-api
-/// URL (what API Gateway checks the signature's scope against), else the configured one.
-async fn broker_signer(
-    url: &str,
-    credentials: Option<SharedCredentialsProvider>,
-    aws: &mut AwsConfig,
-) -> Result<Signer, StartError> {
-    let (credentials, configured_region) = match credentials {
-        Some(c) => (c, None),
-        None => {
-            let config = aws.get().await?;
-            let c = config
-                .credentials_provider()
-                .ok_or(StartError::NoSigningIdentity("no credentials provider"))?;
-            (c, config.region().map(|r| r.to_string()))
-        }
-    };
+/// The broker's signer from the chain's credentials; the region of the execute-api URL (what
+/// API Gateway checks the signature's scope against), else the configured one.
+async fn broker_signer(url: &str, aws: &mut AwsConfig) -> Result<Signer, StartError> {
+    let config = aws.get().await?;
+    let credentials = config
+        .credentials_provider()
+        .ok_or(StartError::NoSigningIdentity("no credentials provider"))?;
     let region = region_of_execute_api_url(url)
-        .or(configured_region)
-        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .or_else(|| config.region().map(|r| r.to_string()))
         .ok_or(StartError::NoSigningIdentity("no region"))?;
     Ok(Signer::new(credentials, region))
 }

@@ -4,7 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use crowdfund_api::broker::Signer;
 use crowdfund_api::config::{OutboxSettings, Role, Settings};
+use crowdfund_testkit::sigv4::{Received, Verifier};
 use crowdfund_api::{Application, Dependencies};
 use crowdfund_core::ports::Ledger;
 use serde_json::{Value, json};
@@ -12,7 +16,7 @@ use sqlx::mysql::MySqlPool;
 use sqlx::{Connection, MySqlConnection};
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
 
 /// The server the tests use; override with TEST_MYSQL_URL.
@@ -83,27 +87,73 @@ impl Drop for TestDb {
     }
 }
 
-/// A broker that records what it is sent and fails the first `fail_first` requests with 503.
+/// The region the stub broker's API lives in, and the task role's test credentials.
+pub const BROKER_REGION: &str = "ap-northeast-2";
+pub const TASK_ACCESS_KEY: &str = "AKIDCROWDFUNDTASK";
+pub const TASK_SECRET: &str = "task-role-secret";
+
+/// The signer a task with the test credentials uses.
+pub fn task_signer(secret: &str) -> Signer {
+    let credentials = Credentials::new(TASK_ACCESS_KEY, secret, Some("session".into()), None, "test");
+    Signer::new(SharedCredentialsProvider::new(credentials), BROKER_REGION)
+}
+
+/// A broker behind API Gateway's AWS_IAM check (the SigV4 verifier): it refuses what is not
+/// signed by the task's credentials with 403, records what it accepts, and fails the first
+/// `fail_first` signed requests with 503.
 #[derive(Clone)]
 pub struct StubBroker {
     pub url: String,
     received: Arc<Mutex<Vec<Value>>>,
     failures_left: Arc<Mutex<u32>>,
     attempts: Arc<Mutex<u32>>,
+    refused: Arc<Mutex<Vec<String>>>,
 }
+
+type StubState = (
+    Arc<Mutex<Vec<Value>>>,
+    Arc<Mutex<u32>>,
+    Arc<Mutex<u32>>,
+    Arc<Mutex<Vec<String>>>,
+);
 
 impl StubBroker {
     pub async fn start(fail_first: u32) -> StubBroker {
         let received = Arc::new(Mutex::new(Vec::new()));
         let failures_left = Arc::new(Mutex::new(fail_first));
         let attempts = Arc::new(Mutex::new(0));
-        let state = (received.clone(), failures_left.clone(), attempts.clone());
-        type S = (Arc<Mutex<Vec<Value>>>, Arc<Mutex<u32>>, Arc<Mutex<u32>>);
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let state: StubState = (
+            received.clone(),
+            failures_left.clone(),
+            attempts.clone(),
+            refused.clone(),
+        );
         async fn broker(
-            State((rec, fail, att)): State<S>,
-            Json(body): Json<Value>,
+            State((rec, fail, att, refused)): State<StubState>,
+            request: axum::extract::Request,
         ) -> (StatusCode, Json<Value>) {
             *att.lock().unwrap() += 1;
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let headers: Vec<(String, String)> = parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let verifier = Verifier::new("execute-api", BROKER_REGION).allow(TASK_ACCESS_KEY, TASK_SECRET);
+            let received = Received {
+                method: parts.method.as_str(),
+                path_and_query: path,
+                headers: &headers,
+                body: &body,
+            };
+            if let Err(why) = verifier.verify(&received, SystemTime::now()) {
+                refused.lock().unwrap().push(why.clone());
+                return (StatusCode::FORBIDDEN, Json(json!({"message": why})));
+            }
+            let body: Value = serde_json::from_slice(&body).unwrap();
             {
                 let mut f = fail.lock().unwrap();
                 if *f > 0 {
@@ -123,16 +173,17 @@ impl StubBroker {
             )
         }
         let app = axum::Router::new()
-            .route("/broker", post(broker))
+            .route("/prod/broker", post(broker))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         StubBroker {
-            url: format!("http://{addr}/broker"),
+            url: format!("http://{addr}/prod/broker"),
             received,
             failures_left,
             attempts,
+            refused,
         }
     }
 
@@ -143,6 +194,11 @@ impl StubBroker {
     /// Requests seen, refused ones included.
     pub fn attempts(&self) -> u32 {
         *self.attempts.lock().unwrap()
+    }
+
+    /// Why each refused request was refused (the verifier's words).
+    pub fn refused(&self) -> Vec<String> {
+        self.refused.lock().unwrap().clone()
     }
 
     pub fn failures_left(&self) -> u32 {
@@ -169,6 +225,8 @@ pub struct Spawn {
     pub ledger: Option<Arc<dyn Ledger>>,
     /// Point both pools here instead of a fresh database (e.g. a port nobody listens on).
     pub database_url: Option<String>,
+    /// The secret the app signs with (the broker knows [`TASK_SECRET`]).
+    pub broker_secret: &'static str,
 }
 
 impl Spawn {
@@ -179,6 +237,7 @@ impl Spawn {
             broker_failures: None,
             ledger: None,
             database_url: None,
+            broker_secret: TASK_SECRET,
         }
     }
     pub fn with_broker(mut self, fail_first: u32) -> Spawn {
@@ -191,6 +250,10 @@ impl Spawn {
     }
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Spawn {
         self.ledger = Some(ledger);
+        self
+    }
+    pub fn signing_with(mut self, secret: &'static str) -> Spawn {
+        self.broker_secret = secret;
         self
     }
     pub fn with_database_url(mut self, url: &str) -> Spawn {
@@ -239,6 +302,7 @@ pub async fn spawn(spec: Spawn) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let deps = Dependencies {
         ledger: spec.ledger,
+        broker_signer: Some(task_signer(spec.broker_secret)),
         ..Dependencies::default()
     };
     let app = Application::build(settings, listener, deps)

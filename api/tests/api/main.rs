@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod broker_auth;
 mod client;
 mod fundings;
 mod outbox;

@@ -2,7 +2,8 @@
 
 use crate::helpers::{Spawn, eventually, spawn, test_outbox};
 use axum::http::StatusCode;
-use crowdfund_api::broker::BrokerClient;
+use crowdfund_api::broker::{BrokerAuth, BrokerClient};
+use crate::helpers::{TASK_SECRET, task_signer};
 use crowdfund_api::config::Role;
 use crowdfund_api::outbox::OutboxSender;
 use serde_json::Value;
@@ -78,7 +79,12 @@ async fn goal_achievement_is_sent_once_despite_broker_failures() {
     // Another sender (a second task) finds nothing left to send.
     let other = OutboxSender::new(
         app.db.pool.clone(),
-        BrokerClient::new(&broker.url, Duration::from_secs(5)).unwrap(),
+        BrokerClient::new(
+            &broker.url,
+            Duration::from_secs(5),
+            BrokerAuth::SigV4(task_signer(TASK_SECRET)),
+        )
+        .unwrap(),
         test_outbox(),
         Arc::new(tokio::sync::Notify::new()),
     );
@@ -102,7 +108,12 @@ async fn without_a_broker_the_message_waits_in_the_outbox() {
     let broker = crate::helpers::StubBroker::start(0).await;
     let sender = OutboxSender::new(
         app.db.pool.clone(),
-        BrokerClient::new(&broker.url, Duration::from_secs(5)).unwrap(),
+        BrokerClient::new(
+            &broker.url,
+            Duration::from_secs(5),
+            BrokerAuth::SigV4(task_signer(TASK_SECRET)),
+        )
+        .unwrap(),
         test_outbox(),
         Arc::new(tokio::sync::Notify::new()),
     );
