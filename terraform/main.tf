@@ -132,6 +132,8 @@ module "ecs" {
   db_secret_arn             = module.rds.master_secret_arn
   broker_url                = module.apigateway.broker_url
   broker_execute_arn        = module.apigateway.broker_execute_arn
+  table_arn                 = module.dynamodb.table_arn
+  table_name                = module.dynamodb.table_name
   kms_key_arn               = module.kms.key_arn
   log_retention_days        = var.log_retention_days
 }

@@ -16,6 +16,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// Whether this role posts to the broker (checkouts, the goal-achievement outbox): only
+    /// these get BROKER_URL and `execute-api:Invoke` in terraform (`modules/ecs`).
+    pub fn calls_broker(&self) -> bool {
+        matches!(self, Role::Payment | Role::FundingRw)
+    }
+
+    /// Whether this role reads the payment ledger (`GET /payments/{id}`).
+    pub fn reads_ledger(&self) -> bool {
+        matches!(self, Role::Payment)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Role::Funding => "funding",

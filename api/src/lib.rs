@@ -148,13 +148,14 @@ impl Application {
         let mut aws = AwsConfig::default();
         let ledger = match (deps.ledger, &settings.payments_table) {
             (Some(l), _) => Some(l),
-            (None, Some(table)) => Some(Arc::new(DynamoLedger::new(
+            (None, Some(table)) if settings.role.reads_ledger() => Some(Arc::new(DynamoLedger::new(
                 aws_sdk_dynamodb::Client::new(aws.get().await?),
                 table,
             )) as Arc<dyn Ledger>),
-            (None, None) => None,
+            (None, _) => None,
         };
         let broker = match &settings.broker_url {
+            Some(_) if !settings.role.calls_broker() => None,
             Some(url) => {
                 let auth = match settings.broker_auth {
                     BrokerAuthMode::None => BrokerAuth::None,
@@ -165,6 +166,7 @@ impl Application {
                 };
                 Some(BrokerClient::new(url, settings.outbox.send_timeout, auth)?)
             }
+            None if !settings.role.calls_broker() => None,
             None => {
                 tracing::warn!(
                     role = settings.role.as_str(),

@@ -265,7 +265,7 @@ async fn get_payment(State(state): State<AppState>, Path(id): Path<String>) -> R
     }
     let ledger = state.ledger.as_ref().ok_or_else(|| {
         ApiError::Unavailable(
-            "payment ledger is not configured in this build; payment state is not available yet"
+            "payment ledger is not configured: set PAYMENTS_TABLE (terraform's ecs module does for the payment role)"
                 .into(),
         )
     })?;

@@ -36,7 +36,7 @@ pub fn module(relative: &str) -> Body {
 }
 
 /// The blocks `ident "label0" "label1" ...` whose first labels are `labels`.
-pub fn blocks<'a>(body: &'a Body, ident: &'a str, labels: &'a [&'a str]) -> Vec<&'a Block> {
+pub fn blocks<'a>(body: &'a Body, ident: &str, labels: &[&str]) -> Vec<&'a Block> {
     body.blocks()
         .filter(|b| b.identifier() == ident)
         .filter(|b| {
@@ -50,7 +50,7 @@ pub fn blocks<'a>(body: &'a Body, ident: &'a str, labels: &'a [&'a str]) -> Vec<
 }
 
 /// The one block `ident "labels"...`, or a failure naming it.
-pub fn block<'a>(body: &'a Body, ident: &'a str, labels: &'a [&'a str]) -> &'a Block {
+pub fn block<'a>(body: &'a Body, ident: &str, labels: &[&str]) -> &'a Block {
     match blocks(body, ident, labels)[..] {
         [one] => one,
         ref found => panic!(
@@ -115,6 +115,19 @@ impl Scope {
         self
     }
 
+    /// Every variable without a default (and not set already) as the string `var.<name>`: for
+    /// reading what a module does with a value, when the value itself does not matter.
+    pub fn variable_placeholders(&mut self, body: &Body) -> &mut Self {
+        for v in blocks(body, "variable", &[]) {
+            let name = v.labels()[0].as_str();
+            let already = self.roots.get("var").and_then(|o| o.get(name)).is_some();
+            if !already && attribute(v.body(), "default").is_none() {
+                self.set(&["var", name], json!(format!("var.{name}")));
+            }
+        }
+        self
+    }
+
     /// Evaluates the module's `locals` (in as many passes as their references need).
     pub fn locals(&mut self, body: &Body) -> &mut Self {
         let attrs: Vec<_> = blocks(body, "locals", &[])
@@ -143,6 +156,27 @@ impl Scope {
         ctx.declare_func(
             "tostring",
             FuncDef::builder().param(ParamType::Any).build(tostring),
+        );
+        ctx.declare_func(
+            "toset",
+            FuncDef::builder().param(ParamType::Any).build(toset),
+        );
+        ctx.declare_func(
+            "contains",
+            FuncDef::builder()
+                .params([ParamType::Any, ParamType::Any])
+                .build(contains),
+        );
+        ctx.declare_func(
+            "concat",
+            FuncDef::builder()
+                .variadic_param(ParamType::Any)
+                .build(concat),
+        );
+        // The value itself: the tests compare structures, not JSON text.
+        ctx.declare_func(
+            "jsonencode",
+            FuncDef::builder().param(ParamType::Any).build(|a| Ok(a[0].clone())),
         );
         ctx
     }
@@ -219,6 +253,39 @@ fn length(args: FuncArgs) -> Result<Value, String> {
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         other => Err(format!("length of {other:?}")),
     }
+}
+
+fn toset(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Array(a) => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in a {
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+            Ok(Value::Array(out))
+        }
+        other => Err(format!("toset of {other:?}")),
+    }
+}
+
+fn contains(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Array(a) => Ok(Value::Bool(a.contains(&args[1]))),
+        other => Err(format!("contains on {other:?}")),
+    }
+}
+
+fn concat(args: FuncArgs) -> Result<Value, String> {
+    let mut out = Vec::new();
+    for list in args.iter() {
+        match list {
+            Value::Array(a) => out.extend(a.iter().cloned()),
+            other => return Err(format!("concat of {other:?}")),
+        }
+    }
+    Ok(Value::Array(out))
 }
 
 fn tostring(args: FuncArgs) -> Result<Value, String> {

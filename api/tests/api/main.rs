@@ -12,3 +12,4 @@ mod payments;
 mod pipeline_on_moto;
 mod projects;
 mod service;
+mod terraform_ecs;

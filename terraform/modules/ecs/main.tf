@@ -6,6 +6,12 @@ locals {
     "funding-rw" = var.db_host
     payment      = var.db_host
   }
+  # The roles whose code calls POST /broker (crowdfund_api::config::Role::calls_broker): payment
+  # forwards checkouts, funding-rw sends the goal-achievement outbox. Only they get BROKER_URL
+  # and may invoke it.
+  calls_broker = ["funding-rw", "payment"]
+  # GET /payments/{id} reads the payment ledger (DynamoDB): the payment role only.
+  reads_ledger = ["payment"]
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -91,7 +97,7 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Used by the application: one role per API role so only payment can call the broker.
+# Used by the application: one role per API role, each allowed only what its routes need.
 resource "aws_iam_role" "task" {
   for_each = var.services
 
@@ -99,7 +105,8 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
-data "aws_iam_policy_document" "payment" {
+# API Gateway's AWS_IAM authorization checks the SigV4 signature against this grant.
+data "aws_iam_policy_document" "invoke_broker" {
   statement {
     sid       = "InvokeBroker"
     actions   = ["execute-api:Invoke"]
@@ -107,10 +114,35 @@ data "aws_iam_policy_document" "payment" {
   }
 }
 
-resource "aws_iam_role_policy" "payment" {
+resource "aws_iam_role_policy" "invoke_broker" {
+  for_each = toset(local.calls_broker)
+
   name   = "invoke-broker"
-  role   = aws_iam_role.task["payment"].id
-  policy = data.aws_iam_policy_document.payment.json
+  role   = aws_iam_role.task[each.key].id
+  policy = data.aws_iam_policy_document.invoke_broker.json
+}
+
+data "aws_iam_policy_document" "read_ledger" {
+  statement {
+    sid       = "ReadPayment"
+    actions   = ["dynamodb:GetItem"]
+    resources = [var.table_arn]
+  }
+
+  # The table is encrypted with the stage's key.
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "read_ledger" {
+  for_each = toset(local.reads_ledger)
+
+  name   = "read-ledger"
+  role   = aws_iam_role.task[each.key].id
+  policy = data.aws_iam_policy_document.read_ledger.json
 }
 
 # --- task definitions and services ----------------------------------------------------------
@@ -138,14 +170,17 @@ resource "aws_ecs_task_definition" "api" {
     essential              = true
     readonlyRootFilesystem = true
     portMappings           = [{ containerPort = var.port, protocol = "tcp" }]
-    environment = [
-      { name = "CROWDFUND_ROLE", value = each.key },
-      { name = "PORT", value = tostring(var.port) },
-      { name = "DB_HOST", value = local.db_host[each.key] },
-      { name = "DB_NAME", value = var.db_name },
-      { name = "BROKER_URL", value = var.broker_url },
-      { name = "AWS_REGION", value = var.aws_region },
-    ]
+    environment = concat(
+      [
+        { name = "ROLE", value = each.key },
+        { name = "PORT", value = tostring(var.port) },
+        { name = "DB_HOST", value = local.db_host[each.key] },
+        { name = "DB_NAME", value = var.db_name },
+        { name = "AWS_REGION", value = var.aws_region },
+      ],
+      contains(local.calls_broker, each.key) ? [{ name = "BROKER_URL", value = var.broker_url }] : [],
+      contains(local.reads_ledger, each.key) ? [{ name = "PAYMENTS_TABLE", value = var.table_name }] : [],
+    )
     # RDS keeps {username, password} of the master user in this secret.
     secrets = [
       { name = "DB_USER", valueFrom = "${var.db_secret_arn}:username::" },

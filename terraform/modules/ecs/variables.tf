@@ -97,12 +97,22 @@ variable "db_secret_arn" {
 }
 
 variable "broker_url" {
-  description = "URL of API Gateway POST /broker (the payment role forwards checkout there)."
+  description = "URL of API Gateway POST /broker (checkouts from payment, the outbox of funding-rw)."
   type        = string
 }
 
 variable "broker_execute_arn" {
-  description = "execute-api ARN the payment role may invoke."
+  description = "execute-api ARN of POST /broker, which the roles that call the broker may invoke."
+  type        = string
+}
+
+variable "table_arn" {
+  description = "ARN of the payment ledger (DynamoDB), read by GET /payments/{id}."
+  type        = string
+}
+
+variable "table_name" {
+  description = "Name of the payment ledger (DynamoDB)."
   type        = string
 }
 
