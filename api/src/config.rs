@@ -122,6 +122,8 @@ pub struct Settings {
     pub broker_auth: BrokerAuthMode,
     /// The payment ledger's table (payment role), when no ledger is injected.
     pub payments_table: Option<String>,
+    /// Where the AWS clients point (default: the standard chain, `AWS_ENDPOINT_URL` included).
+    pub aws: crowdfund_handlers::aws::AwsSettings,
     pub db_max_connections: u32,
     /// How long a request may wait for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
@@ -168,6 +170,7 @@ impl Settings {
             broker_url: None,
             broker_auth: BrokerAuthMode::Sigv4,
             payments_table: None,
+            aws: Default::default(),
             db_max_connections: 16,
             db_acquire_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),

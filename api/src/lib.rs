@@ -145,7 +145,10 @@ impl Application {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut aws = AwsConfig::default();
+        let mut aws = AwsConfig {
+            settings: settings.aws.clone(),
+            loaded: None,
+        };
         let ledger = match (deps.ledger, &settings.payments_table) {
             (Some(l), _) => Some(l),
             (None, Some(table)) if settings.role.reads_ledger() => Some(Arc::new(DynamoLedger::new(
@@ -239,15 +242,19 @@ impl Application {
 
 /// aws-config's chain (task role, AWS_* variables, AWS_ENDPOINT_URL), loaded once and only
 /// when something needs it.
-#[derive(Default)]
-struct AwsConfig(Option<aws_config::SdkConfig>);
+struct AwsConfig {
+    settings: AwsSettings,
+    loaded: Option<aws_config::SdkConfig>,
+}
 
 impl AwsConfig {
     async fn get(&mut self) -> Result<&aws_config::SdkConfig, StartError> {
-        if self.0.is_none() {
-            self.0 = Some(load_config(&AwsSettings::default()).await?);
+        if self.loaded.is_none() {
+            self.loaded = Some(load_config(&self.settings).await?);
         }
-        self.0.as_ref().ok_or(StartError::NoSigningIdentity("no AWS configuration"))
+        self.loaded
+            .as_ref()
+            .ok_or(StartError::NoSigningIdentity("no AWS configuration"))
     }
 }
 

@@ -227,6 +227,8 @@ pub struct Spawn {
     pub database_url: Option<String>,
     /// The secret the app signs with (the broker knows [`TASK_SECRET`]).
     pub broker_secret: &'static str,
+    /// The ledger as DynamoDB: (AWS settings, table).
+    pub ledger_table: Option<(crowdfund_handlers::aws::AwsSettings, String)>,
 }
 
 impl Spawn {
@@ -238,6 +240,7 @@ impl Spawn {
             ledger: None,
             database_url: None,
             broker_secret: TASK_SECRET,
+            ledger_table: None,
         }
     }
     pub fn with_broker(mut self, fail_first: u32) -> Spawn {
@@ -250,6 +253,10 @@ impl Spawn {
     }
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Spawn {
         self.ledger = Some(ledger);
+        self
+    }
+    pub fn with_ledger_table(mut self, aws: crowdfund_handlers::aws::AwsSettings, table: &str) -> Spawn {
+        self.ledger_table = Some((aws, table.to_string()));
         self
     }
     pub fn signing_with(mut self, secret: &'static str) -> Spawn {
@@ -299,6 +306,10 @@ pub async fn spawn(spec: Spawn) -> TestApp {
     settings.broker_url = broker.as_ref().map(|b| b.url.clone());
     settings.db_acquire_timeout = Duration::from_millis(500);
     settings.outbox = test_outbox();
+    if let Some((aws, table)) = spec.ledger_table.clone() {
+        settings.aws = aws;
+        settings.payments_table = Some(table);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let deps = Dependencies {
         ledger: spec.ledger,

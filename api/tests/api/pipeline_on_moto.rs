@@ -2,7 +2,7 @@
 //! service: broker → SNS → SQS → pg → DynamoDB, funding_update → crowdfund-api over HTTP.
 //! Needs CROWDFUND_MOTO_URL (`.ci/run` starts moto); skipped loudly without it, failed in CI.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Spawn, spawn, spawn_app};
 use crowdfund_api::config::Role;
 use crowdfund_handlers::aws::pipeline::{AwsPipeline, PipelineOptions};
 use crowdfund_testkit::{MAIL_FROM, ProvisionedMoto, moto_url, provisioned_moto};
@@ -15,7 +15,9 @@ async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
     let Some(moto) = moto_url() else { return };
     let api = spawn_app(Role::FundingRw).await;
     let project = api.create_project(10_000_000, "KRW").await;
-    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
+    let ProvisionedMoto {
+        clients, settings, ..
+    } = provisioned_moto(&moto).await;
     let pipeline = AwsPipeline::new(
         &clients,
         &PipelineOptions {
@@ -45,4 +47,19 @@ async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
         (json!(25000), json!(1)),
         "{p}"
     );
+
+    // The payment role answers GET /payments/{id} from the ledger pg wrote (PAYMENTS_TABLE, as
+    // terraform sets it), not 503.
+    let payment_api = spawn(
+        Spawn::role(Role::Payment).with_ledger_table(settings, crowdfund_core::topology::TABLE_PAYMENTS),
+    )
+    .await;
+    let (status, record) = payment_api.get("/payments/pay-moto-1").await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        (record["status"].clone(), record["amount"]["amount"].clone()),
+        (json!("approved"), json!(25000)),
+        "{record}"
+    );
+    assert_eq!(payment_api.get("/payments/pay-never").await.0, 404);
 }
