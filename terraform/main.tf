@@ -97,6 +97,8 @@ module "lambdas" {
   ses_from_address      = var.ses_from_address
   funding_api_url       = "https://${var.api_domain_name}"
   metrics_namespace     = local.metrics_namespace
+  stage                 = var.environment
+  payment_gateway       = var.payment_gateway
 }
 
 module "apigateway" {

@@ -146,3 +146,14 @@ variable "broker_throttle_burst" {
   type        = number
   default     = 200
 }
+
+variable "payment_gateway" {
+  description = "What the pg function charges through: sandbox (test cards; refused on prod) or toss (Toss Payments; put the secret key in the <name>/psp-secret-key secret)."
+  type        = string
+  default     = "sandbox"
+
+  validation {
+    condition     = contains(["sandbox", "toss"], var.payment_gateway)
+    error_message = "payment_gateway must be sandbox or toss."
+  }
+}

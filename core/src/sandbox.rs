@@ -1,5 +1,7 @@
 //! The sandbox payment gateway's test cards, as pure rules. The simulated world uses them, and
-//! so does the sandbox adapter a deployed stage runs until a real gateway replaces it.
+//! so does the DynamoDB-backed sandbox adapter a test stage runs (`PAYMENT_GATEWAY=sandbox`).
+
+use crate::ports::{ChargeOutcome, ChargeRequest, PortError, PortResult};
 
 /// Card that is always approved.
 pub const CARD_APPROVE: &str = "tok_approve";
@@ -44,4 +46,31 @@ pub fn payment_id_of_charge(charge_id: &str) -> Option<&str> {
 
 pub fn refund_id_for(idempotency_key: &str) -> String {
     format!("re_{idempotency_key}")
+}
+
+/// The sandbox's answer to the `attempts`-th charge of a payment (counting this one) that has
+/// no recorded outcome yet: `Err` (retryable) while a `tok_error` card is still failing.
+pub fn charge_decision(request: &ChargeRequest, attempts: u32) -> PortResult<ChargeOutcome> {
+    match card_behaviour(&request.card) {
+        CardBehaviour::TransientError { failures } if attempts <= failures => {
+            Err(PortError::unavailable(
+                "payment gateway",
+                format!(
+                    "timeout charging {} (sandbox card tok_error, call {attempts} of {failures} failing)",
+                    request.payment_id
+                ),
+            ))
+        }
+        CardBehaviour::Approve | CardBehaviour::TransientError { .. } => {
+            Ok(ChargeOutcome::Approved {
+                charge_id: charge_id_for(&request.payment_id),
+            })
+        }
+        CardBehaviour::Decline => Ok(ChargeOutcome::Declined {
+            reason: "card declined".to_string(),
+        }),
+        CardBehaviour::Unknown => Ok(ChargeOutcome::Declined {
+            reason: format!("unknown card token {:?}", request.card),
+        }),
+    }
 }

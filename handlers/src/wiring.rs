@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub trait PortSource {
     /// Why a port cannot be built (a setting is missing or wrong).
     type Error;
-    fn gateway(&self) -> Arc<dyn PaymentGateway>;
+    fn gateway(&self) -> Result<Arc<dyn PaymentGateway>, Self::Error>;
     fn ledger(&self) -> Result<Arc<dyn Ledger>, Self::Error>;
     fn idempotency(&self) -> Result<Arc<dyn IdempotencyStore>, Self::Error>;
     /// The publisher for `topics`, every topic the function publishes to (a Lambda may not list
@@ -59,8 +59,8 @@ pub struct Ports {
 impl PortSource for Ports {
     type Error = Infallible;
 
-    fn gateway(&self) -> Arc<dyn PaymentGateway> {
-        self.gateway.clone()
+    fn gateway(&self) -> Result<Arc<dyn PaymentGateway>, Infallible> {
+        Ok(self.gateway.clone())
     }
     fn ledger(&self) -> Result<Arc<dyn Ledger>, Infallible> {
         Ok(self.ledger.clone())
@@ -100,7 +100,7 @@ pub fn broker<P: PortSource + ?Sized>(p: &P) -> Result<BrokerFunction, P::Error>
 /// `pg`: charges and refunds through the gateway, the ledger, publishes on.
 pub fn pg<P: PortSource + ?Sized>(p: &P) -> Result<PaymentFunction, P::Error> {
     Ok(PaymentFunction {
-        gateway: p.gateway(),
+        gateway: p.gateway()?,
         ledger: p.ledger()?,
         publisher: p.publisher(&[TOPIC_SEND_EMAIL, TOPIC_APPROVE_PAYMENT])?,
         clock: p.clock(),

@@ -1,4 +1,5 @@
 environment         = "dev"
+payment_gateway     = "sandbox"
 github_repository   = "example-org/crowdfund"
 aws_region          = "ap-northeast-2"
 availability_zones  = ["ap-northeast-2a", "ap-northeast-2c"]

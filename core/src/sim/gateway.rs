@@ -5,7 +5,7 @@ use crate::money::Money;
 use crate::ports::{
     ChargeOutcome, ChargeRequest, PaymentGateway, PortError, PortResult, RefundOutcome,
 };
-use crate::sandbox::{self, CardBehaviour};
+use crate::sandbox;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -54,28 +54,12 @@ impl PaymentGateway for SimWorld {
                 },
             });
         }
-        let charge = match sandbox::card_behaviour(&request.card) {
-            CardBehaviour::TransientError { failures } if attempts <= failures => {
-                return Err(PortError::unavailable(
-                    "payment gateway",
-                    format!(
-                        "timeout charging {} (sandbox card tok_error, call {attempts} of {failures} failing)",
-                        request.payment_id
-                    ),
-                ));
-            }
-            CardBehaviour::Approve | CardBehaviour::TransientError { .. } => {
-                SandboxCharge::Approved {
-                    charge_id: sandbox::charge_id_for(&request.payment_id),
-                    amount: request.amount,
-                }
-            }
-            CardBehaviour::Decline => SandboxCharge::Declined {
-                reason: "card declined".to_string(),
+        let charge = match sandbox::charge_decision(request, attempts)? {
+            ChargeOutcome::Approved { charge_id } => SandboxCharge::Approved {
+                charge_id,
+                amount: request.amount,
             },
-            CardBehaviour::Unknown => SandboxCharge::Declined {
-                reason: format!("unknown card token {:?}", request.card),
-            },
+            ChargeOutcome::Declined { reason } => SandboxCharge::Declined { reason },
         };
         s.charges.insert(request.payment_id.clone(), charge.clone());
         Ok(match charge {

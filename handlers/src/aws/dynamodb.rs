@@ -225,7 +225,8 @@ impl Ledger for DynamoLedger {
     }
 
     async fn get_payment(&self, payment_id: &str) -> PortResult<Option<PaymentRecord>> {
-        if payment_id.starts_with(IDEMPOTENCY_PREFIX) {
+        // Idempotency and sandbox-gateway items share the table; they are not payments.
+        if payment_id.contains('#') {
             return Ok(None);
         }
         self.get_item(payment_id)

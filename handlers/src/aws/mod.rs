@@ -14,6 +14,10 @@
 //! - [`ses`]: [`Mailer`](crowdfund_core::ports::Mailer) over SES v2.
 //! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook, its URL given
 //!   or (feature `lambda`) read from Secrets Manager on the first alert.
+//! - [`sandbox_gateway`]: the sandbox [`PaymentGateway`](crowdfund_core::ports::PaymentGateway)
+//!   with its charges in the payments table (`PAYMENT_GATEWAY=sandbox`).
+//! - [`toss`]: the Toss Payments adapter of the same port (`PAYMENT_GATEWAY=toss`), its secret
+//!   key read from Secrets Manager (`secret`, feature `lambda`).
 //! - [`funding_http`]: [`FundingApi`](crowdfund_core::ports::FundingApi) over crowdfund-api.
 //! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
 //! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
@@ -37,6 +41,7 @@ pub mod funding_http;
 pub mod lambda;
 pub mod pipeline;
 pub mod provision;
+pub mod sandbox_gateway;
 #[cfg(feature = "lambda")]
 pub mod secret;
 pub mod ses;

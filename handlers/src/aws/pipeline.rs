@@ -2,11 +2,13 @@
 //! behind `POST /broker`, the five queue-triggered functions behind the event-source
 //! [`Runner`] polling real SQS.
 //!
-//! What has no AWS service stays in process: the sandbox payment gateway (a real gateway
-//! adapter can replace it), and, when no funding API URL is given, the funding store — both from
-//! a [`SimWorld`], which the caller can reach to create projects.
+//! The payment gateway is the sandbox one with its charges in the payments table
+//! ([`DynamoSandboxGateway`], as `PAYMENT_GATEWAY=sandbox` on Lambda). When no funding API URL is
+//! given, the funding store stays in process: a [`SimWorld`], which the caller can reach to
+//! create projects.
 
 use super::AwsClients;
+use super::sandbox_gateway::DynamoSandboxGateway;
 use super::cloudwatch::{CloudWatch, CloudWatchMetrics};
 use super::discord::DiscordAlerter;
 use super::dynamodb::DynamoLedger;
@@ -81,8 +83,8 @@ pub struct AwsPipeline {
     pub ledger: Arc<DynamoLedger>,
     pub broker: Arc<BrokerFunction>,
     pub functions: Functions,
-    /// The in-process world behind the sandbox gateway and, without a funding API URL, the
-    /// funding store (create projects in it).
+    /// The in-process world behind the funding store when there is no funding API URL (create
+    /// projects in it).
     pub world: SimWorld,
     /// True when funding goes to the in-memory store.
     pub in_memory_funding: bool,
@@ -145,7 +147,7 @@ impl AwsPipeline {
             None => Arc::new(NoMetrics),
         };
         let ports = Ports {
-            gateway: Arc::new(world.clone()),
+            gateway: Arc::new(DynamoSandboxGateway::new(c.dynamodb.clone(), TABLE_PAYMENTS)),
             ledger: ledger.clone(),
             idempotency: ledger.clone(),
             publisher: publisher.clone(),

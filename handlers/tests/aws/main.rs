@@ -8,6 +8,7 @@
 mod helpers;
 #[cfg(feature = "lambda")]
 mod lambda;
+mod sandbox_gateway;
 mod sqs_move;
 mod toss;
 

@@ -16,8 +16,9 @@ locals {
       discord    = false
     }
     pg = {
-      publish    = ["send_email", "approve_payment"]
-      send_to    = ["etc_dlq"]
+      publish = ["send_email", "approve_payment"]
+      send_to = ["etc_dlq"]
+      # The sandbox gateway keeps its charges in the same table ("sandbox#" keys).
       ledger     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       query_idx  = false
       send_email = false
@@ -69,6 +70,16 @@ resource "aws_secretsmanager_secret" "discord_webhook" {
   #checkov:skip=CKV2_AWS_57:a Discord webhook URL is rotated in Discord by a person, then put here
   name        = "${var.name}/discord-webhook-url"
   description = "Discord webhook URL of the DLQ alerts; set the value with put-secret-value"
+  kms_key_id  = var.kms_key_arn
+}
+
+# The payment provider's secret key (PAYMENT_GATEWAY=toss): only pg reads it.
+resource "aws_secretsmanager_secret" "psp_secret_key" {
+  #checkov:skip=CKV2_AWS_57:the PSP issues the key; it is rotated in the PSP's console by a person, then put here
+  count = var.payment_gateway == "toss" ? 1 : 0
+
+  name        = "${var.name}/psp-secret-key"
+  description = "Toss Payments secret key (live_sk_... or test_sk_...) pg charges with; set the value with put-secret-value"
   kms_key_id  = var.kms_key_arn
 }
 
@@ -201,6 +212,15 @@ data "aws_iam_policy_document" "fn" {
   }
 
   dynamic "statement" {
+    for_each = each.key == "pg" && var.payment_gateway == "toss" ? [1] : []
+    content {
+      sid       = "PspSecretKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.psp_secret_key[0].arn]
+    }
+  }
+
+  dynamic "statement" {
     for_each = local.grants[each.key].discord ? [1] : []
     content {
       sid       = "DiscordWebhook"
@@ -266,12 +286,21 @@ resource "aws_lambda_function" "fn" {
       SES_CONFIGURATION_SET      = var.ses_configuration_set
       FUNDING_API_URL            = var.funding_api_url
       DISCORD_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.discord_webhook.arn
+      CROWDFUND_STAGE            = var.stage
+      PAYMENT_GATEWAY            = var.payment_gateway
+      PSP_SECRET_ARN             = var.payment_gateway == "toss" ? aws_secretsmanager_secret.psp_secret_key[0].arn : ""
     }
   }
 
   # After creation CI owns the code: terraform must not roll back a newer deployed zip.
   lifecycle {
     ignore_changes = [filename, source_code_hash]
+
+    # pg refuses this at start-up too; failing the plan says it before anything is deployed.
+    precondition {
+      condition     = !(contains(["prod", "production"], var.stage) && var.payment_gateway == "sandbox")
+      error_message = "payment_gateway = \"sandbox\" on stage ${var.stage}: the sandbox charges nothing; set payment_gateway = \"toss\"."
+    }
   }
 
   depends_on = [aws_cloudwatch_log_group.fn, aws_iam_role_policy.fn]

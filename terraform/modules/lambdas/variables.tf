@@ -113,3 +113,18 @@ variable "metrics_namespace" {
   description = "CloudWatch namespace of the Embedded Metric Format metrics."
   type        = string
 }
+
+variable "stage" {
+  description = "The environment's name (CROWDFUND_STAGE); prod refuses the sandbox gateway."
+  type        = string
+}
+
+variable "payment_gateway" {
+  description = "What pg charges through: sandbox (test cards, charges in the payments table) or toss (Toss Payments)."
+  type        = string
+
+  validation {
+    condition     = contains(["sandbox", "toss"], var.payment_gateway)
+    error_message = "payment_gateway must be sandbox or toss."
+  }
+}

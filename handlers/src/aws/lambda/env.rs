@@ -37,6 +37,14 @@ pub enum SetupError {
         "PAYMENTS_INDEX is {0:?}, but the ledger queries the index {INDEX_PROJECT_PAID_AT:?}; align terraform's table with crowdfund_core::topology"
     )]
     WrongIndex(String),
+    #[error(
+        "PAYMENT_GATEWAY=sandbox with CROWDFUND_STAGE={stage}: the sandbox charges nothing; set PAYMENT_GATEWAY=toss (and PSP_SECRET_ARN) for this stage"
+    )]
+    SandboxInProduction { stage: String },
+    #[error("PAYMENT_GATEWAY is {0:?}; it must be `sandbox` (test stages) or `toss` (Toss Payments)")]
+    UnknownGateway(String),
+    #[error("the Toss gateway cannot start: {0}")]
+    Toss(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot build the HTTP client for {what}: {source}")]
@@ -57,7 +65,25 @@ pub struct LambdaEnv {
     pub ses_from_address: Option<String>,
     pub funding_api_url: Option<String>,
     pub discord_webhook_secret_arn: Option<String>,
+    /// `sandbox` or `toss` (pg only).
+    pub payment_gateway: Option<String>,
+    /// The deployment's stage (`dev`, `staging`, `prod`); prod refuses the sandbox gateway.
+    pub stage: Option<String>,
+    pub psp_secret_arn: Option<String>,
+    pub psp_base_url: Option<String>,
 }
+
+/// Which payment gateway pg charges through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayChoice {
+    /// Test cards, charges in the payments table.
+    Sandbox,
+    /// Toss Payments, the secret key in Secrets Manager.
+    Toss,
+}
+
+/// The stage names that move real money: the sandbox may not run there.
+pub const PRODUCTION_STAGES: &[&str] = &["prod", "production"];
 
 impl LambdaEnv {
     /// Reads the process environment.
@@ -93,7 +119,28 @@ impl LambdaEnv {
             ses_from_address: get("SES_FROM_ADDRESS"),
             funding_api_url: get("FUNDING_API_URL"),
             discord_webhook_secret_arn: get("DISCORD_WEBHOOK_SECRET_ARN"),
+            payment_gateway: get("PAYMENT_GATEWAY"),
+            stage: get("CROWDFUND_STAGE"),
+            psp_secret_arn: get("PSP_SECRET_ARN"),
+            psp_base_url: get("PSP_BASE_URL"),
         })
+    }
+
+    /// The gateway `PAYMENT_GATEWAY` names; the sandbox is refused on a production stage.
+    pub fn gateway_choice(&self) -> Result<GatewayChoice, SetupError> {
+        let name = self.require("PAYMENT_GATEWAY", &self.payment_gateway)?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "toss" => Ok(GatewayChoice::Toss),
+            "sandbox" => match &self.stage {
+                Some(stage) if PRODUCTION_STAGES.contains(&stage.trim().to_ascii_lowercase().as_str()) => {
+                    Err(SetupError::SandboxInProduction {
+                        stage: stage.clone(),
+                    })
+                }
+                _ => Ok(GatewayChoice::Sandbox),
+            },
+            _ => Err(SetupError::UnknownGateway(name.to_string())),
+        }
     }
 
     pub(super) fn require<'a>(
@@ -170,6 +217,35 @@ mod tests {
         assert!(env.queue_urls.is_empty());
         assert_eq!(env.payments_table.as_deref(), Some("payments"));
         assert_eq!(env.funding_api_url, None);
+    }
+
+    /// PAYMENT_GATEWAY picks the gateway; prod refuses the sandbox naming both variables.
+    #[test]
+    fn the_gateway_is_chosen_by_configuration_and_prod_refuses_the_sandbox() {
+        let choice = |pairs: &[(&str, &str)]| {
+            LambdaEnv::from_lookup(FN_PG, env_of(pairs))
+                .unwrap()
+                .gateway_choice()
+        };
+        assert_eq!(
+            choice(&[("PAYMENT_GATEWAY", "sandbox"), ("CROWDFUND_STAGE", "dev")]).unwrap(),
+            GatewayChoice::Sandbox
+        );
+        assert_eq!(
+            choice(&[("PAYMENT_GATEWAY", "toss"), ("CROWDFUND_STAGE", "prod")]).unwrap(),
+            GatewayChoice::Toss
+        );
+        let refused = choice(&[("PAYMENT_GATEWAY", "sandbox"), ("CROWDFUND_STAGE", "prod")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("PAYMENT_GATEWAY=sandbox") && refused.contains("CROWDFUND_STAGE=prod"),
+            "{refused}"
+        );
+        let missing = choice(&[]).unwrap_err().to_string();
+        assert!(missing.contains("PAYMENT_GATEWAY is not set"), "{missing}");
+        let unknown = choice(&[("PAYMENT_GATEWAY", "stripe")]).unwrap_err().to_string();
+        assert!(unknown.contains("\"stripe\""), "{unknown}");
     }
 
     /// A zip deployed to the wrong function, a foreign index or a malformed map stop the

@@ -24,16 +24,19 @@
 //! | `SES_FROM_ADDRESS` | sender of receipts | send_email |
 //! | `FUNDING_API_URL` | crowdfund-api base URL | funding_update |
 //! | `DISCORD_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding the webhook URL | dlq_handler |
+//! | `PAYMENT_GATEWAY` | `sandbox` (test cards, charges in the payments table) or `toss` | pg |
+//! | `CROWDFUND_STAGE` | the stage; `prod` refuses `PAYMENT_GATEWAY=sandbox` at start-up | pg |
+//! | `PSP_SECRET_ARN`, `PSP_BASE_URL` | Toss Payments: the secret key's secret; the API (default `https://api.tosspayments.com`) | pg with `toss` |
 //!
-//! The payment gateway is the sandbox one, in process (per execution environment), until a real
-//! gateway adapter replaces it. The Discord webhook URL is read from Secrets Manager on the first
-//! alert ([`SecretWebhookAlerter`](crate::aws::discord::SecretWebhookAlerter)).
+//! The Discord webhook URL and the Toss secret key are read from Secrets Manager on first use
+//! ([`SecretWebhookAlerter`](crate::aws::discord::SecretWebhookAlerter),
+//! [`SecretsManagerKey`](crate::aws::toss::SecretsManagerKey)).
 
 mod env;
 mod events;
 mod ports;
 
-pub use env::{LambdaEnv, SetupError};
+pub use env::{GatewayChoice, LambdaEnv, PRODUCTION_STAGES, SetupError};
 pub use events::{EventError, SqsLambda, broker_response};
 pub use ports::{Lambda, QueueFunctionBuilder};
 

@@ -2,7 +2,7 @@
 //! clock and the metrics sink, and a client only for each service the function asks for
 //! ([`PortSource`]); a missing setting stops the function at start-up.
 
-use super::env::{LambdaEnv, SetupError};
+use super::env::{GatewayChoice, LambdaEnv, SetupError};
 use super::events::SqsLambda;
 use crate::aws::discord::SecretWebhookAlerter;
 use crate::aws::dynamodb::DynamoLedger;
@@ -18,7 +18,9 @@ use crowdfund_core::ports::{
     Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender, Metrics,
     PaymentGateway, Publisher, SystemClock,
 };
-use crowdfund_core::sim::{SimWorld, WorldConfig};
+use crate::aws::sandbox_gateway::DynamoSandboxGateway;
+use crate::aws::toss;
+use std::time::Duration;
 use std::sync::Arc;
 
 /// One function's wiring: its configuration, the shared SDK configuration, the clock and the
@@ -93,13 +95,45 @@ impl Lambda {
     }
 }
 
-/// The payment gateway is the sandbox one, in process (per execution environment), until a real
-/// gateway adapter replaces it.
+/// How long pg waits for the PSP: below the function's timeout (25 s in terraform), so a slow
+/// call fails as retryable instead of killing the batch. The repeat carries the same
+/// idempotency key, so a charge the PSP finished is not made twice.
+pub const PSP_TIMEOUT: Duration = Duration::from_secs(20);
+
 impl PortSource for Lambda {
     type Error = SetupError;
 
-    fn gateway(&self) -> Arc<dyn PaymentGateway> {
-        Arc::new(SimWorld::new(1, WorldConfig::default()))
+    /// `PAYMENT_GATEWAY`: the sandbox with its charges in the payments table, or Toss Payments
+    /// with its secret key in Secrets Manager (`PSP_SECRET_ARN`, base URL `PSP_BASE_URL`).
+    fn gateway(&self) -> Result<Arc<dyn PaymentGateway>, SetupError> {
+        match self.env.gateway_choice()? {
+            GatewayChoice::Sandbox => {
+                let table = self
+                    .env
+                    .require("PAYMENTS_TABLE", &self.env.payments_table)?;
+                Ok(Arc::new(DynamoSandboxGateway::new(
+                    aws_sdk_dynamodb::Client::new(&self.config),
+                    table,
+                )))
+            }
+            GatewayChoice::Toss => {
+                let secret = self
+                    .env
+                    .require(toss::PSP_SECRET_ARN, &self.env.psp_secret_arn)?;
+                let base = self
+                    .env
+                    .psp_base_url
+                    .as_deref()
+                    .unwrap_or(toss::DEFAULT_BASE_URL);
+                let keys = Arc::new(toss::SecretsManagerKey::new(
+                    aws_sdk_secretsmanager::Client::new(&self.config),
+                    secret,
+                ));
+                let gateway = toss::TossGateway::new(base, keys, PSP_TIMEOUT)
+                    .map_err(|e| SetupError::Toss(e.to_string()))?;
+                Ok(Arc::new(gateway))
+            }
+        }
     }
 
     fn ledger(&self) -> Result<Arc<dyn Ledger>, SetupError> {
