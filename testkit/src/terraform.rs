@@ -173,10 +173,9 @@ impl Scope {
                 .variadic_param(ParamType::Any)
                 .build(concat),
         );
-        // The value itself: the tests compare structures, not JSON text.
         ctx.declare_func(
             "jsonencode",
-            FuncDef::builder().param(ParamType::Any).build(|a| Ok(a[0].clone())),
+            FuncDef::builder().param(ParamType::Any).build(jsonencode),
         );
         ctx
     }
@@ -235,8 +234,21 @@ impl Scope {
                 s.insert(key.into(), self.eval(e));
             }
         }
-        if body.blocks().any(|b| b.identifier() == "condition") {
-            panic!("policy statements with conditions are not rendered here: {body:?}");
+        let mut conditions = Map::new();
+        for c in body.blocks().filter(|b| b.identifier() == "condition") {
+            let field = |name: &str| {
+                attribute(c.body(), name)
+                    .map(|e| self.eval(e))
+                    .unwrap_or_else(|| panic!("a policy condition without {name}"))
+            };
+            let (test, variable) = (field("test"), field("variable"));
+            let entry = conditions
+                .entry(test.as_str().unwrap_or_default().to_string())
+                .or_insert_with(|| json!({}));
+            entry[variable.as_str().unwrap_or_default()] = field("values");
+        }
+        if !conditions.is_empty() {
+            s.insert("Condition".into(), serde_json::Value::Object(conditions));
         }
         serde_json::Value::Object(s)
     }
@@ -253,6 +265,12 @@ fn length(args: FuncArgs) -> Result<Value, String> {
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         other => Err(format!("length of {other:?}")),
     }
+}
+
+fn jsonencode(args: FuncArgs) -> Result<Value, String> {
+    serde_json::to_string(&args[0])
+        .map(Value::String)
+        .map_err(|e| e.to_string())
 }
 
 fn toset(args: FuncArgs) -> Result<Value, String> {

@@ -7,6 +7,7 @@ mod helpers;
 mod broker_auth;
 mod client;
 mod fundings;
+mod iam_on_moto;
 mod outbox;
 mod payments;
 mod pipeline_on_moto;

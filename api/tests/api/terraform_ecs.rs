@@ -119,7 +119,8 @@ fn the_task_definitions_set_only_variables_the_binary_reads() {
     for role in Role::value_variants() {
         let mut scope = ecs_scope(&ecs);
         scope.set(&["each", "key"], json!(role.as_str()));
-        let containers = scope.eval(definitions);
+        let containers: Value =
+            serde_json::from_str(scope.eval(definitions).as_str().unwrap_or_default()).unwrap();
         let container = &containers[0];
         let mut names: BTreeSet<String> = BTreeSet::new();
         for list in ["environment", "secrets"] {

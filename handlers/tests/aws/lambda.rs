@@ -82,6 +82,8 @@ async fn terraform_env(
         ("PAYMENTS_TABLE".into(), "payments".into()),
         ("PAYMENTS_INDEX".into(), "project_paid_at".into()),
         ("METRICS_NAMESPACE".into(), NAMESPACE.into()),
+        ("PAYMENT_GATEWAY".into(), "sandbox".into()),
+        ("CROWDFUND_STAGE".into(), "dev".into()),
     ]);
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     LambdaEnv::from_lookup(function, |k| vars.get(k).cloned()).unwrap()

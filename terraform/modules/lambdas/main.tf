@@ -174,7 +174,8 @@ data "aws_iam_policy_document" "fn" {
     for_each = length(local.grants[each.key].send_to) == 0 ? [] : [1]
     content {
       sid       = "SendToQueues"
-      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+      # QUEUE_URLS names every queue it sends to, so it never asks for a URL.
+      actions   = ["sqs:SendMessage"]
       resources = [for q in local.grants[each.key].send_to : var.queue_arns[q]]
     }
   }
@@ -201,7 +202,8 @@ data "aws_iam_policy_document" "fn" {
     for_each = local.grants[each.key].send_email ? [1] : []
     content {
       sid       = "SendReceipts"
-      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      # SES v2 SendEmail (simple and raw content alike) is authorised as ses:SendEmail.
+      actions   = ["ses:SendEmail"]
       resources = [var.ses_identity_arn, "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:configuration-set/${var.ses_configuration_set}"]
       condition {
         test     = "StringEquals"
