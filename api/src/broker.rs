@@ -79,11 +79,11 @@ impl Signer {
         if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
             return Ok(c.clone());
         }
-        let c = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| BrokerError::Signing(format!("no AWS credentials ({e}); the task role (or AWS_* variables) must provide them")))?;
+        let c = self.credentials.provide_credentials().await.map_err(|e| {
+            BrokerError::Signing(format!(
+                "no AWS credentials ({e}); the task role (or AWS_* variables) must provide them"
+            ))
+        })?;
         *cached = Some(c.clone());
         Ok(c)
     }
@@ -215,11 +215,16 @@ mod tests {
     #[test]
     fn the_region_comes_from_an_execute_api_url() {
         assert_eq!(
-            region_of_execute_api_url("https://abc123.execute-api.ap-northeast-2.amazonaws.com/prod/broker")
-                .as_deref(),
+            region_of_execute_api_url(
+                "https://abc123.execute-api.ap-northeast-2.amazonaws.com/prod/broker"
+            )
+            .as_deref(),
             Some("ap-northeast-2")
         );
-        assert_eq!(region_of_execute_api_url("http://127.0.0.1:9000/broker"), None);
+        assert_eq!(
+            region_of_execute_api_url("http://127.0.0.1:9000/broker"),
+            None
+        );
         assert_eq!(region_of_execute_api_url("not a url"), None);
     }
 }

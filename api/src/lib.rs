@@ -38,14 +38,14 @@ pub use error::ApiError;
 
 use crate::broker::{BrokerAuth, BrokerClient, Signer, region_of_execute_api_url};
 use crate::config::{BrokerAuthMode, Role, Settings};
-use crowdfund_handlers::aws::dynamodb::DynamoLedger;
-use crowdfund_handlers::aws::{AwsSettings, load_config};
 use crate::db::{DbError, Pools};
 use crate::outbox::OutboxSender;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use crowdfund_core::ports::{Clock, Ledger};
+use crowdfund_handlers::aws::dynamodb::DynamoLedger;
+use crowdfund_handlers::aws::{AwsSettings, load_config};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,14 +149,15 @@ impl Application {
             settings: settings.aws.clone(),
             loaded: None,
         };
-        let ledger = match (deps.ledger, &settings.payments_table) {
-            (Some(l), _) => Some(l),
-            (None, Some(table)) if settings.role.reads_ledger() => Some(Arc::new(DynamoLedger::new(
-                aws_sdk_dynamodb::Client::new(aws.get().await?),
-                table,
-            )) as Arc<dyn Ledger>),
-            (None, _) => None,
-        };
+        let ledger =
+            match (deps.ledger, &settings.payments_table) {
+                (Some(l), _) => Some(l),
+                (None, Some(table)) if settings.role.reads_ledger() => Some(Arc::new(
+                    DynamoLedger::new(aws_sdk_dynamodb::Client::new(aws.get().await?), table),
+                )
+                    as Arc<dyn Ledger>),
+                (None, _) => None,
+            };
         let broker = match &settings.broker_url {
             Some(_) if !settings.role.calls_broker() => None,
             Some(url) => {

@@ -78,7 +78,10 @@ async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
     let answer = request.body(body).send().await.expect("moto IAM answers");
     let status = answer.status();
     let text = answer.text().await.unwrap_or_default();
-    assert!(status.is_success(), "IAM {params:?} on moto: {status} {text}");
+    assert!(
+        status.is_success(),
+        "IAM {params:?} on moto: {status} {text}"
+    );
     text
 }
 
@@ -133,7 +136,10 @@ pub struct Enforcement {
 /// Switches enforcement on: from the next request, moto checks every call's signature and policy.
 pub async fn enforce(moto: &str) -> Enforcement {
     let answer = reqwest::Client::new()
-        .post(format!("{}/moto-api/reset-auth", moto.trim_end_matches('/')))
+        .post(format!(
+            "{}/moto-api/reset-auth",
+            moto.trim_end_matches('/')
+        ))
         .body("0")
         .send()
         .await
@@ -272,7 +278,9 @@ async fn forward(
     let body = match &resigned {
         Some((normal, signed)) => {
             for (name, value) in &headers {
-                let replaced = signed.iter().any(|(n, _)| name.as_str().eq_ignore_ascii_case(n));
+                let replaced = signed
+                    .iter()
+                    .any(|(n, _)| name.as_str().eq_ignore_ascii_case(n));
                 if name != "content-length" && !replaced {
                     request = request.header(name, value);
                 }
@@ -309,7 +317,9 @@ async fn forward(
                 .nth(1)
                 .and_then(|m| m.split("</Message>").next())
                 .map(|m| format!("{action} ({method} {path}): {m}"))
-                .unwrap_or_else(|| format!("{action}: {}", text.chars().take(200).collect::<String>()));
+                .unwrap_or_else(|| {
+                    format!("{action}: {}", text.chars().take(200).collect::<String>())
+                });
             calls.denied.entry(key).or_default().insert(why);
         } else {
             calls.allowed.entry(key).or_default().insert(action);
@@ -339,14 +349,24 @@ fn moto_form_body(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// (access key, signing service) from a SigV4 Authorization header.
 fn credential_of(authorization: &str) -> Option<(String, String)> {
-    let scope = authorization.split("Credential=").nth(1)?.split(',').next()?;
+    let scope = authorization
+        .split("Credential=")
+        .nth(1)?
+        .split(',')
+        .next()?;
     let parts: Vec<&str> = scope.split('/').collect();
     Some((parts.first()?.to_string(), parts.get(3)?.to_string()))
 }
 
 /// The IAM action of a call: JSON protocols name it in X-Amz-Target, query protocols in the
 /// form's Action, SES v2 in its REST path.
-fn action_of(service: &str, method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+fn action_of(
+    service: &str,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<String> {
     let prefix = match service {
         "monitoring" => "cloudwatch",
         "email" => "ses",
@@ -356,10 +376,7 @@ fn action_of(service: &str, method: &Method, path: &str, headers: &HeaderMap, bo
         return Some(format!("{prefix}:{}", target.rsplit('.').next()?));
     }
     let form = String::from_utf8_lossy(body);
-    if let Some(action) = form
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-    {
+    if let Some(action) = form.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return Some(format!("{prefix}:{action}"));
     }
     if prefix == "ses" && path.starts_with("/v2/email/outbound-emails") && method == Method::POST {
@@ -380,7 +397,10 @@ fn service_of(action: &str) -> &str {
 fn as_list(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -437,7 +457,9 @@ pub fn resources_cover(policy: &Value, action: &str, resource: &str) -> bool {
         .filter(|s| s["Effect"] == "Allow")
         .any(|s| {
             as_list(&s["Action"]).iter().any(|a| wildcard(a, action))
-                && as_list(&s["Resource"]).iter().any(|r| wildcard(r, resource))
+                && as_list(&s["Resource"])
+                    .iter()
+                    .any(|r| wildcard(r, resource))
         })
 }
 
@@ -459,9 +481,15 @@ mod tests {
 
     #[test]
     fn wildcards_match_like_iam() {
-        assert!(wildcard("arn:aws:dynamodb:*:table/payments", "arn:aws:dynamodb:us-east-1:1:table/payments"));
+        assert!(wildcard(
+            "arn:aws:dynamodb:*:table/payments",
+            "arn:aws:dynamodb:us-east-1:1:table/payments"
+        ));
         assert!(wildcard("arn:aws:logs:*:*", "arn:aws:logs:r:1"));
-        assert!(!wildcard("arn:aws:sqs:r:1:etc_dlq", "arn:aws:sqs:r:1:etc_parked"));
+        assert!(!wildcard(
+            "arn:aws:sqs:r:1:etc_dlq",
+            "arn:aws:sqs:r:1:etc_parked"
+        ));
         assert!(wildcard("*", "anything"));
     }
 

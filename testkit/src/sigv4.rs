@@ -86,9 +86,7 @@ impl Verifier {
             .ok_or("The security token included in the request is invalid")?;
         let amz_date = header("x-amz-date").ok_or("Missing x-amz-date")?;
         let time = parse_amz_date(amz_date).ok_or(format!("bad x-amz-date {amz_date}"))?;
-        let skew = now
-            .duration_since(time)
-            .unwrap_or_else(|e| e.duration());
+        let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
         if skew > MAX_SKEW {
             return Err("Signature expired".into());
         }
@@ -110,7 +108,11 @@ impl Verifier {
         let signed: Vec<(&str, &str)> = names
             .iter()
             .filter(|n| !matches!(**n, "x-amz-date" | "x-amz-security-token"))
-            .map(|n| header(n).map(|v| (*n, v)).ok_or(format!("signed header {n} is missing")))
+            .map(|n| {
+                header(n)
+                    .map(|v| (*n, v))
+                    .ok_or(format!("signed header {n} is missing"))
+            })
             .collect::<Result<_, _>>()?;
         let host = header("host").ok_or("no host header")?;
         let uri = format!("https://{host}{}", request.path_and_query);
@@ -125,7 +127,10 @@ impl Verifier {
             .map_err(|e| e.to_string())?
             .into_parts();
         if expected != signature {
-            return Err("The request signature we calculated does not match the signature you provided".into());
+            return Err(
+                "The request signature we calculated does not match the signature you provided"
+                    .into(),
+            );
         }
         Ok(access_key.to_string())
     }

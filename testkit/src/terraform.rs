@@ -28,8 +28,8 @@ pub fn module(relative: &str) -> Body {
     for file in files {
         let src = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        let body: Body = hcl::parse(&src)
-            .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
+        let body: Body =
+            hcl::parse(&src).unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
         structures.extend(body.into_inner());
     }
     Body::from(structures)

@@ -72,10 +72,14 @@ async fn the_outbox_is_signed_and_accepted() {
     let id = app.create_project(1_000, "KRW").await;
     assert_eq!(app.fund(&id, "pay-1", 1_000).await.0, StatusCode::CREATED);
     let broker = app.broker.clone().unwrap();
-    crate::helpers::eventually("the goal achievement is delivered", Duration::from_secs(10), || {
-        let broker = broker.clone();
-        async move { (!broker.received().is_empty()).then_some(()) }
-    })
+    crate::helpers::eventually(
+        "the goal achievement is delivered",
+        Duration::from_secs(10),
+        || {
+            let broker = broker.clone();
+            async move { (!broker.received().is_empty()).then_some(()) }
+        },
+    )
     .await;
     assert_eq!(broker.refused(), Vec::<String>::new());
 }
@@ -86,13 +90,19 @@ async fn the_outbox_is_signed_and_accepted() {
 async fn an_unsigned_call_is_refused() {
     let broker = StubBroker::start(0).await;
     let client = BrokerClient::new(&broker.url, Duration::from_secs(5), BrokerAuth::None).unwrap();
-    let err = client.send(json!({"destination": "x"}).to_string()).await.unwrap_err();
+    let err = client
+        .send(json!({"destination": "x"}).to_string())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, BrokerError::Refused { status: 403, .. }),
         "{err}"
     );
     assert!(!err.is_retryable());
-    assert_eq!(broker.refused(), vec!["Missing Authentication Token".to_string()]);
+    assert_eq!(
+        broker.refused(),
+        vec!["Missing Authentication Token".to_string()]
+    );
 }
 
 /// The signature covers what matters: the body, the scope and the time. Each change after
@@ -111,8 +121,7 @@ async fn the_signature_covers_body_scope_and_time() {
         "abc123.execute-api.ap-northeast-2.amazonaws.com".into(),
     ));
     headers.push(("content-type".into(), "application/json".into()));
-    let verifier =
-        Verifier::new("execute-api", BROKER_REGION).allow(TASK_ACCESS_KEY, TASK_SECRET);
+    let verifier = Verifier::new("execute-api", BROKER_REGION).allow(TASK_ACCESS_KEY, TASK_SECRET);
     let request = |body: &'static [u8], path: &'static str| Received {
         method: "POST",
         path_and_query: path,
@@ -125,9 +134,18 @@ async fn the_signature_covers_body_scope_and_time() {
         Ok(TASK_ACCESS_KEY.to_string())
     );
     let tampered: &'static [u8] = br#"{"destination":"goal_achievement"}"#;
-    assert!(verifier.verify(&request(tampered, "/prod/broker"), now).is_err());
-    assert!(verifier.verify(&request(signed_body, "/prod/other"), now).is_err());
-    let other_region = Verifier::new("execute-api", "us-east-1").allow(TASK_ACCESS_KEY, TASK_SECRET);
+    assert!(
+        verifier
+            .verify(&request(tampered, "/prod/broker"), now)
+            .is_err()
+    );
+    assert!(
+        verifier
+            .verify(&request(signed_body, "/prod/other"), now)
+            .is_err()
+    );
+    let other_region =
+        Verifier::new("execute-api", "us-east-1").allow(TASK_ACCESS_KEY, TASK_SECRET);
     assert!(
         other_region
             .verify(&request(signed_body, "/prod/broker"), now)

@@ -1,16 +1,16 @@
 //! `spawn_app()`: a real server on 127.0.0.1:0 over a fresh database, and a stub broker.
 
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use crowdfund_api::broker::Signer;
 use crowdfund_api::config::{OutboxSettings, Role, Settings};
-use crowdfund_testkit::sigv4::{Received, Verifier};
 use crowdfund_api::{Application, Dependencies};
 use crowdfund_core::ports::Ledger;
+use crowdfund_testkit::sigv4::{Received, Verifier};
 use serde_json::{Value, json};
 use sqlx::mysql::MySqlPool;
 use sqlx::{Connection, MySqlConnection};
@@ -94,7 +94,13 @@ pub const TASK_SECRET: &str = "task-role-secret";
 
 /// The signer a task with the test credentials uses.
 pub fn task_signer(secret: &str) -> Signer {
-    let credentials = Credentials::new(TASK_ACCESS_KEY, secret, Some("session".into()), None, "test");
+    let credentials = Credentials::new(
+        TASK_ACCESS_KEY,
+        secret,
+        Some("session".into()),
+        None,
+        "test",
+    );
     Signer::new(SharedCredentialsProvider::new(credentials), BROKER_REGION)
 }
 
@@ -141,8 +147,13 @@ impl StubBroker {
                 .iter()
                 .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                 .collect();
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let verifier = Verifier::new("execute-api", BROKER_REGION).allow(TASK_ACCESS_KEY, TASK_SECRET);
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let verifier =
+                Verifier::new("execute-api", BROKER_REGION).allow(TASK_ACCESS_KEY, TASK_SECRET);
             let received = Received {
                 method: parts.method.as_str(),
                 path_and_query: path,
@@ -255,7 +266,11 @@ impl Spawn {
         self.ledger = Some(ledger);
         self
     }
-    pub fn with_ledger_table(mut self, aws: crowdfund_handlers::aws::AwsSettings, table: &str) -> Spawn {
+    pub fn with_ledger_table(
+        mut self,
+        aws: crowdfund_handlers::aws::AwsSettings,
+        table: &str,
+    ) -> Spawn {
         self.ledger_table = Some((aws, table.to_string()));
         self
     }

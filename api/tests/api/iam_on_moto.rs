@@ -26,7 +26,9 @@ use crowdfund_testkit::iam::{
     user_with_policy,
 };
 use crowdfund_testkit::terraform::{Scope, attribute, block, module};
-use crowdfund_testkit::{MAIL_FROM, ProvisionedMoto, endpoint_settings, moto_url, provisioned_moto};
+use crowdfund_testkit::{
+    MAIL_FROM, ProvisionedMoto, endpoint_settings, moto_url, provisioned_moto,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -68,7 +70,9 @@ impl LambdasModule {
     async fn load(moto: &ProvisionedMoto, discord_secret: &str, funding_api_url: &str) -> Self {
         let body = module("modules/lambdas");
         let mut root_scope = Scope::new();
-        root_scope.variable_placeholders(&module("")).locals(&module(""));
+        root_scope
+            .variable_placeholders(&module(""))
+            .locals(&module(""));
         let root_functions = root_scope.eval(&hcl::Expression::from(
             hcl::Traversal::builder(hcl::Variable::unchecked("local"))
                 .attr("topology")
@@ -97,25 +101,47 @@ impl LambdasModule {
             .set(&["var", "queue_urls"], Value::Object(queue_urls))
             .set(&["var", "table_arn"], json!(table_arn()))
             .set(&["var", "table_name"], json!(TABLE_PAYMENTS))
-            .set(&["var", "index_name"], json!(topology::INDEX_PROJECT_PAID_AT))
-            .set(&["var", "ses_identity_arn"], json!(format!("arn:aws:ses:{REGION}:{ACCOUNT}:identity/{MAIL_FROM}")))
+            .set(
+                &["var", "index_name"],
+                json!(topology::INDEX_PROJECT_PAID_AT),
+            )
+            .set(
+                &["var", "ses_identity_arn"],
+                json!(format!(
+                    "arn:aws:ses:{REGION}:{ACCOUNT}:identity/{MAIL_FROM}"
+                )),
+            )
             .set(&["var", "ses_from_address"], json!(MAIL_FROM))
             .set(&["var", "funding_api_url"], json!(funding_api_url))
             .set(&["var", "metrics_namespace"], json!(NAMESPACE))
             .set(&["var", "stage"], json!("dev"))
             .set(&["var", "payment_gateway"], json!("sandbox"))
-            .set(&["var", "kms_key_arn"], json!(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/test")))
-            .set(&["data", "aws_partition", "current", "partition"], json!("aws"))
+            .set(
+                &["var", "kms_key_arn"],
+                json!(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/test")),
+            )
+            .set(
+                &["data", "aws_partition", "current", "partition"],
+                json!("aws"),
+            )
             .set(&["data", "aws_region", "current", "name"], json!(REGION))
-            .set(&["data", "aws_caller_identity", "current", "account_id"], json!(ACCOUNT))
-            .set(&["aws_secretsmanager_secret", "discord_webhook", "arn"], json!(discord_secret))
+            .set(
+                &["data", "aws_caller_identity", "current", "account_id"],
+                json!(ACCOUNT),
+            )
+            .set(
+                &["aws_secretsmanager_secret", "discord_webhook", "arn"],
+                json!(discord_secret),
+            )
             .variable_defaults(&body)
             .variable_placeholders(&body)
             .locals(&body);
         for name in functions.keys() {
             scope.set(
                 &["aws_cloudwatch_log_group", "fn", name, "arn"],
-                json!(format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}")),
+                json!(format!(
+                    "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}"
+                )),
             );
         }
         LambdasModule {
@@ -153,7 +179,12 @@ impl LambdasModule {
 }
 
 /// One function as Lambda runs it: its environment, its user's credentials, through the proxy.
-async fn lambda_as(function: &'static str, env: &HashMap<String, String>, keys: &UserKeys, proxy: &str) -> Lambda {
+async fn lambda_as(
+    function: &'static str,
+    env: &HashMap<String, String>,
+    keys: &UserKeys,
+    proxy: &str,
+) -> Lambda {
     let env = LambdaEnv::from_lookup(function, |k| env.get(k).cloned())
         .unwrap_or_else(|e| panic!("{function} refuses terraform's environment: {e}"));
     let config = load_config(&endpoint_settings(proxy))
@@ -163,7 +194,11 @@ async fn lambda_as(function: &'static str, env: &HashMap<String, String>, keys: 
         .credentials_provider(SharedCredentialsProvider::new(keys.credentials()))
         .build();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics: Arc<dyn Metrics> = Arc::new(EmfMetrics::new(NAMESPACE.to_string(), clock.clone(), Box::new(std::io::sink())));
+    let metrics: Arc<dyn Metrics> = Arc::new(EmfMetrics::new(
+        NAMESPACE.to_string(),
+        clock.clone(),
+        Box::new(std::io::sink()),
+    ));
     Lambda::new(env, config, clock, metrics)
 }
 
@@ -223,7 +258,9 @@ impl Mapping {
                     .receipt_handle(m.receipt_handle().unwrap_or_default())
                     .send()
                     .await
-                    .unwrap_or_else(|e| panic!("{} deleting from {}: {e:?}", self.function, self.queue));
+                    .unwrap_or_else(|e| {
+                        panic!("{} deleting from {}: {e:?}", self.function, self.queue)
+                    });
             }
         }
         messages.len()
@@ -259,9 +296,8 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
     let provisioned = provisioned_moto(&moto).await;
     let api = spawn_app(Role::FundingRw).await;
     let project = api.create_project(1_000_000_000, "KRW").await;
-    let secrets = aws_sdk_secretsmanager::Client::new(
-        &load_config(&endpoint_settings(&moto)).await.unwrap(),
-    );
+    let secrets =
+        aws_sdk_secretsmanager::Client::new(&load_config(&endpoint_settings(&moto)).await.unwrap());
     let discord_secret = secrets
         .create_secret()
         .name("crowdfund-test/discord-webhook-url")
@@ -291,11 +327,19 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
         {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"], "Resource": "*"}]})).await;
     let _enforced = iam::enforce(&moto).await;
 
-    let broker_lambda = lambda_as(topology::FN_BROKER, &envs[topology::FN_BROKER], &users[topology::FN_BROKER], &proxy.url).await;
+    let broker_lambda = lambda_as(
+        topology::FN_BROKER,
+        &envs[topology::FN_BROKER],
+        &users[topology::FN_BROKER],
+        &proxy.url,
+    )
+    .await;
     let broker = wiring::broker(&broker_lambda).unwrap();
     let mut mappings = Vec::new();
     for spec in topology::FUNCTIONS {
-        let topology::Trigger::Queue { queue, .. } = spec.trigger else { continue };
+        let topology::Trigger::Queue { queue, .. } = spec.trigger else {
+            continue;
+        };
         let lambda = lambda_as(spec.name, &envs[spec.name], &users[spec.name], &proxy.url).await;
         let sqs_lambda = match spec.name {
             topology::FN_PG => lambda.sqs_lambda(wiring::pg),
@@ -305,10 +349,20 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
             topology::FN_DLQ_HANDLER => lambda.sqs_lambda(wiring::dlq_handler),
             other => panic!("no builder for {other}"),
         }
-        .unwrap_or_else(|e| panic!("{} cannot start with terraform's environment: {e}", spec.name));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} cannot start with terraform's environment: {e}",
+                spec.name
+            )
+        });
         let sqs = aws_sdk_sqs::Client::new(
-            &load_config(&endpoint_settings(&proxy.url)).await.unwrap().into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(users[spec.name].credentials()))
+            &load_config(&endpoint_settings(&proxy.url))
+                .await
+                .unwrap()
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(
+                    users[spec.name].credentials(),
+                ))
                 .build(),
         );
         let queue_url = envs[spec.name]
@@ -316,10 +370,19 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
             .and_then(|u| serde_json::from_str::<HashMap<String, String>>(u).ok())
             .and_then(|m| m.get(queue).cloned())
             .unwrap_or_else(|| format!("{}/{ACCOUNT}/{queue}", moto.trim_end_matches('/')));
-        mappings.push(Mapping { function: spec.name, queue_url, queue: queue.to_string(), sqs, lambda: sqs_lambda });
+        mappings.push(Mapping {
+            function: spec.name,
+            queue_url,
+            queue: queue.to_string(),
+            sqs,
+            lambda: sqs_lambda,
+        });
     }
     let observer_sqs = aws_sdk_sqs::Client::new(
-        &load_config(&endpoint_settings(&proxy.url)).await.unwrap().into_builder()
+        &load_config(&endpoint_settings(&proxy.url))
+            .await
+            .unwrap()
+            .into_builder()
             .credentials_provider(SharedCredentialsProvider::new(observer.credentials()))
             .build(),
     );
@@ -333,11 +396,23 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
             if moved == 0 {
                 let mut waiting = 0;
                 for m in &mappings {
-                    let attrs = observer_sqs.get_queue_attributes().queue_url(&m.queue_url)
-                        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All).send().await.unwrap();
+                    let attrs = observer_sqs
+                        .get_queue_attributes()
+                        .queue_url(&m.queue_url)
+                        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                        .send()
+                        .await
+                        .unwrap();
                     let a = attrs.attributes.unwrap_or_default();
-                    for k in ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] {
-                        waiting += a.get(&aws_sdk_sqs::types::QueueAttributeName::from(k)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                    for k in [
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ] {
+                        waiting += a
+                            .get(&aws_sdk_sqs::types::QueueAttributeName::from(k))
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0);
                     }
                 }
                 if waiting == 0 {
@@ -347,30 +422,59 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
-        let names: BTreeMap<String, &str> = users.iter().map(|(f, k)| (k.access_key.clone(), *f)).collect();
-        let denied: Vec<String> = proxy.calls().denied.iter().map(|(k, w)| format!("{}: {w:?}", names.get(k).unwrap_or(&"?"))).collect();
+        let names: BTreeMap<String, &str> = users
+            .iter()
+            .map(|(f, k)| (k.access_key.clone(), *f))
+            .collect();
+        let denied: Vec<String> = proxy
+            .calls()
+            .denied
+            .iter()
+            .map(|(k, w)| format!("{}: {w:?}", names.get(k).unwrap_or(&"?")))
+            .collect();
         panic!("the queues did not drain ({last}); denied so far: {denied:?}");
     };
-    let checkout = |i: usize, card: &str| json!({"destination": "payment_attempt", "paymentId": format!("pay-iam-{i}"),
-        "projectId": project, "backerEmail": format!("b{i}@example.com"), "amount": 1000, "currency": "KRW", "card": card});
+    let checkout = |i: usize, card: &str| {
+        json!({"destination": "payment_attempt", "paymentId": format!("pay-iam-{i}"),
+        "projectId": project, "backerEmail": format!("b{i}@example.com"), "amount": 1000, "currency": "KRW", "card": card})
+    };
     let submit = |body: Value| {
         let broker = &broker;
         let proxy = &proxy;
         async move {
             let answer = broker_response(broker, &apigw(&body)).await;
-            assert_eq!(answer.status_code, 202, "{:?}; denied: {:?}", answer.body, proxy.calls().denied);
+            assert_eq!(
+                answer.status_code,
+                202,
+                "{:?}; denied: {:?}",
+                answer.body,
+                proxy.calls().denied
+            );
         }
     };
     for i in 0..APPROVED {
         submit(checkout(i, "tok_approve")).await;
     }
     // pg's way to the DLQ, with pg's credentials: a final failure flagged for Discord.
-    let pg_sqs = &mappings.iter().find(|m| m.function == topology::FN_PG).unwrap().sqs;
-    let dlq_url = serde_json::from_str::<HashMap<String, String>>(&envs[topology::FN_PG]["QUEUE_URLS"]).unwrap()[topology::QUEUE_DLQ].clone();
+    let pg_sqs = &mappings
+        .iter()
+        .find(|m| m.function == topology::FN_PG)
+        .unwrap()
+        .sqs;
+    let dlq_url =
+        serde_json::from_str::<HashMap<String, String>>(&envs[topology::FN_PG]["QUEUE_URLS"])
+            .unwrap()[topology::QUEUE_DLQ]
+            .clone();
     for i in 0..PARKED {
         let envelope = json!({"kind": "payment_attempt", "from": topology::QUEUE_PAYMENT_ATTEMPT, "attempts": 0,
             "toDiscord": true, "reason": "test: final failure", "payload": checkout(1000 + i, "tok_decline")});
-        pg_sqs.send_message().queue_url(&dlq_url).message_body(envelope.to_string()).send().await.unwrap();
+        pg_sqs
+            .send_message()
+            .queue_url(&dlq_url)
+            .message_body(envelope.to_string())
+            .send()
+            .await
+            .unwrap();
     }
     drain().await;
     let achieved_at = chrono::Utc::now();
@@ -386,28 +490,56 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
     drop(_enforced);
 
     let calls = proxy.calls();
-    let by_user: BTreeMap<&str, &str> = users.iter().map(|(f, k)| (k.access_key.as_str(), *f)).collect();
+    let by_user: BTreeMap<&str, &str> = users
+        .iter()
+        .map(|(f, k)| (k.access_key.as_str(), *f))
+        .collect();
     let denied: Vec<String> = calls
         .denied
         .iter()
-        .map(|(key, why)| format!("{}: {why:?}", by_user.get(key.as_str()).unwrap_or(&"observer")))
+        .map(|(key, why)| {
+            format!(
+                "{}: {why:?}",
+                by_user.get(key.as_str()).unwrap_or(&"observer")
+            )
+        })
         .collect();
-    assert!(denied.is_empty(), "terraform's policies lack what the code needs:\n{}", denied.join("\n"));
+    assert!(
+        denied.is_empty(),
+        "terraform's policies lack what the code needs:\n{}",
+        denied.join("\n")
+    );
 
     // Resources: what moto does not check (all but SQS), the test does, with the ARNs terraform
     // gave each function in its environment.
     for (function, policy) in &policies {
-        let used = calls.allowed.get(&users[function].access_key).cloned().unwrap_or_default();
+        let used = calls
+            .allowed
+            .get(&users[function].access_key)
+            .cloned()
+            .unwrap_or_default();
         for action in &used {
             let resources: Vec<String> = match action.split(':').next().unwrap_or("") {
-                "dynamodb" if action == "dynamodb:Query" => vec![format!("{}/index/{}", table_arn(), topology::INDEX_PROJECT_PAID_AT)],
+                "dynamodb" if action == "dynamodb:Query" => vec![format!(
+                    "{}/index/{}",
+                    table_arn(),
+                    topology::INDEX_PROJECT_PAID_AT
+                )],
                 "dynamodb" => vec![table_arn()],
-                "sns" => serde_json::from_str::<HashMap<String, String>>(&envs[function]["TOPIC_ARNS"]).unwrap().into_values().collect(),
+                "sns" => {
+                    serde_json::from_str::<HashMap<String, String>>(&envs[function]["TOPIC_ARNS"])
+                        .unwrap()
+                        .into_values()
+                        .collect()
+                }
                 "secretsmanager" => vec![discord_secret.clone()],
                 _ => vec![],
             };
             for r in resources {
-                assert!(resources_cover(policy, action, &r), "{function}: {action} on {r} is not in terraform's policy");
+                assert!(
+                    resources_cover(policy, action, &r),
+                    "{function}: {action} on {r} is not in terraform's policy"
+                );
             }
         }
         let unused: Vec<String> = granted_actions(policy)
@@ -415,7 +547,9 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
             .filter(|a| !used.contains(a) && !SERVICE_ACTIONS.iter().any(|p| a.starts_with(p)))
             .collect();
         if !unused.is_empty() {
-            eprintln!("IAM check: terraform grants {function} {unused:?}, which no call of this run used");
+            eprintln!(
+                "IAM check: terraform grants {function} {unused:?}, which no call of this run used"
+            );
         }
     }
 
@@ -423,21 +557,45 @@ async fn every_function_runs_with_exactly_terraforms_policy() {
     let send_email = &policies[topology::FN_SEND_EMAIL];
     let from = send_email.to_string();
     assert!(
-        from.contains(&format!("\"ses:FromAddress\":[\"{}\"]", envs[topology::FN_SEND_EMAIL]["SES_FROM_ADDRESS"])),
+        from.contains(&format!(
+            "\"ses:FromAddress\":[\"{}\"]",
+            envs[topology::FN_SEND_EMAIL]["SES_FROM_ADDRESS"]
+        )),
         "send_email's SES condition does not name its SES_FROM_ADDRESS: {send_email}"
     );
 
     // The money moved as without IAM: the ledger, the raise and the mails.
-    let ledger = crowdfund_handlers::aws::dynamodb::DynamoLedger::new(provisioned.clients.dynamodb.clone(), TABLE_PAYMENTS);
+    let ledger = crowdfund_handlers::aws::dynamodb::DynamoLedger::new(
+        provisioned.clients.dynamodb.clone(),
+        TABLE_PAYMENTS,
+    );
     use crowdfund_core::ports::Ledger;
     let records = ledger.payments_of_project(&project, None).await.unwrap();
-    let count = |s: &str| records.iter().filter(|r| serde_json::to_value(r.status).unwrap() == s).count();
-    assert_eq!((count("approved"), count("cancelled")), (APPROVED, LATE), "{records:?}");
+    let count = |s: &str| {
+        records
+            .iter()
+            .filter(|r| serde_json::to_value(r.status).unwrap() == s)
+            .count()
+    };
+    assert_eq!(
+        (count("approved"), count("cancelled")),
+        (APPROVED, LATE),
+        "{records:?}"
+    );
     let (_, p) = api.get(&format!("/projects/{project}")).await;
     assert_eq!(p["raised"], json!(APPROVED * 1000), "{p}");
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mails = data["ses"]["Message"].as_array().map(Vec::len).unwrap_or(0);
-    assert_eq!(mails, APPROVED + 2 * LATE, "a receipt per approved payment, and a refund notice per cancelled one");
+    assert_eq!(
+        mails,
+        APPROVED + 2 * LATE,
+        "a receipt per approved payment, and a refund notice per cancelled one"
+    );
     let parked = crowdfund_handlers::aws::sqs::SqsQueues::new(provisioned.clients.sqs.clone());
     use crowdfund_core::ports::QueueClient;
     let stats = parked.stats(topology::QUEUE_PARKED).await.unwrap();

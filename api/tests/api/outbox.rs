@@ -1,9 +1,9 @@
 //! Goal achievement: recorded once and sent to the broker once, through the outbox, with retry.
 
 use crate::helpers::{Spawn, eventually, spawn, test_outbox};
+use crate::helpers::{TASK_SECRET, task_signer};
 use axum::http::StatusCode;
 use crowdfund_api::broker::{BrokerAuth, BrokerClient};
-use crate::helpers::{TASK_SECRET, task_signer};
 use crowdfund_api::config::Role;
 use crowdfund_api::outbox::OutboxSender;
 use serde_json::Value;

@@ -51,7 +51,8 @@ async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
     // The payment role answers GET /payments/{id} from the ledger pg wrote (PAYMENTS_TABLE, as
     // terraform sets it), not 503.
     let payment_api = spawn(
-        Spawn::role(Role::Payment).with_ledger_table(settings, crowdfund_core::topology::TABLE_PAYMENTS),
+        Spawn::role(Role::Payment)
+            .with_ledger_table(settings, crowdfund_core::topology::TABLE_PAYMENTS),
     )
     .await;
     let (status, record) = payment_api.get("/payments/pay-moto-1").await;

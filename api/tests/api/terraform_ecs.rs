@@ -16,7 +16,10 @@ const TABLE_ARN: &str = "arn:aws:dynamodb:ap-northeast-2:123456789012:table/crow
 fn ecs_scope(ecs: &hcl::Body) -> Scope {
     let mut scope = Scope::new();
     scope
-        .set(&["var", "broker_execute_arn"], json!(format!("{EXECUTION_ARN}/*/POST/broker")))
+        .set(
+            &["var", "broker_execute_arn"],
+            json!(format!("{EXECUTION_ARN}/*/POST/broker")),
+        )
         .set(&["var", "table_arn"], json!(TABLE_ARN))
         .variable_defaults(ecs)
         .variable_placeholders(ecs)
@@ -48,7 +51,14 @@ fn strings(v: &Value) -> BTreeSet<String> {
 
 /// The role policy `name` is attached (for_each) to exactly `roles`, and its document allows
 /// `action` on `resource`.
-fn assert_grant(scope: &mut Scope, ecs: &hcl::Body, name: &str, roles: &BTreeSet<String>, action: &str, resource: &str) {
+fn assert_grant(
+    scope: &mut Scope,
+    ecs: &hcl::Body,
+    name: &str,
+    roles: &BTreeSet<String>,
+    action: &str,
+    resource: &str,
+) {
     let attachment = block(ecs, "resource", &["aws_iam_role_policy", name]);
     let for_each = attribute(attachment.body(), "for_each")
         .unwrap_or_else(|| panic!("aws_iam_role_policy.{name} has no for_each"));
@@ -58,28 +68,46 @@ fn assert_grant(scope: &mut Scope, ecs: &hcl::Body, name: &str, roles: &BTreeSet
         "terraform attaches {name} to other roles than the code needs (crowdfund_api::config::Role)"
     );
     let document = scope.policy_document(block(ecs, "data", &["aws_iam_policy_document", name]));
-    let granted = document["Statement"].as_array().into_iter().flatten().any(|s| {
-        strings(&s["Action"]).contains(action) && strings(&s["Resource"]).contains(resource)
-    });
-    assert!(granted, "{name} does not allow {action} on {resource}: {document}");
+    let granted = document["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            strings(&s["Action"]).contains(action) && strings(&s["Resource"]).contains(resource)
+        });
+    assert!(
+        granted,
+        "{name} does not allow {action} on {resource}: {document}"
+    );
 }
 
 #[test]
 fn the_roles_that_call_the_broker_may_invoke_exactly_post_broker() {
     let gateway = module("modules/apigateway");
-    let method = block(&gateway, "resource", &["aws_api_gateway_method", "post_broker"]);
+    let method = block(
+        &gateway,
+        "resource",
+        &["aws_api_gateway_method", "post_broker"],
+    );
     let mut gw = Scope::new();
     gw.variable_placeholders(&gateway);
     let http_method = gw.eval(attribute(method.body(), "http_method").unwrap());
     let authorization = gw.eval(attribute(method.body(), "authorization").unwrap());
-    let resource = block(&gateway, "resource", &["aws_api_gateway_resource", "broker"]);
+    let resource = block(
+        &gateway,
+        "resource",
+        &["aws_api_gateway_resource", "broker"],
+    );
     let path = gw.eval(attribute(resource.body(), "path_part").unwrap());
     assert_eq!(
         (http_method, authorization, path),
         (json!("POST"), json!("AWS_IAM"), json!("broker")),
         "the broker's method changed: the API's client posts and signs for AWS_IAM"
     );
-    gw.set(&["aws_api_gateway_rest_api", "this", "execution_arn"], json!(EXECUTION_ARN));
+    gw.set(
+        &["aws_api_gateway_rest_api", "this", "execution_arn"],
+        json!(EXECUTION_ARN),
+    );
     let output = block(&gateway, "output", &["broker_execute_arn"]);
     let execute_arn = gw.eval(attribute(output.body(), "value").unwrap());
     assert_eq!(execute_arn, json!(format!("{EXECUTION_ARN}/*/POST/broker")));

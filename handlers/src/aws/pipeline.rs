@@ -8,11 +8,11 @@
 //! create projects.
 
 use super::AwsClients;
-use super::sandbox_gateway::DynamoSandboxGateway;
 use super::cloudwatch::{CloudWatch, CloudWatchMetrics};
 use super::discord::DiscordAlerter;
 use super::dynamodb::DynamoLedger;
 use super::funding_http::HttpFundingApi;
+use super::sandbox_gateway::DynamoSandboxGateway;
 use super::ses::SesMailer;
 use super::sns::SnsPublisher;
 use super::sqs::SqsQueues;
@@ -147,7 +147,10 @@ impl AwsPipeline {
             None => Arc::new(NoMetrics),
         };
         let ports = Ports {
-            gateway: Arc::new(DynamoSandboxGateway::new(c.dynamodb.clone(), TABLE_PAYMENTS)),
+            gateway: Arc::new(DynamoSandboxGateway::new(
+                c.dynamodb.clone(),
+                TABLE_PAYMENTS,
+            )),
             ledger: ledger.clone(),
             idempotency: ledger.clone(),
             publisher: publisher.clone(),

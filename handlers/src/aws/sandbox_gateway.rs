@@ -30,7 +30,9 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 fn text<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
-    item.get(attr).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(attr)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn charge_key(payment_id: &str) -> String {
@@ -104,15 +106,22 @@ impl DynamoSandboxGateway {
             .table_name(&self.table)
             .key(ATTR_PAYMENT_ID, s(charge_key(&request.payment_id)))
             .condition_expression("attribute_not_exists(outcome)")
-            .expression_attribute_values(":amount", AttributeValue::N(request.amount.amount.to_string()))
+            .expression_attribute_values(
+                ":amount",
+                AttributeValue::N(request.amount.amount.to_string()),
+            )
             .expression_attribute_values(":currency", s(request.amount.currency.to_string()));
         update = match &outcome {
             ChargeOutcome::Approved { charge_id } => update
-                .update_expression("SET outcome = :o, chargeId = :c, amount = :amount, currency = :currency")
+                .update_expression(
+                    "SET outcome = :o, chargeId = :c, amount = :amount, currency = :currency",
+                )
                 .expression_attribute_values(":o", s("approved"))
                 .expression_attribute_values(":c", s(charge_id.clone())),
             ChargeOutcome::Declined { reason } => update
-                .update_expression("SET outcome = :o, reason = :r, amount = :amount, currency = :currency")
+                .update_expression(
+                    "SET outcome = :o, reason = :r, amount = :amount, currency = :currency",
+                )
                 .expression_attribute_values(":o", s("declined"))
                 .expression_attribute_values(":r", s(reason.clone())),
         };
@@ -120,9 +129,12 @@ impl DynamoSandboxGateway {
             Ok(_) => Ok(outcome),
             Err(e) if is_condition_failure(&e) => {
                 let item = self.get(charge_key(&request.payment_id)).await?;
-                item.as_ref()
-                    .and_then(recorded_outcome)
-                    .ok_or_else(|| PortError::unavailable(SERVICE, format!("charge of {} vanished", request.payment_id)))
+                item.as_ref().and_then(recorded_outcome).ok_or_else(|| {
+                    PortError::unavailable(
+                        SERVICE,
+                        format!("charge of {} vanished", request.payment_id),
+                    )
+                })
             }
             Err(e) => Err(port_error(SERVICE, &self.what(), e)),
         }
@@ -165,10 +177,9 @@ impl PaymentGateway for DynamoSandboxGateway {
             Some(payment) => self.get(charge_key(payment)).await?,
             None => None,
         };
-        let known = charged
-            .as_ref()
-            .and_then(recorded_outcome)
-            .is_some_and(|o| matches!(o, ChargeOutcome::Approved { charge_id: id } if id == charge_id));
+        let known = charged.as_ref().and_then(recorded_outcome).is_some_and(
+            |o| matches!(o, ChargeOutcome::Approved { charge_id: id } if id == charge_id),
+        );
         if !known {
             return Err(PortError::not_found(format!("charge {charge_id}")));
         }

@@ -3,8 +3,12 @@
 
 use crate::helpers::spawn_app;
 use crowdfund_core::money::{Currency, Money};
-use crowdfund_core::ports::{ChargeOutcome, ChargeRequest, PaymentGateway, PortError, RefundOutcome};
-use crowdfund_core::sandbox::{CARD_APPROVE, CARD_DECLINE, CARD_TRANSIENT_ERROR, TRANSIENT_FAILURES};
+use crowdfund_core::ports::{
+    ChargeOutcome, ChargeRequest, PaymentGateway, PortError, RefundOutcome,
+};
+use crowdfund_core::sandbox::{
+    CARD_APPROVE, CARD_DECLINE, CARD_TRANSIENT_ERROR, TRANSIENT_FAILURES,
+};
 use crowdfund_core::topology::TABLE_PAYMENTS;
 use crowdfund_handlers::aws::sandbox_gateway::DynamoSandboxGateway;
 use crowdfund_testkit::moto_url;
@@ -29,20 +33,38 @@ async fn charges_and_refunds_are_shared_by_every_execution_environment() {
         panic!("{approved:?}")
     };
     // The same payment charged again elsewhere gets the first answer, even with another card.
-    assert_eq!(second.charge(&charge("pay-a", CARD_DECLINE)).await.unwrap(), approved);
+    assert_eq!(
+        second.charge(&charge("pay-a", CARD_DECLINE)).await.unwrap(),
+        approved
+    );
 
     let declined = second.charge(&charge("pay-d", CARD_DECLINE)).await.unwrap();
-    assert!(matches!(declined, ChargeOutcome::Declined { .. }), "{declined:?}");
-    assert_eq!(first.charge(&charge("pay-d", CARD_APPROVE)).await.unwrap(), declined);
+    assert!(
+        matches!(declined, ChargeOutcome::Declined { .. }),
+        "{declined:?}"
+    );
+    assert_eq!(
+        first.charge(&charge("pay-d", CARD_APPROVE)).await.unwrap(),
+        declined
+    );
 
     // tok_error fails TRANSIENT_FAILURES times, counted across environments, then approves.
     for call in 1..=TRANSIENT_FAILURES {
         let gateway = if call % 2 == 0 { &first } else { &second };
-        let err = gateway.charge(&charge("pay-e", CARD_TRANSIENT_ERROR)).await.unwrap_err();
-        assert!(matches!(err, PortError::Unavailable { .. }), "call {call}: {err:?}");
+        let err = gateway
+            .charge(&charge("pay-e", CARD_TRANSIENT_ERROR))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PortError::Unavailable { .. }),
+            "call {call}: {err:?}"
+        );
     }
     assert!(matches!(
-        first.charge(&charge("pay-e", CARD_TRANSIENT_ERROR)).await.unwrap(),
+        first
+            .charge(&charge("pay-e", CARD_TRANSIENT_ERROR))
+            .await
+            .unwrap(),
         ChargeOutcome::Approved { .. }
     ));
 
@@ -59,7 +81,13 @@ async fn charges_and_refunds_are_shared_by_every_execution_environment() {
     assert!(matches!(unknown, PortError::NotFound { .. }), "{unknown:?}");
 
     // None of it is a payment in the ledger.
-    let ledger = crowdfund_handlers::aws::dynamodb::DynamoLedger::new(app.clients.dynamodb.clone(), TABLE_PAYMENTS);
+    let ledger = crowdfund_handlers::aws::dynamodb::DynamoLedger::new(
+        app.clients.dynamodb.clone(),
+        TABLE_PAYMENTS,
+    );
     use crowdfund_core::ports::Ledger;
-    assert_eq!(ledger.get_payment("sandbox#charge#pay-a").await.unwrap(), None);
+    assert_eq!(
+        ledger.get_payment("sandbox#charge#pay-a").await.unwrap(),
+        None
+    );
 }

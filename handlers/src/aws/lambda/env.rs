@@ -41,7 +41,9 @@ pub enum SetupError {
         "PAYMENT_GATEWAY=sandbox with CROWDFUND_STAGE={stage}: the sandbox charges nothing; set PAYMENT_GATEWAY=toss (and PSP_SECRET_ARN) for this stage"
     )]
     SandboxInProduction { stage: String },
-    #[error("PAYMENT_GATEWAY is {0:?}; it must be `sandbox` (test stages) or `toss` (Toss Payments)")]
+    #[error(
+        "PAYMENT_GATEWAY is {0:?}; it must be `sandbox` (test stages) or `toss` (Toss Payments)"
+    )]
     UnknownGateway(String),
     #[error("the Toss gateway cannot start: {0}")]
     Toss(String),
@@ -132,7 +134,9 @@ impl LambdaEnv {
         match name.trim().to_ascii_lowercase().as_str() {
             "toss" => Ok(GatewayChoice::Toss),
             "sandbox" => match &self.stage {
-                Some(stage) if PRODUCTION_STAGES.contains(&stage.trim().to_ascii_lowercase().as_str()) => {
+                Some(stage)
+                    if PRODUCTION_STAGES.contains(&stage.trim().to_ascii_lowercase().as_str()) =>
+                {
                     Err(SetupError::SandboxInProduction {
                         stage: stage.clone(),
                     })
@@ -244,7 +248,9 @@ mod tests {
         );
         let missing = choice(&[]).unwrap_err().to_string();
         assert!(missing.contains("PAYMENT_GATEWAY is not set"), "{missing}");
-        let unknown = choice(&[("PAYMENT_GATEWAY", "stripe")]).unwrap_err().to_string();
+        let unknown = choice(&[("PAYMENT_GATEWAY", "stripe")])
+            .unwrap_err()
+            .to_string();
         assert!(unknown.contains("\"stripe\""), "{unknown}");
     }
 

@@ -8,9 +8,11 @@ use crate::aws::discord::SecretWebhookAlerter;
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::emf::EmfMetrics;
 use crate::aws::funding_http::HttpFundingApi;
+use crate::aws::sandbox_gateway::DynamoSandboxGateway;
 use crate::aws::ses::SesMailer;
 use crate::aws::sns::SnsPublisher;
 use crate::aws::sqs::SqsQueues;
+use crate::aws::toss;
 use crate::aws::{AwsSettings, load_config};
 use crate::sqs::SqsFunction;
 use crate::wiring::PortSource;
@@ -18,10 +20,8 @@ use crowdfund_core::ports::{
     Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender, Metrics,
     PaymentGateway, Publisher, SystemClock,
 };
-use crate::aws::sandbox_gateway::DynamoSandboxGateway;
-use crate::aws::toss;
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One function's wiring: its configuration, the shared SDK configuration, the clock and the
 /// metrics sink. Clients are built only for the services the function uses.
