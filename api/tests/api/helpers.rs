@@ -19,6 +19,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
 
+/// The moto tests of this suite take turns: they reset the one moto server, and one of them
+/// switches its IAM enforcement on.
+pub static MOTO_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The server the tests use; override with TEST_MYSQL_URL.
 pub fn server_url() -> String {
     std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())

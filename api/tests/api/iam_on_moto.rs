@@ -293,6 +293,7 @@ async fn webhook_stub() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_runs_with_exactly_terraforms_policy() {
     let Some(moto) = moto_url() else { return };
+    let _turn = crate::helpers::MOTO_TURN.lock().await;
     let provisioned = provisioned_moto(&moto).await;
     let api = spawn_app(Role::FundingRw).await;
     let project = api.create_project(1_000_000_000, "KRW").await;

@@ -13,6 +13,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn a_payment_on_aws_raises_the_project_through_the_api_once() {
     let Some(moto) = moto_url() else { return };
+    let _turn = crate::helpers::MOTO_TURN.lock().await;
     let api = spawn_app(Role::FundingRw).await;
     let project = api.create_project(10_000_000, "KRW").await;
     let ProvisionedMoto {
