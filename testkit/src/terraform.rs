@@ -28,8 +28,8 @@ pub fn module(relative: &str) -> Body {
     for file in files {
         let src = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        let body: Body = hcl::parse(&src)
-            .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
+        let body: Body =
+            hcl::parse(&src).unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
         structures.extend(body.into_inner());
     }
     Body::from(structures)
@@ -144,6 +144,10 @@ impl Scope {
             "tostring",
             FuncDef::builder().param(ParamType::Any).build(tostring),
         );
+        ctx.declare_func(
+            "toset",
+            FuncDef::builder().param(ParamType::Any).build(toset),
+        );
         ctx
     }
 
@@ -218,6 +222,23 @@ fn length(args: FuncArgs) -> Result<Value, String> {
         Value::Object(o) => Ok(Value::from(o.len() as u64)),
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         other => Err(format!("length of {other:?}")),
+    }
+}
+
+/// A set as a list without repeats, in first-seen order (terraform's sets have no order a test
+/// may rely on).
+fn toset(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Array(items) => {
+            let mut set: Vec<Value> = Vec::new();
+            for item in items {
+                if !set.contains(item) {
+                    set.push(item.clone());
+                }
+            }
+            Ok(Value::Array(set))
+        }
+        other => Err(format!("toset of {other:?}")),
     }
 }
 

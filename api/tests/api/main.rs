@@ -11,4 +11,5 @@ mod outbox;
 mod payments;
 mod pipeline_on_moto;
 mod projects;
+mod route_table;
 mod service;
