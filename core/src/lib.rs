@@ -3,6 +3,7 @@
 //! Everything here is free of I/O; the outside world is reached through [`ports`].
 //!
 //! - [`topology`]: topic, queue, function and table names and their wiring, written once.
+//! - [`http_api`]: crowdfund-api's routes as clients call them (paths, builders, who calls what).
 //! - [`money`]: integer minor units with a currency code.
 //! - [`domain`]: projects, payments, cancels, goal achievements, mails, alerts.
 //! - [`envelope`]: the JSON envelope every queued message travels in.
@@ -16,6 +17,7 @@
 
 pub mod domain;
 pub mod envelope;
+pub mod http_api;
 pub mod metrics;
 pub mod money;
 pub mod ports;

@@ -12,5 +12,6 @@ mod outbox;
 mod payments;
 mod pipeline_on_moto;
 mod projects;
+mod route_table;
 mod service;
 mod terraform_ecs;

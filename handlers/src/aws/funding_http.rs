@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use crowdfund_core::domain::Project;
+use crowdfund_core::http_api;
 use crowdfund_core::money::Money;
 use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult};
 use serde_json::{Value, json};
@@ -67,18 +68,6 @@ impl HttpFundingApi {
     }
 }
 
-fn url_segment(s: &str) -> String {
-    // Ids are plain tokens; escape anything that would change the path.
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn raised_of(body: &Value) -> Option<i64> {
     body.get("raised")
         .or_else(|| body.get("project").and_then(|p| p.get("raised")))
@@ -111,11 +100,7 @@ impl FundingApi for HttpFundingApi {
         amount: Money,
     ) -> PortResult<FundingOutcome> {
         let what = format!("funding {payment_id} of project {project_id}");
-        let url = format!(
-            "{}/projects/{}/fundings",
-            self.base,
-            url_segment(project_id)
-        );
+        let url = format!("{}{}", self.base, http_api::fundings_path(project_id));
         let body =
             json!({"paymentId": payment_id, "amount": amount.amount, "currency": amount.currency});
         let (status, answer) = self.call(&what, self.http.post(url).json(&body)).await?;
@@ -125,10 +110,9 @@ impl FundingApi for HttpFundingApi {
     async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome> {
         let what = format!("reversal of funding {payment_id} of project {project_id}");
         let url = format!(
-            "{}/projects/{}/fundings/{}",
+            "{}{}",
             self.base,
-            url_segment(project_id),
-            url_segment(payment_id)
+            http_api::funding_path(project_id, payment_id)
         );
         let (_, answer) = self.call(&what, self.http.delete(url)).await?;
         // A DELETE answers 200 both times; crowdfund-api says `"outcome": "duplicate"` for the
@@ -145,9 +129,8 @@ impl FundingApi for HttpFundingApi {
 
     async fn projects(&self) -> PortResult<Vec<Project>> {
         let what = "the project list";
-        let (_, answer) = self
-            .call(what, self.http.get(format!("{}/projects", self.base)))
-            .await?;
+        let url = format!("{}{}", self.base, http_api::projects_path());
+        let (_, answer) = self.call(what, self.http.get(url)).await?;
         let list = match answer {
             Value::Object(mut m) => m.remove("projects").unwrap_or(Value::Null),
             v => v,
@@ -179,6 +162,5 @@ mod tests {
             FundingOutcome::Duplicate { raised: 5 }
         );
         assert!(outcome("x", 201, &json!({})).is_err());
-        assert_eq!(url_segment("prj-1/../x"), "prj-1%2F..%2Fx");
     }
 }

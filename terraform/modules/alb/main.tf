@@ -3,6 +3,16 @@ data "aws_elb_service_account" "current" {}
 
 locals {
   roles = ["funding", "funding-rw", "payment"]
+
+  # The methods that change project totals, with the priorities of their two rules: forwarded
+  # to funding-rw from the VPC, refused from elsewhere. GET and HEAD are reads and stay on the
+  # default action (funding).
+  funding_rw_write_priorities = {
+    POST   = { forward = 30, refused = 40 }
+    PUT    = { forward = 31, refused = 41 }
+    PATCH  = { forward = 32, refused = 42 }
+    DELETE = { forward = 33, refused = 43 }
+  }
 }
 
 resource "aws_lb" "this" {
@@ -64,11 +74,42 @@ resource "aws_lb_listener" "https" {
   }
 }
 
-# funding-rw changes money totals, so only calls from inside the VPC reach it: funding_update
-# runs in the private subnets and leaves through the NAT gateways' addresses.
-resource "aws_lb_listener_rule" "funding_rw" {
+# Listener rules, in priority order (the lowest number is evaluated first; no match: the default
+# action above). The API serves the same paths for reads on funding and writes on funding-rw,
+# so the project rules match the method as well as the path.
+#   20     /payments, /payments/*                     -> payment
+#   30-33  writes on /projects, /projects/* from VPC  -> funding-rw
+#   40-43  the same writes from anywhere else         -> 403
+# The numbers skip 10 and 11, which earlier rules held, so one apply can create these while it
+# destroys those without two rules wanting the same priority.
+
+# Checkout and payment state. Its paths share nothing with the project rules, so its place
+# among them does not matter.
+resource "aws_lb_listener_rule" "payment" {
   listener_arn = aws_lb_listener.https.arn
-  priority     = 10
+  priority     = 20
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.role["payment"].arn
+  }
+
+  condition {
+    path_pattern {
+      values = var.payment_paths
+    }
+  }
+}
+
+# funding-rw changes money totals, so only calls from inside the VPC reach it: funding_update
+# runs in the private subnets and leaves through the NAT gateways' addresses. One rule per
+# method: an ALB rule holds at most 5 condition values (3 per condition), and two paths plus up
+# to two NAT addresses leave room for one method.
+resource "aws_lb_listener_rule" "funding_rw" {
+  for_each = local.funding_rw_write_priorities
+
+  listener_arn = aws_lb_listener.https.arn
+  priority     = each.value.forward
 
   action {
     type             = "forward"
@@ -82,15 +123,25 @@ resource "aws_lb_listener_rule" "funding_rw" {
   }
 
   condition {
+    http_request_method {
+      values = [each.key]
+    }
+  }
+
+  condition {
     source_ip {
       values = var.internal_source_cidrs
     }
   }
 }
 
+# The same writes from anywhere else. These come after the forwards (higher numbers), so they
+# only see the writes that did not come from the VPC.
 resource "aws_lb_listener_rule" "funding_rw_refused" {
+  for_each = local.funding_rw_write_priorities
+
   listener_arn = aws_lb_listener.https.arn
-  priority     = 11
+  priority     = each.value.refused
 
   action {
     type = "fixed-response"
@@ -106,20 +157,10 @@ resource "aws_lb_listener_rule" "funding_rw_refused" {
       values = var.funding_rw_paths
     }
   }
-}
-
-resource "aws_lb_listener_rule" "payment" {
-  listener_arn = aws_lb_listener.https.arn
-  priority     = 20
-
-  action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.role["payment"].arn
-  }
 
   condition {
-    path_pattern {
-      values = var.payment_paths
+    http_request_method {
+      values = [each.key]
     }
   }
 }
