@@ -101,6 +101,15 @@ module "lambdas" {
   payment_gateway       = var.payment_gateway
 }
 
+module "operators" {
+  source     = "./modules/operators"
+  name       = local.name
+  queue_arns = module.messaging.queue_arns
+  topic_arns = module.messaging.topic_arns
+  table_arn  = module.dynamodb.table_arn
+  index_name = module.dynamodb.index_name
+}
+
 module "apigateway" {
   source             = "./modules/apigateway"
   name               = local.name

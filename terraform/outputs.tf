@@ -82,3 +82,13 @@ output "github_deploy_role_arn" {
   description = "GitHub environment variable AWS_DEPLOY_ROLE_ARN of this environment."
   value       = module.cicd.deploy_role_arn
 }
+
+output "console_operator_policy_arn" {
+  description = "Attach to on-call operators' roles: what crowdfund-console --aws needs."
+  value       = module.operators.operator_policy_arn
+}
+
+output "console_read_only_operator_policy_arn" {
+  description = "Attach to read-only operators' roles (crowdfund-console --aws --read-only)."
+  value       = module.operators.read_only_operator_policy_arn
+}

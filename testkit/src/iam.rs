@@ -4,8 +4,9 @@
 //! allowed and which denied (with moto's own denial message).
 //!
 //! moto checks every action against the user's policies, and resources for SQS; for the other
-//! services it asks about resource `*`. [`for_moto`] therefore keeps SQS statements as they are
-//! and widens the others' resources to `*` after the test has checked them itself
+//! services (and SQS's GetQueueUrl and ListQueues) it asks about resource `*`. [`for_moto`]
+//! therefore keeps SQS statements as they are and widens the others' resources to `*` after the
+//! test has checked them itself
 //! ([`resources_cover`]); CloudWatch is signed as `monitoring`, so its actions are granted under
 //! both prefixes. Conditions are left to the test (moto treats keys it does not know as "not
 //! applicable").
@@ -51,7 +52,7 @@ async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
         .join("&");
     let url = format!("{}/", moto.trim_end_matches('/'));
     let identity = Credentials::new("test", "test", None, None, "setup").into();
-    let params = v4::SigningParams::builder()
+    let signing = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
         .name("iam")
@@ -68,7 +69,7 @@ async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
         SignableBody::Bytes(body.as_bytes()),
     )
     .expect("signable IAM request");
-    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+    let (instructions, _) = sign(signable, &signing).expect("sign").into_parts();
     let mut request = reqwest::Client::new()
         .post(&url)
         .header("content-type", content_type);
@@ -373,7 +374,13 @@ fn action_of(
         other => other,
     };
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        return Some(format!("{prefix}:{}", target.rsplit('.').next()?));
+        let op = target.rsplit('.').next()?;
+        // IAM knows SQS's batch calls by their single forms.
+        let op = match (prefix, op.strip_suffix("Batch")) {
+            ("sqs", Some(single)) => single,
+            _ => op,
+        };
+        return Some(format!("{prefix}:{op}"));
     }
     let form = String::from_utf8_lossy(body);
     if let Some(action) = form.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
@@ -412,12 +419,18 @@ pub fn for_moto(policy: &Value) -> Value {
         .as_array()
         .into_iter()
         .flatten()
+        .flat_map(split_unresolved_sqs)
         .map(|s| {
             let actions = as_list(&s["Action"]);
             let mut moto_actions = actions.clone();
             for a in &actions {
                 if let Some(op) = a.strip_prefix("cloudwatch:") {
                     moto_actions.push(format!("monitoring:{op}"));
+                }
+                // AWS authorises SQS's batch calls as their single forms; moto asks for the
+                // batch name.
+                if SQS_BATCHED.contains(&a.as_str()) {
+                    moto_actions.push(format!("{a}Batch"));
                 }
             }
             let sqs_only = actions.iter().all(|a| service_of(a) == "sqs");
@@ -435,6 +448,39 @@ pub fn for_moto(policy: &Value) -> Value {
         })
         .collect();
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// SQS actions whose batch call IAM authorises under the single action's name.
+const SQS_BATCHED: &[&str] = &[
+    "sqs:SendMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+];
+
+/// SQS actions whose queue moto does not work out from the request (it asks about `*`): a
+/// statement's share of them moves to a statement of its own on `*`.
+const SQS_UNRESOLVED: &[&str] = &["sqs:GetQueueUrl", "sqs:ListQueues"];
+
+fn split_unresolved_sqs(statement: &Value) -> Vec<Value> {
+    let actions = as_list(&statement["Action"]);
+    let (unresolved, rest): (Vec<String>, Vec<String>) = actions
+        .into_iter()
+        .partition(|a| SQS_UNRESOLVED.contains(&a.as_str()));
+    if unresolved.is_empty() {
+        return vec![statement.clone()];
+    }
+    let mut wide = statement.clone();
+    wide["Action"] = json!(unresolved);
+    wide["Resource"] = json!("*");
+    if let Some(sid) = statement["Sid"].as_str() {
+        wide["Sid"] = json!(format!("{sid}AnyQueue"));
+    }
+    if rest.is_empty() {
+        return vec![wide];
+    }
+    let mut narrow = statement.clone();
+    narrow["Action"] = json!(rest);
+    vec![narrow, wide]
 }
 
 /// Every action of `policy` (as written, before [`for_moto`]).

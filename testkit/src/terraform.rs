@@ -174,6 +174,10 @@ impl Scope {
                 .build(concat),
         );
         ctx.declare_func(
+            "values",
+            FuncDef::builder().param(ParamType::Any).build(values),
+        );
+        ctx.declare_func(
             "jsonencode",
             FuncDef::builder().param(ParamType::Any).build(jsonencode),
         );
@@ -193,8 +197,16 @@ impl Scope {
 
     /// An `aws_iam_policy_document` block rendered to IAM's JSON: `statement` blocks and
     /// `dynamic "statement"` blocks (their `for_each` evaluated, `<name>.value` bound per item).
+    /// `source_policy_documents` are merged in first (set their `.json` in the scope).
     pub fn policy_document(&mut self, document: &Block) -> serde_json::Value {
         let mut statements = Vec::new();
+        if let Some(sources) = attribute(document.body(), "source_policy_documents") {
+            for source in self.eval(sources).as_array().into_iter().flatten() {
+                let doc: serde_json::Value = serde_json::from_str(source.as_str().unwrap_or(""))
+                    .unwrap_or_else(|e| panic!("source policy document is not JSON: {e}"));
+                statements.extend(doc["Statement"].as_array().cloned().unwrap_or_default());
+            }
+        }
         for b in document.body().blocks() {
             match (b.identifier(), b.labels().first().map(|l| l.as_str())) {
                 ("statement", _) => statements.push(self.statement(b.body())),
@@ -264,6 +276,20 @@ fn length(args: FuncArgs) -> Result<Value, String> {
         Value::Object(o) => Ok(Value::from(o.len() as u64)),
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         other => Err(format!("length of {other:?}")),
+    }
+}
+
+/// A map's values in key order (terraform's `values`).
+fn values(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Ok(Value::Array(
+                keys.into_iter().filter_map(|k| o.get(k).cloned()).collect(),
+            ))
+        }
+        other => Err(format!("values of {other:?}")),
     }
 }
 

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dashboards;
+mod iam;
 mod terminal;
 #[path = "../support/tmux.rs"]
 mod tmux;
@@ -26,7 +27,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Topology names are fixed, so tests take turns on the one moto server (reset before each).
-static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Where the redrive "dies".
 #[derive(Debug, Clone, Copy)]

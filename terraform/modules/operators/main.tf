@@ -1,0 +1,116 @@
+# What `crowdfund-console --aws` needs, and nothing more: one managed policy for on-call
+# operators (read, redrive, delete, goal check, dashboards deploy) and one for read-only
+# operators (status, DLQ listing, previews, reports). Attach them to the SSO permission sets or
+# roles people assume. `tui/tests/aws/iam.rs` runs the console with exactly these on moto.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # `dashboards generate` names them crowdfund-<env>-ops, -stakeholders and crowdfund-<env>-*.
+  dashboards = "arn:${data.aws_partition.current.partition}:cloudwatch::${data.aws_caller_identity.current.account_id}:dashboard/${var.name}-*"
+  alarms     = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:alarm:${var.name}-*"
+}
+
+data "aws_iam_policy_document" "read_only_operator" {
+  # Queue depths and ages (status, overview).
+  statement {
+    sid       = "QueueDepths"
+    actions   = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+    resources = values(var.queue_arns)
+  }
+
+  # Reading parked and dead-lettered messages (dlq list, export). A receive raises the
+  # message's receive count; the queues it may read are only the failure queues.
+  statement {
+    sid       = "PeekFailureQueues"
+    actions   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"]
+    resources = [for q in var.failure_queues : var.queue_arns[q]]
+  }
+
+  # Payment state next to each message, and the goal check's preview.
+  statement {
+    sid       = "ReadLedger"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = [var.table_arn, "${var.table_arn}/index/${var.index_name}"]
+  }
+
+  # Lambda health, queue ages, charts (`dashboards report --source cloudwatch` lists metrics);
+  # CloudWatch has no resource-level permissions for these reads.
+  statement {
+    sid       = "ReadMetrics"
+    actions   = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
+    resources = ["*"]
+  }
+
+  # What `dashboards deploy` compares with.
+  statement {
+    sid       = "ReadDashboards"
+    actions   = ["cloudwatch:GetDashboard"]
+    resources = [local.dashboards]
+  }
+
+  statement {
+    sid       = "ReadAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [local.alarms]
+  }
+}
+
+data "aws_iam_policy_document" "operator" {
+  source_policy_documents = [data.aws_iam_policy_document.read_only_operator.json]
+
+  # Redrive: send the message back to the queue it came from, then delete it from the failure
+  # queue; delete on its own; SQS's own move task for `dlq redrive --native`.
+  statement {
+    sid       = "Redrive"
+    actions   = ["sqs:SendMessage"]
+    resources = values(var.queue_arns)
+  }
+
+  statement {
+    sid       = "DisposeFailures"
+    actions   = ["sqs:DeleteMessage", "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"]
+    resources = [for q in var.failure_queues : var.queue_arns[q]]
+  }
+
+  # A goal check triggered by hand publishes one goal_achievement; the console finds the
+  # topic's ARN by listing topics (ListTopics has no resource-level permission).
+  statement {
+    sid       = "TriggerGoalCheck"
+    actions   = ["sns:Publish"]
+    resources = [var.topic_arns["goal_achievement"]]
+  }
+
+  statement {
+    sid       = "FindGoalTopic"
+    actions   = ["sns:ListTopics"]
+    resources = ["*"]
+  }
+
+  # dashboards deploy, only the stage's own.
+  statement {
+    sid       = "DeployDashboards"
+    actions   = ["cloudwatch:PutDashboard"]
+    resources = [local.dashboards]
+  }
+
+  statement {
+    sid       = "DeployAlarms"
+    actions   = ["cloudwatch:PutMetricAlarm"]
+    resources = [local.alarms]
+  }
+}
+
+resource "aws_iam_policy" "read_only_operator" {
+  name        = "${var.name}-console-read-only"
+  description = "crowdfund-console --aws --read-only: status, DLQ listing, previews, reports"
+  policy      = data.aws_iam_policy_document.read_only_operator.json
+}
+
+resource "aws_iam_policy" "operator" {
+  name        = "${var.name}-console-operator"
+  description = "crowdfund-console --aws: read, redrive, delete, goal checks, dashboards deploy"
+  policy      = data.aws_iam_policy_document.operator.json
+}

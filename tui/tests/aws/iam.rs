@@ -1,0 +1,400 @@
+//! `crowdfund-console --aws` as the two operator policies terraform ships
+//! (`terraform/modules/operators`), on moto with IAM enforced: the operator can do what on-call
+//! does (status, list, redrive, delete, dashboards deploy) without a single denied call, and the
+//! read-only operator can look but not change anything, even without `--read-only`.
+
+use crate::SUITE;
+use crowdfund_core::topology::{self, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT, TABLE_PAYMENTS};
+use crowdfund_handlers::aws::sns::SnsPublisher;
+use crowdfund_handlers::aws::sqs::SqsQueues;
+use crowdfund_testkit::iam::{
+    self, ACCOUNT, RecordingProxy, UserKeys, for_moto, granted_actions, user_with_policy,
+};
+use crowdfund_testkit::terraform::{Scope, block, module};
+use crowdfund_testkit::{ProvisionedMoto, moto_url, provisioned_moto};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::process::Output;
+
+const REGION: &str = "us-east-1";
+
+/// The two documents, rendered with moto's ARNs: (operator, read-only operator).
+async fn operator_policies(moto: &ProvisionedMoto) -> (Value, Value) {
+    let body = module("modules/operators");
+    let publisher = SnsPublisher::new(moto.clients.sns.clone());
+    let mut topics = serde_json::Map::new();
+    for t in topology::TOPICS {
+        topics.insert(t.name.into(), json!(publisher.arn(t.name).await.unwrap()));
+    }
+    let queues: serde_json::Map<String, Value> = topology::QUEUES
+        .iter()
+        .map(|q| {
+            (
+                q.name.to_string(),
+                json!(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{}", q.name)),
+            )
+        })
+        .collect();
+    let mut scope = Scope::new();
+    scope
+        .set(&["var", "queue_arns"], Value::Object(queues))
+        .set(&["var", "topic_arns"], Value::Object(topics))
+        .set(
+            &["var", "table_arn"],
+            json!(format!(
+                "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE_PAYMENTS}"
+            )),
+        )
+        .set(
+            &["var", "index_name"],
+            json!(topology::INDEX_PROJECT_PAID_AT),
+        )
+        .set(&["var", "name"], json!("crowdfund-dev"))
+        .set(
+            &["data", "aws_partition", "current", "partition"],
+            json!("aws"),
+        )
+        .set(&["data", "aws_region", "current", "name"], json!(REGION))
+        .set(
+            &["data", "aws_caller_identity", "current", "account_id"],
+            json!(ACCOUNT),
+        )
+        .variable_defaults(&body)
+        .variable_placeholders(&body)
+        .locals(&body);
+    let read_only = scope.policy_document(block(
+        &body,
+        "data",
+        &["aws_iam_policy_document", "read_only_operator"],
+    ));
+    scope.set(
+        &[
+            "data",
+            "aws_iam_policy_document",
+            "read_only_operator",
+            "json",
+        ],
+        json!(read_only.to_string()),
+    );
+    let operator = scope.policy_document(block(
+        &body,
+        "data",
+        &["aws_iam_policy_document", "operator"],
+    ));
+    (operator, read_only)
+}
+
+/// crowdfund-api's project list (the console's `--api-url`), with the one project the goal
+/// checks name: only the project list matters here, not the API.
+async fn project_list() -> String {
+    let project = json!([{"id": "prj-1", "title": "Pens", "goal": 1000, "currency": "KRW", "raised": 1000,
+        "backers": 1, "deadline": "2999-01-01T00:00:00Z", "goalAchievedAt": "2026-01-01T00:00:00Z"}]);
+    let app = axum::Router::new().route(
+        "/projects",
+        axum::routing::get(move || {
+            let project = project.clone();
+            async move { axum::Json(project) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+static API_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn console_as(keys: &UserKeys, endpoint: &str, state: &std::path::Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_crowdfund-console"))
+        .arg("--state")
+        .arg(state)
+        .args(["--aws", "--endpoint-url", endpoint, "--region", REGION])
+        .args(["--api-url", API_URL.get().map(String::as_str).unwrap_or("")])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &keys.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output, what: &str, proxy: &RecordingProxy) -> Value {
+    assert!(
+        out.status.success(),
+        "{what}: {}\ndenied: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+            .chars()
+            .take(400)
+            .collect::<String>(),
+        proxy.calls().denied
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_policies_are_what_the_console_needs() {
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    let provisioned = provisioned_moto(&moto).await;
+    let sqs = SqsQueues::new(provisioned.clients.sqs.clone());
+    use crowdfund_core::ports::{MessageSender, QueueClient};
+    for id in ["pay-a", "pay-b", "pay-c"] {
+        let body = json!({"kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT, "attempts": 4,
+            "toDiscord": false, "payload": {"paymentId": id, "projectId": "prj-1"}});
+        MessageSender::send(&sqs, QUEUE_PARKED, &body.to_string(), 0)
+            .await
+            .unwrap();
+    }
+    let _ = API_URL.set(project_list().await);
+    let (operator_policy, read_only_policy) = operator_policies(&provisioned).await;
+    let proxy = RecordingProxy::start(&moto).await;
+    let operator = user_with_policy(&moto, "operator", &for_moto(&operator_policy)).await;
+    let read_only =
+        user_with_policy(&moto, "read-only-operator", &for_moto(&read_only_policy)).await;
+    proxy.knows(&operator);
+    proxy.knows(&read_only);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("world.json");
+    let enforced = iam::enforce(&moto).await;
+
+    // Read-only: status and listing work; a redrive is refused by IAM even without --read-only.
+    ok(
+        &console_as(&read_only, &proxy.url, &state, &["status", "--json"]),
+        "read-only status",
+        &proxy,
+    );
+    let list = ok(
+        &console_as(
+            &read_only,
+            &proxy.url,
+            &state,
+            &["dlq", "list", QUEUE_PARKED, "--json"],
+        ),
+        "read-only list",
+        &proxy,
+    );
+    assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    let read_only_denied_before = proxy
+        .calls()
+        .denied
+        .get(&read_only.access_key)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        read_only_denied_before.is_empty(),
+        "read-only operator denied while reading: {read_only_denied_before:?}"
+    );
+    ok(
+        &console_as(
+            &read_only,
+            &proxy.url,
+            &state,
+            &[
+                "goal-check",
+                "prj-1",
+                "--at",
+                "2026-01-01T00:00:00Z",
+                "--dry-run",
+                "--json",
+            ],
+        ),
+        "read-only goal-check preview",
+        &proxy,
+    );
+    let refused = console_as(
+        &read_only,
+        &proxy.url,
+        &state,
+        &["dlq", "redrive", QUEUE_PARKED, "--all", "--yes", "--json"],
+    );
+    let denied = proxy
+        .calls()
+        .denied
+        .get(&read_only.access_key)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        denied.iter().any(|d| d.contains("sqs:SendMessage")),
+        "a read-only redrive must be denied by IAM: {denied:?}; console said {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let status = ok(
+        &console_as(&read_only, &proxy.url, &state, &["status", "--json"]),
+        "read-only status",
+        &proxy,
+    );
+    let parked = status["queues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|q| q["name"] == QUEUE_PARKED)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        parked["visible"].as_u64().unwrap_or(0) + parked["inFlight"].as_u64().unwrap_or(0),
+        3,
+        "the refused redrive moved nothing: {parked}"
+    );
+
+    // Operator: status, list, redrive one, delete one, deploy the dashboards.
+    ok(
+        &console_as(&operator, &proxy.url, &state, &["status", "--json"]),
+        "operator status",
+        &proxy,
+    );
+    let list = ok(
+        &console_as(
+            &operator,
+            &proxy.url,
+            &state,
+            &["dlq", "list", QUEUE_PARKED, "--json"],
+        ),
+        "operator list",
+        &proxy,
+    );
+    let ids: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["messageId"].as_str().map(String::from))
+        .collect();
+    assert_eq!(ids.len(), 3, "{list}");
+    ok(
+        &console_as(
+            &operator,
+            &proxy.url,
+            &state,
+            &[
+                "dlq",
+                "redrive",
+                QUEUE_PARKED,
+                "--id",
+                &ids[0],
+                "--yes",
+                "--json",
+            ],
+        ),
+        "operator redrive",
+        &proxy,
+    );
+    ok(
+        &console_as(
+            &operator,
+            &proxy.url,
+            &state,
+            &[
+                "dlq",
+                "delete",
+                QUEUE_PARKED,
+                "--id",
+                &ids[1],
+                "--yes",
+                "--json",
+            ],
+        ),
+        "operator delete",
+        &proxy,
+    );
+    ok(
+        &console_as(
+            &operator,
+            &proxy.url,
+            &state,
+            &[
+                "goal-check",
+                "prj-1",
+                "--at",
+                "2026-01-01T00:00:00Z",
+                "--yes",
+                "--json",
+            ],
+        ),
+        "operator goal-check",
+        &proxy,
+    );
+    ok(
+        &console_as(
+            &operator,
+            &proxy.url,
+            &state,
+            &["dashboards", "deploy", "--json"],
+        ),
+        "operator dashboards deploy",
+        &proxy,
+    );
+    drop(enforced);
+
+    assert_eq!(
+        sqs.stats(QUEUE_PAYMENT_ATTEMPT).await.unwrap().visible,
+        1,
+        "one redriven"
+    );
+    assert_eq!(
+        sqs.stats(topology::QUEUE_GOAL_ACHIEVEMENT)
+            .await
+            .unwrap()
+            .visible,
+        1,
+        "one goal check triggered by hand"
+    );
+    let parked = sqs.stats(QUEUE_PARKED).await.unwrap();
+    assert_eq!(
+        parked.visible + parked.in_flight,
+        1,
+        "one redriven, one deleted, one left"
+    );
+
+    // CloudWatch's resources, which moto does not check: the dashboards and alarms `deploy`
+    // writes (env dev) are the stage's own, and nothing else.
+    let dashboard = format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/crowdfund-dev-ops");
+    let alarm =
+        format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:crowdfund-dev-etc-parked-not-empty");
+    assert!(iam::resources_cover(
+        &operator_policy,
+        "cloudwatch:PutDashboard",
+        &dashboard
+    ));
+    assert!(iam::resources_cover(
+        &operator_policy,
+        "cloudwatch:PutMetricAlarm",
+        &alarm
+    ));
+    let other = format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/billing");
+    assert!(!iam::resources_cover(
+        &operator_policy,
+        "cloudwatch:PutDashboard",
+        &other
+    ));
+    assert!(!iam::resources_cover(
+        &read_only_policy,
+        "cloudwatch:PutDashboard",
+        &dashboard
+    ));
+
+    let calls = proxy.calls();
+    let operator_denied = calls
+        .denied
+        .get(&operator.access_key)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        operator_denied.is_empty(),
+        "terraform's operator policy lacks what the console needs: {operator_denied:?}"
+    );
+    let used: BTreeSet<String> = calls
+        .allowed
+        .get(&operator.access_key)
+        .cloned()
+        .unwrap_or_default();
+    let unused: Vec<String> = granted_actions(&operator_policy)
+        .into_iter()
+        .filter(|a| !used.contains(a))
+        .collect();
+    if !unused.is_empty() {
+        eprintln!(
+            "IAM check: terraform grants the operator {unused:?}, which no console call of this run used"
+        );
+    }
+}
