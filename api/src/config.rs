@@ -208,27 +208,15 @@ fn url_from_parts(cli: &Cli, host: &str) -> Option<String> {
     let name = cli.db_name.clone().filter(|n| !n.is_empty())?;
     let user = cli.db_user.clone().filter(|u| !u.is_empty())?;
     let password = match cli.db_password.as_deref() {
-        Some(p) if !p.is_empty() => format!(":{}", percent_encode(p)),
+        Some(p) if !p.is_empty() => format!(":{}", crowdfund_core::http_api::path_segment(p)),
         _ => String::new(),
     };
     Some(format!(
         "mysql://{}{password}@{host}:{}/{}",
-        percent_encode(&user),
+        crowdfund_core::http_api::path_segment(&user),
         cli.db_port,
-        percent_encode(&name)
+        crowdfund_core::http_api::path_segment(&name)
     ))
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
     form.extend_from_slice(params);
     let body = form
         .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .map(|(k, v)| format!("{k}={}", crowdfund_core::http_api::path_segment(v)))
         .collect::<Vec<_>>()
         .join("&");
     let url = format!("{}/", moto.trim_end_matches('/'));
@@ -84,18 +84,6 @@ async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
         "IAM {params:?} on moto: {status} {text}"
     );
     text
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn xml_field(xml: &str, tag: &str) -> String {

@@ -102,6 +102,19 @@ impl Scope {
         self
     }
 
+    /// The `aws_partition`, `aws_region` and `aws_caller_identity` data sources (`current`).
+    pub fn aws_account(&mut self, region: &str, account: &str) -> &mut Self {
+        self.set(
+            &["data", "aws_partition", "current", "partition"],
+            json!("aws"),
+        )
+        .set(&["data", "aws_region", "current", "name"], json!(region))
+        .set(
+            &["data", "aws_caller_identity", "current", "account_id"],
+            json!(account),
+        )
+    }
+
     /// Every variable's `default` in `body`, under `var`, unless set already.
     pub fn variable_defaults(&mut self, body: &Body) -> &mut Self {
         for v in blocks(body, "variable", &[]) {

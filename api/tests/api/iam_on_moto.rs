@@ -120,15 +120,7 @@ impl LambdasModule {
                 &["var", "kms_key_arn"],
                 json!(format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/test")),
             )
-            .set(
-                &["data", "aws_partition", "current", "partition"],
-                json!("aws"),
-            )
-            .set(&["data", "aws_region", "current", "name"], json!(REGION))
-            .set(
-                &["data", "aws_caller_identity", "current", "account_id"],
-                json!(ACCOUNT),
-            )
+            .aws_account(REGION, ACCOUNT)
             .set(
                 &["aws_secretsmanager_secret", "discord_webhook", "arn"],
                 json!(discord_secret),

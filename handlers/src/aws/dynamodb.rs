@@ -48,6 +48,24 @@ pub struct ProjectQuery {
     pub pages: u32,
 }
 
+/// The item under `paymentId = key`, read consistently (the table's items of every kind).
+pub(crate) async fn consistent_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+    service: &'static str,
+) -> PortResult<Option<Item>> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key(ATTR_PAYMENT_ID, s(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| port_error(service, &format!("table {table}"), e))?;
+    Ok(out.item)
+}
+
 /// The fixed-width time format of `paidAt` and `cancelledAt`.
 pub fn format_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -184,16 +202,7 @@ impl DynamoLedger {
     }
 
     async fn get_item(&self, key: &str) -> PortResult<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(ATTR_PAYMENT_ID, s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(SERVICE, &format!("table {}", self.table), e))?;
-        Ok(out.item().cloned())
+        consistent_get(&self.client, &self.table, key, SERVICE).await
     }
 }
 

@@ -66,16 +66,7 @@ impl DynamoSandboxGateway {
     }
 
     async fn get(&self, key: String) -> PortResult<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(ATTR_PAYMENT_ID, s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(SERVICE, &self.what(), e))?;
-        Ok(out.item)
+        super::dynamodb::consistent_get(&self.client, &self.table, &key, SERVICE).await
     }
 
     /// Counts this charge attempt; returns the item as it is now.

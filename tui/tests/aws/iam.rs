@@ -50,15 +50,7 @@ async fn operator_policies(moto: &ProvisionedMoto) -> (Value, Value) {
             json!(topology::INDEX_PROJECT_PAID_AT),
         )
         .set(&["var", "name"], json!("crowdfund-dev"))
-        .set(
-            &["data", "aws_partition", "current", "partition"],
-            json!("aws"),
-        )
-        .set(&["data", "aws_region", "current", "name"], json!(REGION))
-        .set(
-            &["data", "aws_caller_identity", "current", "account_id"],
-            json!(ACCOUNT),
-        )
+        .aws_account(REGION, ACCOUNT)
         .variable_defaults(&body)
         .variable_placeholders(&body)
         .locals(&body);
@@ -102,35 +94,51 @@ async fn project_list() -> String {
     format!("http://{addr}")
 }
 
-static API_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn console_as(keys: &UserKeys, endpoint: &str, state: &std::path::Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_crowdfund-console"))
-        .arg("--state")
-        .arg(state)
-        .args(["--aws", "--endpoint-url", endpoint, "--region", REGION])
-        .args(["--api-url", API_URL.get().map(String::as_str).unwrap_or("")])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", &keys.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
+/// One console invocation after another, as different users, on one state directory.
+struct Session {
+    proxy: RecordingProxy,
+    state: std::path::PathBuf,
+    api_url: String,
 }
 
-fn ok(out: &Output, what: &str, proxy: &RecordingProxy) -> Value {
-    assert!(
-        out.status.success(),
-        "{what}: {}\ndenied: {:?}",
-        String::from_utf8_lossy(&out.stderr)
-            .chars()
-            .take(400)
-            .collect::<String>(),
-        proxy.calls().denied
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+impl Session {
+    fn run(&self, keys: &UserKeys, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crowdfund-console"))
+            .arg("--state")
+            .arg(&self.state)
+            .args([
+                "--aws",
+                "--endpoint-url",
+                &self.proxy.url,
+                "--region",
+                REGION,
+            ])
+            .args(["--api-url", &self.api_url])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", &keys.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and expects success; the JSON it printed.
+    fn ok(&self, keys: &UserKeys, args: &[&str]) -> Value {
+        let out = self.run(keys, args);
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}\ndenied: {:?}",
+            keys.user,
+            String::from_utf8_lossy(&out.stderr)
+                .chars()
+                .take(400)
+                .collect::<String>(),
+            self.proxy.calls().denied
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +155,6 @@ async fn the_operator_policies_are_what_the_console_needs() {
             .await
             .unwrap();
     }
-    let _ = API_URL.set(project_list().await);
     let (operator_policy, read_only_policy) = operator_policies(&provisioned).await;
     let proxy = RecordingProxy::start(&moto).await;
     let operator = user_with_policy(&moto, "operator", &for_moto(&operator_policy)).await;
@@ -156,25 +163,16 @@ async fn the_operator_policies_are_what_the_console_needs() {
     proxy.knows(&operator);
     proxy.knows(&read_only);
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("world.json");
+    let session = Session {
+        proxy: proxy.clone(),
+        state: dir.path().join("world.json"),
+        api_url: project_list().await,
+    };
     let enforced = iam::enforce(&moto).await;
 
     // Read-only: status and listing work; a redrive is refused by IAM even without --read-only.
-    ok(
-        &console_as(&read_only, &proxy.url, &state, &["status", "--json"]),
-        "read-only status",
-        &proxy,
-    );
-    let list = ok(
-        &console_as(
-            &read_only,
-            &proxy.url,
-            &state,
-            &["dlq", "list", QUEUE_PARKED, "--json"],
-        ),
-        "read-only list",
-        &proxy,
-    );
+    session.ok(&read_only, &["status", "--json"]);
+    let list = session.ok(&read_only, &["dlq", "list", QUEUE_PARKED, "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
     let read_only_denied_before = proxy
         .calls()
@@ -186,27 +184,19 @@ async fn the_operator_policies_are_what_the_console_needs() {
         read_only_denied_before.is_empty(),
         "read-only operator denied while reading: {read_only_denied_before:?}"
     );
-    ok(
-        &console_as(
-            &read_only,
-            &proxy.url,
-            &state,
-            &[
-                "goal-check",
-                "prj-1",
-                "--at",
-                "2026-01-01T00:00:00Z",
-                "--dry-run",
-                "--json",
-            ],
-        ),
-        "read-only goal-check preview",
-        &proxy,
-    );
-    let refused = console_as(
+    session.ok(
         &read_only,
-        &proxy.url,
-        &state,
+        &[
+            "goal-check",
+            "prj-1",
+            "--at",
+            "2026-01-01T00:00:00Z",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    let refused = session.run(
+        &read_only,
         &["dlq", "redrive", QUEUE_PARKED, "--all", "--yes", "--json"],
     );
     let denied = proxy
@@ -220,11 +210,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
         "a read-only redrive must be denied by IAM: {denied:?}; console said {}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    let status = ok(
-        &console_as(&read_only, &proxy.url, &state, &["status", "--json"]),
-        "read-only status",
-        &proxy,
-    );
+    let status = session.ok(&read_only, &["status", "--json"]);
     let parked = status["queues"]
         .as_array()
         .into_iter()
@@ -239,21 +225,8 @@ async fn the_operator_policies_are_what_the_console_needs() {
     );
 
     // Operator: status, list, redrive one, delete one, deploy the dashboards.
-    ok(
-        &console_as(&operator, &proxy.url, &state, &["status", "--json"]),
-        "operator status",
-        &proxy,
-    );
-    let list = ok(
-        &console_as(
-            &operator,
-            &proxy.url,
-            &state,
-            &["dlq", "list", QUEUE_PARKED, "--json"],
-        ),
-        "operator list",
-        &proxy,
-    );
+    session.ok(&operator, &["status", "--json"]);
+    let list = session.ok(&operator, &["dlq", "list", QUEUE_PARKED, "--json"]);
     let ids: Vec<String> = list
         .as_array()
         .into_iter()
@@ -261,69 +234,42 @@ async fn the_operator_policies_are_what_the_console_needs() {
         .filter_map(|m| m["messageId"].as_str().map(String::from))
         .collect();
     assert_eq!(ids.len(), 3, "{list}");
-    ok(
-        &console_as(
-            &operator,
-            &proxy.url,
-            &state,
-            &[
-                "dlq",
-                "redrive",
-                QUEUE_PARKED,
-                "--id",
-                &ids[0],
-                "--yes",
-                "--json",
-            ],
-        ),
-        "operator redrive",
-        &proxy,
+    session.ok(
+        &operator,
+        &[
+            "dlq",
+            "redrive",
+            QUEUE_PARKED,
+            "--id",
+            &ids[0],
+            "--yes",
+            "--json",
+        ],
     );
-    ok(
-        &console_as(
-            &operator,
-            &proxy.url,
-            &state,
-            &[
-                "dlq",
-                "delete",
-                QUEUE_PARKED,
-                "--id",
-                &ids[1],
-                "--yes",
-                "--json",
-            ],
-        ),
-        "operator delete",
-        &proxy,
+    session.ok(
+        &operator,
+        &[
+            "dlq",
+            "delete",
+            QUEUE_PARKED,
+            "--id",
+            &ids[1],
+            "--yes",
+            "--json",
+        ],
     );
-    ok(
-        &console_as(
-            &operator,
-            &proxy.url,
-            &state,
-            &[
-                "goal-check",
-                "prj-1",
-                "--at",
-                "2026-01-01T00:00:00Z",
-                "--yes",
-                "--json",
-            ],
-        ),
-        "operator goal-check",
-        &proxy,
+    session.ok(
+        &operator,
+        &[
+            "goal-check",
+            "prj-1",
+            "--at",
+            "2026-01-01T00:00:00Z",
+            "--yes",
+            "--json",
+        ],
     );
-    ok(
-        &console_as(
-            &operator,
-            &proxy.url,
-            &state,
-            &["dashboards", "deploy", "--json"],
-        ),
-        "operator dashboards deploy",
-        &proxy,
-    );
+    session.ok(&operator, &["dashboards", "deploy", "--json"]);
     drop(enforced);
 
     assert_eq!(
