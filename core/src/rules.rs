@@ -12,7 +12,10 @@ use serde_json::{Map, Value};
 pub const MAX_BROKER_BODY_BYTES: usize = 16 * 1024;
 /// Upper bound for one payment, in minor units (10^12: ₩1 trillion or $10 billion).
 pub const MAX_PAYMENT_AMOUNT: i64 = 1_000_000_000_000;
-const MAX_ID_LEN: usize = 64;
+/// Longest payment or project id.
+pub const MAX_ID_LEN: usize = 64;
+/// Longest card token: a Toss Payments `paymentKey` may have 200 characters.
+pub const MAX_CARD_TOKEN_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 
 /// Destinations the broker publishes to on behalf of callers. The other topics are internal.
@@ -100,10 +103,10 @@ fn validate_payment_attempt(obj: &Map<String, Value>) -> Result<PaymentAttempt, 
         .parse::<Currency>()
         .map_err(|e| FieldError::new("currency", e.to_string()))?;
     let card = required_str(obj, "card")?;
-    if card.is_empty() || card.len() > MAX_ID_LEN {
+    if card.is_empty() || card.len() > MAX_CARD_TOKEN_LEN {
         return Err(FieldError::new(
             "card",
-            "card must be a token of 1 to 64 characters",
+            format!("card must be a token of 1 to {MAX_CARD_TOKEN_LEN} characters"),
         ));
     }
     let status = match obj.get("status") {

@@ -177,3 +177,32 @@ fn the_task_definitions_set_only_variables_the_binary_reads() {
         assert_eq!(container["command"], json!(["--role", role.as_str()]));
     }
 }
+
+/// API Gateway's request model refuses at the edge only what the broker refuses too: its string
+/// limits are core's rules (a Toss paymentKey, up to 200 characters, passes both).
+#[test]
+fn the_broker_model_has_the_brokers_limits() {
+    use crowdfund_core::rules::{MAX_CARD_TOKEN_LEN, MAX_ID_LEN};
+    let gateway = module("modules/apigateway");
+    let model = block(
+        &gateway,
+        "resource",
+        &["aws_api_gateway_model", "broker_request"],
+    );
+    let mut scope = Scope::new();
+    scope.set(
+        &["var", "destinations"],
+        json!(["payment_attempt", "goal_achievement"]),
+    );
+    let schema: Value = serde_json::from_str(
+        scope
+            .eval(attribute(model.body(), "schema").unwrap())
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .unwrap();
+    let max = |field: &str| schema["properties"][field]["maxLength"].as_u64();
+    assert_eq!(max("paymentId"), Some(MAX_ID_LEN as u64), "{schema}");
+    assert_eq!(max("projectId"), Some(MAX_ID_LEN as u64), "{schema}");
+    assert_eq!(max("card"), Some(MAX_CARD_TOKEN_LEN as u64), "{schema}");
+}

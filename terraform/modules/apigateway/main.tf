@@ -30,12 +30,12 @@ resource "aws_api_gateway_model" "broker_request" {
     required  = ["destination"]
     properties = {
       destination = { type = "string", enum = var.destinations }
-      paymentId   = { type = "string", minLength = 1, maxLength = 128 }
-      projectId   = { type = "string", minLength = 1, maxLength = 128 }
+      paymentId   = { type = "string", minLength = 1, maxLength = 64 }
+      projectId   = { type = "string", minLength = 1, maxLength = 64 }
       backerEmail = { type = "string", maxLength = 254 }
       amount      = { type = "integer", minimum = 1 }
       currency    = { type = "string", pattern = "^[A-Z]{3}$" }
-      card       = { type = "string", minLength = 1, maxLength = 128 }
+      card       = { type = "string", minLength = 1, maxLength = 200 }
       achievedAt = { type = "string", minLength = 1, maxLength = 64 }
     }
   })
