@@ -75,7 +75,7 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         queues: sqs.clone(),
         ledger: Arc::new(DynamoLedger::new(clients.dynamodb.clone(), TABLE_PAYMENTS)),
         funding,
-        publisher: Arc::new(SnsPublisher::new(clients.sns.clone())),
+        publisher: Arc::new(publisher(&clients, &identity)),
         clock: Arc::new(SystemClock),
         wall_clock: Arc::new(SystemClock),
         identity,
@@ -87,6 +87,39 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
             CloudWatch::new(clients.cloudwatch.clone()),
         )))),
     })
+}
+
+/// The topics' ARNs follow from the caller's account and the region (topology names are not
+/// prefixed), so the console need not be allowed `sns:ListTopics`; only when STS could not say
+/// who the caller is does the publisher look them up.
+fn publisher(clients: &AwsClients, identity: &str) -> SnsPublisher {
+    match topic_arns(identity, &clients.region) {
+        Some(arns) => SnsPublisher::with_arns(clients.sns.clone(), arns),
+        None => SnsPublisher::new(clients.sns.clone()),
+    }
+}
+
+/// `(topic, ARN)` for every topology topic in the account of `caller_arn`
+/// (`arn:<partition>:sts|iam::<account>:...`), or `None` when it is not such an ARN.
+pub fn topic_arns(caller_arn: &str, region: &str) -> Option<Vec<(String, String)>> {
+    let fields: Vec<&str> = caller_arn.split(':').collect();
+    let (partition, account) = match fields[..] {
+        ["arn", partition, _, _, account, ..]
+            if !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (partition, account)
+        }
+        _ => return None,
+    };
+    Some(
+        crowdfund_core::topology::TOPICS
+            .iter()
+            .map(|t| {
+                let arn = format!("arn:{partition}:sns:{region}:{account}:{}", t.name);
+                (t.name.to_string(), arn)
+            })
+            .collect(),
+    )
 }
 
 /// Who acts, for the audit log: the caller's ARN from STS. When STS cannot answer, the profile
@@ -107,5 +140,26 @@ async fn identity(clients: &AwsClients, target: &AwsTarget) -> String {
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_arns_come_from_the_callers_account() {
+        let arns = topic_arns(
+            "arn:aws:sts::123456789012:assumed-role/oncall/kim",
+            "ap-northeast-2",
+        )
+        .unwrap_or_default();
+        assert!(arns.contains(&(
+            "goal_achievement".to_string(),
+            "arn:aws:sns:ap-northeast-2:123456789012:goal_achievement".to_string()
+        )));
+        assert_eq!(arns.len(), crowdfund_core::topology::TOPICS.len());
+        assert_eq!(topic_arns("unverified:aws-profile:dev", "us-east-1"), None);
+        assert_eq!(topic_arns("arn:aws:iam::abc:user/x", "us-east-1"), None);
     }
 }

@@ -75,18 +75,12 @@ data "aws_iam_policy_document" "operator" {
     resources = [for q in var.failure_queues : var.queue_arns[q]]
   }
 
-  # A goal check triggered by hand publishes one goal_achievement; the console finds the
-  # topic's ARN by listing topics (ListTopics has no resource-level permission).
+  # A goal check triggered by hand publishes one goal_achievement (the console builds the
+  # topic's ARN from the caller's account, so it needs no sns:ListTopics).
   statement {
     sid       = "TriggerGoalCheck"
     actions   = ["sns:Publish"]
     resources = [var.topic_arns["goal_achievement"]]
-  }
-
-  statement {
-    sid       = "FindGoalTopic"
-    actions   = ["sns:ListTopics"]
-    resources = ["*"]
   }
 
   # dashboards deploy, only the stage's own.
