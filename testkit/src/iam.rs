@@ -211,6 +211,15 @@ impl RecordingProxy {
         }
     }
 
+    /// What moto denied this user so far (empty when nothing was).
+    pub fn denied_to(&self, keys: &UserKeys) -> BTreeSet<String> {
+        self.calls()
+            .denied
+            .get(&keys.access_key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Calls so far, keyed by access key id.
     pub fn calls(&self) -> Calls {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()

@@ -8,9 +8,9 @@
 //! the keys hold a `#`, which no payment id may, so they never meet a payment. Every decision is
 //! a conditional write: two executions charging the same payment agree on one outcome.
 
+use super::dynamodb::is_condition_failure;
 use super::port_error;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use crowdfund_core::ports::{
     ChargeOutcome, ChargeRequest, PaymentGateway, PortError, PortResult, RefundOutcome,
@@ -41,10 +41,6 @@ fn charge_key(payment_id: &str) -> String {
 
 fn refund_key(idempotency_key: &str) -> String {
     format!("{SANDBOX_PREFIX}refund#{idempotency_key}")
-}
-
-fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
 }
 
 #[derive(Debug, Clone)]

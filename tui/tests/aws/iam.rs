@@ -174,12 +174,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
     session.ok(&read_only, &["status", "--json"]);
     let list = session.ok(&read_only, &["dlq", "list", QUEUE_PARKED, "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
-    let read_only_denied_before = proxy
-        .calls()
-        .denied
-        .get(&read_only.access_key)
-        .cloned()
-        .unwrap_or_default();
+    let read_only_denied_before = proxy.denied_to(&read_only);
     assert!(
         read_only_denied_before.is_empty(),
         "read-only operator denied while reading: {read_only_denied_before:?}"
@@ -199,12 +194,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
         &read_only,
         &["dlq", "redrive", QUEUE_PARKED, "--all", "--yes", "--json"],
     );
-    let denied = proxy
-        .calls()
-        .denied
-        .get(&read_only.access_key)
-        .cloned()
-        .unwrap_or_default();
+    let denied = proxy.denied_to(&read_only);
     assert!(
         denied.iter().any(|d| d.contains("sqs:SendMessage")),
         "a read-only redrive must be denied by IAM: {denied:?}; console said {}",
@@ -320,11 +310,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
     ));
 
     let calls = proxy.calls();
-    let operator_denied = calls
-        .denied
-        .get(&operator.access_key)
-        .cloned()
-        .unwrap_or_default();
+    let operator_denied = proxy.denied_to(&operator);
     assert!(
         operator_denied.is_empty(),
         "terraform's operator policy lacks what the console needs: {operator_denied:?}"
