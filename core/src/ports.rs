@@ -84,6 +84,31 @@ pub struct QueueStats {
     pub oldest_age_seconds: u64,
 }
 
+/// How [`QueueClient::browse`] reads a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrowseOptions {
+    /// At most this many messages.
+    pub max: usize,
+    /// How long each received message stays hidden while the browse runs; every message is
+    /// released at its end, so this bounds the hiding only if the release fails.
+    pub hold_seconds: u32,
+    /// Receive calls in flight at once.
+    pub receivers: usize,
+}
+
+impl BrowseOptions {
+    pub fn up_to(max: usize) -> Self {
+        BrowseOptions {
+            max,
+            hold_seconds: 30,
+            receivers: 8,
+        }
+    }
+}
+
+/// Told each batch of messages a browse sees for the first time; answering `false` stops it.
+pub type BrowseSink<'a> = &'a (dyn Fn(&[ReceivedMessage]) -> bool + Send + Sync);
+
 /// Sends to a queue by name (the DLQ handler and the payment gateway function need only this).
 #[async_trait]
 pub trait MessageSender: Send + Sync {
@@ -118,6 +143,19 @@ pub trait QueueClient: MessageSender {
     ) -> PortResult<()>;
     /// Reads up to `max` messages without consuming them: visibility is restored at once.
     async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>>;
+    /// Reads each message of `queue` once, up to `options.max`, telling `sink` as they come,
+    /// and releases them at the end. Where a read is free (the simulated world) this is a peek;
+    /// on SQS it is concurrent receives, which raise each message's receive count.
+    async fn browse(
+        &self,
+        queue: &str,
+        options: BrowseOptions,
+        sink: BrowseSink<'_>,
+    ) -> PortResult<Vec<ReceivedMessage>> {
+        let messages = self.peek(queue, options.max).await?;
+        sink(&messages);
+        Ok(messages)
+    }
     async fn stats(&self, queue: &str) -> PortResult<QueueStats>;
 }
 

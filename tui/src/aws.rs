@@ -19,11 +19,12 @@ use crowdfund_core::topology::TABLE_PAYMENTS;
 use crowdfund_handlers::aws::cloudwatch::CloudWatch;
 use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::funding_http::HttpFundingApi;
+use crowdfund_handlers::aws::requests::RequestCounter;
 use crowdfund_handlers::aws::sns::SnsPublisher;
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use crowdfund_handlers::aws::sqs_move::TokioPacer;
 use crowdfund_handlers::aws::sts::caller_arn;
-use crowdfund_handlers::aws::{AwsClients, AwsSettings};
+use crowdfund_handlers::aws::{AwsClients, AwsSettings, load_config};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -58,9 +59,19 @@ impl FundingApi for NoFundingApi {
 /// Builds the backend. `data_dir` holds the audit log and backups (`aws-audit.jsonl`,
 /// `aws-backups/`), beside the local world's state file.
 pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
-    let clients = AwsClients::load(&target.settings)
+    Ok(counted_backend(target, data_dir).await?.0)
+}
+
+/// The backend, and the counter of every request its clients send.
+pub async fn counted_backend(
+    target: &AwsTarget,
+    data_dir: &Path,
+) -> Result<(Backend, RequestCounter)> {
+    let config = load_config(&target.settings)
         .await
         .context("loading the AWS configuration")?;
+    let requests = RequestCounter::new();
+    let clients = AwsClients::counted(&config, &requests);
     let funding: Arc<dyn FundingApi> = match &target.api_url {
         Some(url) => Arc::new(
             HttpFundingApi::new(url).with_context(|| format!("building a client for {url}"))?,
@@ -69,7 +80,7 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
     };
     let identity = identity(&clients, target).await;
     let sqs = Arc::new(SqsQueues::new(clients.sqs.clone()));
-    Ok(Backend {
+    let backend = Backend {
         name: "aws",
         target: target.settings.describe(&clients.region),
         queues: sqs.clone(),
@@ -86,7 +97,8 @@ pub async fn backend(target: &AwsTarget, data_dir: &Path) -> Result<Backend> {
         metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(Arc::new(
             CloudWatch::new(clients.cloudwatch.clone()),
         )))),
-    })
+    };
+    Ok((backend, requests))
 }
 
 /// The topics' ARNs follow from the caller's account and the region (topology names are not

@@ -24,9 +24,16 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub redrive_rate: Option<u32>,
 
-    /// How often the console refreshes its data, e.g. 2s or 500ms.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
-    pub refresh: std::time::Duration,
+    /// How often the console refreshes its data, e.g. 2s or 500ms (default 1s on the local
+    /// world, 10s on AWS, where SQS's counts settle over about a minute; ctrl-r refreshes now).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub refresh: Option<std::time::Duration>,
+
+    /// In the interactive console: load at most N messages of one queue into the DLQ browser
+    /// (at most 110000: a load holds what it read in flight, and SQS allows 120000).
+    #[arg(long, value_name = "N", default_value_t = crate::ops::dlq::DEFAULT_MAX_MESSAGES,
+          value_parser = parse_max_messages)]
+    pub max_messages: usize,
 
     /// Point at AWS (or a local AWS endpoint) instead of the local world: status, dlq list and
     /// dlq redrive. Needs a build with the `aws` feature.
@@ -147,7 +154,20 @@ pub struct GoalCheckArgs {
 }
 
 /// `500ms`, `2s`, `1m`, `1h 30m`: humantime's durations; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_max_messages(s: &str) -> Result<usize, String> {
+    let limit = crate::ops::dlq::MAX_MESSAGES_LIMIT;
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 would load nothing; give 1 or more".into()),
+        Ok(n) if n > limit => Err(format!(
+            "{n} is more than {limit}: a load holds every message it read in flight until it \
+             ends, and SQS allows 120000 in flight per queue"
+        )),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of messages")),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s)
         // A bare number is seconds, as it always was here.
         .or_else(|e| s.parse().map(std::time::Duration::from_secs).map_err(|_| e))
@@ -250,6 +270,13 @@ pub struct DlqListArgs {
     /// At most this many messages per queue.
     #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub limit: usize,
+    /// Leave out each payment's state in the ledger (one read per payment).
+    #[arg(long)]
+    pub no_ledger: bool,
+    /// With --aws, list a work queue without asking: reading it receives its messages, which
+    /// raises their receive counts (after 3, SQS moves a message to etc_dlq).
+    #[arg(long)]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -35,6 +35,12 @@ pub enum Operation {
     SetTraffic {
         live: bool,
     },
+    /// Read up to `limit` messages of a work queue once. On SQS that receives them: it raises
+    /// their receive counts, so it is confirmed like anything else that changes the system.
+    Look {
+        queue: String,
+        limit: usize,
+    },
 }
 
 impl Operation {
@@ -45,7 +51,8 @@ impl Operation {
             Operation::GoalCheck { dry_run, .. } => *dry_run,
             Operation::Simulate { .. }
             | Operation::Export { .. }
-            | Operation::SetTraffic { .. } => false,
+            | Operation::SetTraffic { .. }
+            | Operation::Look { .. } => false,
         }
     }
 
@@ -91,6 +98,7 @@ impl Operation {
             }
             Operation::SetTraffic { live: true } => "Resume the local world's traffic?".into(),
             Operation::SetTraffic { live: false } => "Pause the local world's traffic?".into(),
+            Operation::Look { queue, limit } => look_question(queue, *limit),
         }
     }
 
@@ -101,6 +109,7 @@ impl Operation {
             Operation::Export { queue, .. } => format!("export messages from {queue}"),
             Operation::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
             Operation::SetTraffic { .. } => "pause or resume traffic".into(),
+            Operation::Look { queue, .. } => format!("look into {queue}"),
         }
     }
 }
@@ -118,6 +127,21 @@ impl Extent {
     pub fn messages(count: u64) -> Self {
         Extent { count, after: None }
     }
+}
+
+/// What a look into a work queue does on SQS, said before it is done.
+fn look_question(queue: &str, limit: usize) -> String {
+    let receives = crowdfund_core::topology::queue(queue)
+        .and_then(|q| q.redrive.as_ref().map(|r| r.max_receive_count))
+        .map_or_else(String::new, |n| {
+            format!(" A message received {n} times goes to etc_dlq instead of its function.")
+        });
+    format!(
+        "Look into {queue} once? SQS shows a message only by receiving it: up to {limit} \
+         message(s) get their receive count raised by 1 and are held from their function for \
+         up to {}s.{receives}",
+        dlq::hold_seconds(queue)
+    )
 }
 
 fn capitalized(s: &str) -> String {
@@ -149,6 +173,10 @@ pub enum Outcome {
     Exported {
         count: u64,
         out: PathBuf,
+    },
+    Looked {
+        queue: String,
+        messages: Vec<dlq::DlqMessage>,
     },
     GoalChecked {
         plan: GoalPlan,
@@ -234,6 +262,10 @@ pub async fn run_on(
         } => {
             let count = dlq::export_messages(backend, &queue, &selection, &out).await?;
             Ok(Outcome::Exported { count, out })
+        }
+        Operation::Look { queue, limit } => {
+            let messages = dlq::list_messages(backend, &queue, limit, true).await?;
+            Ok(Outcome::Looked { queue, messages })
         }
         Operation::GoalCheck {
             project_id,

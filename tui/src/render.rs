@@ -8,6 +8,11 @@ use crowdfund_core::topology;
 use std::fmt::Write;
 
 /// `95` → `1m35s`; `0` → `-`.
+/// A count with thousands separators: 10,000.
+pub fn thousands(n: u64) -> String {
+    crowdfund_core::money::group_thousands(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 pub fn age(seconds: u64) -> String {
     match seconds {
         0 => "-".into(),

@@ -22,6 +22,7 @@
 //! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
 //! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
 //! - [`sqs_move`]: SQS's own message move tasks by queue name (the console's `--native` redrive).
+//! - [`requests`]: counts the requests the clients send (the console shows its rate).
 //! - [`sts`]: the caller's identity, for the audit log of operator actions.
 //! - [`pipeline`]: the six functions wired to these adapters, polled by the event-source runner.
 //! - `emf` (feature `lambda`): [`Metrics`](crowdfund_core::ports::Metrics) as Embedded Metric
@@ -41,6 +42,7 @@ pub mod funding_http;
 pub mod lambda;
 pub mod pipeline;
 pub mod provision;
+pub mod requests;
 pub mod sandbox_gateway;
 #[cfg(feature = "lambda")]
 pub mod secret;
@@ -168,6 +170,12 @@ pub struct AwsClients {
     pub region: String,
 }
 
+fn region_of(config: &aws_config::SdkConfig) -> String {
+    config
+        .region()
+        .map_or_else(|| LOCAL_DEFAULT_REGION.to_string(), |r| r.to_string())
+}
+
 impl AwsClients {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         AwsClients {
@@ -177,9 +185,29 @@ impl AwsClients {
             ses: aws_sdk_sesv2::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            region: config
-                .region()
-                .map_or_else(|| LOCAL_DEFAULT_REGION.to_string(), |r| r.to_string()),
+            region: region_of(config),
+        }
+    }
+
+    /// Clients whose every request attempt is counted by `counter`.
+    pub fn counted(config: &aws_config::SdkConfig, counter: &requests::RequestCounter) -> Self {
+        macro_rules! counted {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config)
+                        .interceptor(counter.clone())
+                        .build(),
+                )
+            };
+        }
+        AwsClients {
+            sqs: counted!(aws_sdk_sqs),
+            sns: counted!(aws_sdk_sns),
+            dynamodb: counted!(aws_sdk_dynamodb),
+            ses: counted!(aws_sdk_sesv2),
+            sts: counted!(aws_sdk_sts),
+            cloudwatch: counted!(aws_sdk_cloudwatch),
+            region: region_of(config),
         }
     }
 

@@ -1,9 +1,10 @@
 //! SQS adapter: [`QueueClient`] and [`MessageSender`] by queue name.
 //!
-//! Queue URLs are looked up once (GetQueueUrl) and cached. Peek is a receive with a short
-//! visibility timeout followed at once by ChangeMessageVisibility 0, as the console needs it;
-//! like any receive it counts towards ApproximateReceiveCount, so peeking a work queue that
-//! has a redrive policy can move a message to the DLQ sooner. The failure queues have none.
+//! Queue URLs are looked up once (GetQueueUrl) and cached. SQS cannot be read without
+//! receiving, so a browse (and a peek) is concurrent receives that hold each message hidden
+//! while the browse runs, then one release of everything (ChangeMessageVisibilityBatch 0). Like
+//! any receive it raises ApproximateReceiveCount, so browsing a work queue that has a redrive
+//! policy can move a message to the DLQ sooner; the failure queues have none.
 
 use super::port_error;
 use async_trait::async_trait;
@@ -13,17 +14,15 @@ use aws_sdk_sqs::types::{
 };
 use chrono::TimeZone;
 use crowdfund_core::ports::{
-    BatchSendResult, MessageSender, OutgoingMessage, PortError, PortResult, QueueClient,
-    QueueStats, ReceivedMessage,
+    BatchSendResult, BrowseOptions, BrowseSink, MessageSender, OutgoingMessage, PortError,
+    PortResult, QueueClient, QueueStats, ReceivedMessage,
 };
 use crowdfund_core::topology::{SQS_BATCH_LIMIT, SQS_MAX_DELAY_SECONDS};
-use std::collections::{HashMap, HashSet};
+use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 const SERVICE: &str = "SQS";
-/// How long a peeked message stays hidden while the peek runs (all are released at the end;
-/// this bounds the time if the release fails).
-const PEEK_VISIBILITY_SECONDS: i32 = 30;
 
 /// SQS by queue name, with the URL of each queue cached after its first use.
 #[derive(Debug)]
@@ -89,29 +88,144 @@ impl SqsQueues {
         }
     }
 
-    async fn release(&self, url: &str, queue: &str, handles: &[String]) -> PortResult<()> {
-        for chunk in handles.chunks(SQS_BATCH_LIMIT) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(h)
-                        .visibility_timeout(0)
-                        .build()
-                        .map_err(|e| PortError::Rejected(format!("SQS request: {e}")))
-                })
-                .collect::<PortResult<Vec<_>>>()?;
-            self.client
-                .change_message_visibility_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+    async fn receive_from(
+        &self,
+        url: &str,
+        queue: &str,
+        max: usize,
+        visibility_timeout_seconds: u32,
+        wait_seconds: i32,
+    ) -> PortResult<Vec<ReceivedMessage>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, SQS_BATCH_LIMIT) as i32)
+            .visibility_timeout(visibility_timeout_seconds.min(43_200) as i32)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
+        Ok(out.messages().iter().filter_map(to_received).collect())
+    }
+
+    /// One receiver of a browse: receives until the queue has nothing new for it, the browse
+    /// has `max`, or the sink says stop.
+    async fn browse_receiver(
+        &self,
+        url: &str,
+        queue: &str,
+        options: BrowseOptions,
+        state: &Mutex<Browse>,
+        sink: BrowseSink<'_>,
+    ) -> PortResult<()> {
+        let mut empty_rounds = 0;
+        loop {
+            let want = match state.lock() {
+                Ok(s) if !s.stopped && s.messages.len() < options.max => {
+                    (options.max - s.messages.len()).min(SQS_BATCH_LIMIT)
+                }
+                _ => return Ok(()),
+            };
+            // An empty short poll may only have missed: SQS answers it from a sample of its
+            // servers. A one-second long poll asks them all before the receiver gives up.
+            let wait = if empty_rounds == 0 { 0 } else { 1 };
+            let batch = self
+                .receive_from(url, queue, want, options.hold_seconds, wait)
+                .await?;
+            let fresh = match state.lock() {
+                Ok(mut s) => s.take(batch, options.max),
+                Err(_) => return Ok(()),
+            };
+            if fresh.is_empty() {
+                // Nothing new: an empty queue, or only messages whose hold ran out.
+                empty_rounds += 1;
+                if empty_rounds >= 2 {
+                    return Ok(());
+                }
+            } else {
+                empty_rounds = 0;
+                if !sink(&fresh)
+                    && let Ok(mut s) = state.lock()
+                {
+                    s.stopped = true;
+                }
+            }
         }
+    }
+
+    async fn release_batch(&self, url: &str, queue: &str, handles: Vec<String>) -> PortResult<()> {
+        let entries = handles
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(h)
+                    .visibility_timeout(0)
+                    .build()
+                    .map_err(|e| PortError::Rejected(format!("SQS request: {e}")))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        self.client
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
         Ok(())
+    }
+
+    /// Makes received messages visible again (ChangeMessageVisibilityBatch to 0), `parallel`
+    /// batches at a time. An entry SQS refuses (a handle that went stale when the message's hold
+    /// ran out and another receive took it) is released by that later handle.
+    async fn release(
+        &self,
+        url: &str,
+        queue: &str,
+        handles: &[String],
+        parallel: usize,
+    ) -> PortResult<()> {
+        // Collected first: a lazy `map` closure would make the future not `Send`.
+        let calls: Vec<_> = handles
+            .chunks(SQS_BATCH_LIMIT)
+            .map(|chunk| self.release_batch(url, queue, chunk.to_vec()))
+            .collect();
+        let results: Vec<PortResult<()>> = futures::stream::iter(calls)
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+/// What a browse has read so far, shared by its receivers.
+#[derive(Default)]
+struct Browse {
+    messages: Vec<ReceivedMessage>,
+    /// The latest receipt handle of each message read, by id: what the release uses.
+    handles: HashMap<String, String>,
+    stopped: bool,
+}
+
+impl Browse {
+    /// Keeps the messages of `batch` not read before (up to `max` in all), returning them.
+    fn take(&mut self, batch: Vec<ReceivedMessage>, max: usize) -> Vec<ReceivedMessage> {
+        let mut fresh = Vec::new();
+        for m in batch {
+            let new = self
+                .handles
+                .insert(m.message_id.clone(), m.receipt_handle.clone())
+                .is_none();
+            if new && self.messages.len() + fresh.len() < max {
+                fresh.push(m);
+            }
+        }
+        self.messages.extend(fresh.iter().cloned());
+        fresh
     }
 }
 
@@ -218,21 +332,9 @@ impl QueueClient for SqsQueues {
         max: usize,
         visibility_timeout_seconds: u32,
     ) -> PortResult<Vec<ReceivedMessage>> {
-        let max = max.clamp(1, SQS_BATCH_LIMIT) as i32;
         let url = self.url(queue).await?;
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(max)
-            .visibility_timeout(visibility_timeout_seconds.min(43_200) as i32)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
-            .send()
+        self.receive_from(&url, queue, max, visibility_timeout_seconds, 0)
             .await
-            .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
-        Ok(out.messages().iter().filter_map(to_received).collect())
     }
 
     async fn delete_batch(
@@ -293,43 +395,31 @@ impl QueueClient for SqsQueues {
     }
 
     async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>> {
+        self.browse(queue, BrowseOptions::up_to(max), &|_| true)
+            .await
+    }
+
+    async fn browse(
+        &self,
+        queue: &str,
+        options: BrowseOptions,
+        sink: BrowseSink<'_>,
+    ) -> PortResult<Vec<ReceivedMessage>> {
         let url = self.url(queue).await?;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        let mut handles = Vec::new();
-        let result: PortResult<()> = async {
-            while out.len() < max {
-                let batch = self
-                    .receive(
-                        queue,
-                        (max - out.len()).min(SQS_BATCH_LIMIT),
-                        PEEK_VISIBILITY_SECONDS as u32,
-                    )
-                    .await?;
-                if batch.is_empty() {
-                    break;
-                }
-                let before = out.len();
-                for m in batch {
-                    handles.push(m.receipt_handle.clone());
-                    if seen.insert(m.message_id.clone()) {
-                        out.push(m);
-                    }
-                }
-                // Only messages seen already came back (a long peek outlived their hiding):
-                // everything has been read once.
-                if out.len() == before {
-                    break;
-                }
-            }
-            Ok(())
-        }
-        .await;
+        let state = Mutex::new(Browse::default());
+        let receivers = (0..options.receivers.max(1))
+            .map(|_| self.browse_receiver(&url, queue, options, &state, sink));
+        let received: PortResult<Vec<()>> = futures::future::join_all(receivers)
+            .await
+            .into_iter()
+            .collect();
+        let browse = state.into_inner().unwrap_or_default();
         // Release what was read, whatever happened above.
-        let released = self.release(&url, queue, &handles).await;
-        result?;
+        let handles: Vec<String> = browse.handles.into_values().collect();
+        let released = self.release(&url, queue, &handles, options.receivers).await;
+        received?;
         released?;
-        Ok(out)
+        Ok(browse.messages)
     }
 
     async fn stats(&self, queue: &str) -> PortResult<QueueStats> {

@@ -27,6 +27,19 @@ const STUCK_FACTOR: u64 = 5;
 /// Every rule that fires, worst first; a single OK row when none does.
 pub fn rules(s: &Snapshot) -> Vec<Rule> {
     let mut out = Vec::new();
+    // No "all clear" before the depths are in: the queues could hold anything.
+    if !s.parts.queues.is_ready() {
+        let text = match &s.parts.queues {
+            super::snapshot::Part::Failed(e) => format!("queue depths unavailable: {e}"),
+            _ => "queue depths loading…".to_string(),
+        };
+        out.push(Rule {
+            severity: Severity::Warning,
+            text,
+            key: "",
+            opens: None,
+        });
+    }
     for q in &s.status.queues {
         let depth = q.visible + q.in_flight + q.delayed;
         let spec = topology::queue(&q.name);

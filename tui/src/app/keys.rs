@@ -128,6 +128,11 @@ impl Default for KeyBindings {
             ),
             b(&[Key::ch('/')], Filter, "filter the list"),
             b(
+                &[Key::ctrl('r'), Key::plain(KeyCode::F(5))],
+                Refresh,
+                "refresh now, and read the queue on screen again",
+            ),
+            b(
                 &[Key::plain(Tab), Key::plain(BackTab)],
                 NextPane,
                 "switch pane",

@@ -13,12 +13,15 @@
 //! - [`health`]: the attention rules and the topology rows, from a snapshot.
 //! - [`view`]: the frame around the views, and what they draw with.
 //! - [`render_cache`]: what the DLQ browser drew in earlier frames of the same snapshot.
-//! - [`worker`]: the worker loop, over the local world or a remote backend.
+//! - [`worker`]: the worker loop of the local world.
+//! - `remote` (feature `aws`): the worker on AWS, each source on its own schedule.
 //! - [`terminal`]: the terminal, the event loop, restoring on any exit.
 
 pub mod health;
 pub mod keys;
 pub mod popups;
+#[cfg(feature = "aws")]
+pub mod remote;
 pub mod render_cache;
 pub mod snapshot;
 pub mod terminal;
@@ -33,7 +36,7 @@ use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use keys::KeyBindings;
 pub use popups::{InputPurpose, Modal};
 use ratatui::crossterm::event::{Event, KeyEventKind, MouseEventKind};
-use snapshot::Snapshot;
+use snapshot::{Snapshot, Update};
 pub use views::dlq::{DlqBrowser, Pane};
 pub use views::{Component, Context, Effect, View, Views};
 
@@ -67,6 +70,8 @@ pub enum Action {
     Export,
     GoalCheck,
     ToggleLive,
+    /// Refresh everything now, and read the queue on screen again.
+    Refresh,
     /// Stop the running redrive after its batch in flight (or cancel the SQS move task).
     StopRunning,
     Show(View),
@@ -110,6 +115,8 @@ pub enum WorkerCommand {
     },
     /// List this queue too on every refresh.
     Browse(String),
+    /// Collect everything now, and read the queue being browsed again.
+    Refresh,
     SetLive(bool),
     Quit,
 }
@@ -117,7 +124,10 @@ pub enum WorkerCommand {
 /// What the worker tells the UI.
 #[derive(Debug, Clone)]
 pub enum WorkerEvent {
+    /// The whole snapshot (the local world).
     Snapshot(Box<Snapshot>),
+    /// One part of it (AWS), as its source answered.
+    Update(Box<Update>),
     Progress(u64),
     Finished {
         title: String,
@@ -213,6 +223,13 @@ impl App {
         match action {
             Action::Quit => {
                 if self.view == View::Overview {
+                    // A running redrive stops after its batch in flight; the rest stays put.
+                    if let Some(Running {
+                        cancel: Some(flag), ..
+                    }) = &self.running
+                    {
+                        flag.cancel();
+                    }
                     self.should_quit = true;
                     self.outbox.push(WorkerCommand::Quit);
                 } else {
@@ -231,6 +248,10 @@ impl App {
             Action::NextView => self.view = View::ALL[(self.view.index() + 1) % View::ALL.len()],
             Action::Show(v) => self.view = v,
             Action::ToggleLive => self.toggle_live(),
+            Action::Refresh => {
+                self.outbox.push(WorkerCommand::Refresh);
+                self.notice = Some("refreshing…".into());
+            }
             Action::Confirm => self.confirm(),
             Action::Cancel => self.modal = None,
             Action::StopRunning => self.stop_running(),
@@ -297,6 +318,7 @@ impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {
         match event {
             WorkerEvent::Snapshot(s) => self.apply_snapshot(*s),
+            WorkerEvent::Update(u) => self.apply_update(*u),
             WorkerEvent::Progress(n) => {
                 if let Some(r) = &mut self.running {
                     r.done = n;
@@ -323,6 +345,17 @@ impl App {
     pub fn apply_snapshot(&mut self, s: Snapshot) {
         self.views.on_snapshot(&s);
         self.snapshot = Some(s);
+    }
+
+    /// Takes in one part of the snapshot; the first one starts an empty snapshot.
+    pub fn apply_update(&mut self, update: Update) {
+        let now = chrono::Utc::now();
+        let mut s = self
+            .snapshot
+            .take()
+            .unwrap_or_else(|| Snapshot::empty(&self.backend, &self.target, now));
+        s.apply(update, now);
+        self.apply_snapshot(s);
     }
 
     /// Pausing traffic changes the simulated system, so the dispatcher's gate decides.

@@ -45,12 +45,12 @@ pub fn run(app: App, world: LocalWorld, config: WorkerConfig) -> Result<()> {
 pub fn run_remote(
     app: App,
     backend: crate::backend::Backend,
+    requests: crowdfund_handlers::aws::requests::RequestCounter,
     runtime: tokio::runtime::Handle,
     config: WorkerConfig,
 ) -> Result<()> {
     run_with(app, move |commands, events| {
-        let remote = worker::Remote { backend, runtime };
-        worker::run(remote, config, commands, events)
+        super::remote::run(backend, requests, runtime, config, commands, events)
     })
 }
 

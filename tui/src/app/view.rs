@@ -3,8 +3,10 @@
 //! ([`super::views`]), and the popups go on top ([`super::popups`]).
 
 use super::health::{self, Severity};
+use super::snapshot::Part;
 use super::views::View;
 use super::{App, popups};
+use crate::render::thousands;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -39,7 +41,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_tabs(frame, tabs, app);
     match &app.snapshot {
         None => frame.render_widget(
-            Paragraph::new("collecting the first snapshot…").alignment(Alignment::Center),
+            Paragraph::new(format!("connecting to {}…", app.target)).alignment(Alignment::Center),
             body,
         ),
         Some(s) => app.views.get(app.view).draw(frame, body, s),
@@ -101,6 +103,17 @@ fn draw_pulse(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The first queue whose messages are loading: its name, how many are in, and its count.
+fn loading(s: &super::snapshot::Snapshot) -> Option<(&str, usize, u64)> {
+    s.loads.iter().find_map(|(queue, load)| {
+        (load.state == super::snapshot::LoadState::Loading).then(|| {
+            let loaded = s.list(queue).len();
+            let count = s.load(queue).queue_count.unwrap_or(0).max(loaded as u64);
+            (queue.as_str(), loaded, count)
+        })
+    })
+}
+
 fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(r) = &app.running {
         let ratio = if r.total == 0 {
@@ -112,6 +125,23 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             .gauge_style(Style::new().fg(ACCENT).bg(Color::DarkGray))
             .ratio(ratio.clamp(0.0, 1.0))
             .label(format!("{}: {} done", r.label, r.done));
+        frame.render_widget(gauge, area);
+        return;
+    }
+    if let Some((queue, loaded, count)) = app.snapshot.as_ref().and_then(loading) {
+        let ratio = if count == 0 {
+            0.0
+        } else {
+            loaded as f64 / count as f64
+        };
+        let gauge = Gauge::default()
+            .gauge_style(Style::new().fg(ACCENT).bg(Color::DarkGray))
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(format!(
+                "loading {queue}: {} of ~{} messages",
+                thousands(loaded as u64),
+                thousands(count)
+            ));
         frame.render_widget(gauge, area);
         return;
     }
@@ -134,6 +164,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     if app.backend == "local" {
         spans.push(Span::raw(if app.live { " · live" } else { " · paused" }));
     }
+    if let Some(n) = app.snapshot.as_ref().and_then(|s| s.requests_per_minute) {
+        spans.push(Span::raw(format!(" · {n} req/min")));
+    }
     if app.read_only {
         spans.push(Span::styled(" · READ-ONLY", Style::new().fg(WARN).bold()));
     }
@@ -154,6 +187,15 @@ pub fn block(title: impl Into<String>) -> Block<'static> {
             format!(" {} ", title.into()),
             Style::new().fg(ACCENT).bold(),
         ))
+}
+
+/// A panel's title with the state of the part it draws, while that part is not in.
+pub fn part_title(title: &str, part: &Part) -> String {
+    match part {
+        Part::Ready => title.to_string(),
+        Part::Loading => format!("{title} · loading…"),
+        Part::Failed(e) => format!("{title} · unavailable: {e}"),
+    }
 }
 
 pub fn header(cells: &[&'static str]) -> Row<'static> {

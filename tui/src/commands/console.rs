@@ -1,6 +1,6 @@
 //! The interactive console (no subcommand, at a terminal), launched on either backend.
 
-use crate::app::worker::WorkerConfig;
+use crate::app::worker::{AWS_REFRESH, LOCAL_REFRESH, WorkerConfig};
 use crate::app::{App, terminal};
 use crate::backend::LocalWorld;
 use crate::cli::Cli;
@@ -10,9 +10,15 @@ use anyhow::Result;
 fn app(cli: &Cli, backend: &str, target: &str) -> (App, WorkerConfig) {
     let mut app = App::new(backend, target, cli.read_only);
     app.redrive_rate = cli.redrive_rate;
+    let default_refresh = if backend == "aws" {
+        AWS_REFRESH
+    } else {
+        LOCAL_REFRESH
+    };
     let config = WorkerConfig {
-        refresh: cli.refresh,
+        refresh: cli.refresh.unwrap_or(default_refresh),
         read_only: cli.read_only,
+        max_messages: cli.max_messages,
         ..WorkerConfig::default()
     };
     (app, config)
@@ -28,7 +34,7 @@ pub fn local(cli: &Cli, world: LocalWorld) -> Result<()> {
 #[cfg(feature = "aws")]
 pub fn aws(cli: &Cli, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let (target, data_dir) = super::aws_target(cli)?;
-    let b = runtime.block_on(crate::aws::backend(&target, &data_dir))?;
+    let (b, requests) = runtime.block_on(crate::aws::counted_backend(&target, &data_dir))?;
     let (app, config) = app(cli, "aws", &b.target);
-    terminal::run_remote(app, b, runtime.handle().clone(), config)
+    terminal::run_remote(app, b, requests, runtime.handle().clone(), config)
 }

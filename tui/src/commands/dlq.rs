@@ -11,18 +11,39 @@ use crowdfund_handlers::local::DrainReport;
 
 pub fn list(console: &Console, args: DlqListArgs) -> Result<()> {
     let queues = match &args.queue {
-        Some(q) => vec![q.clone()],
+        Some(q) => vec![dlq::check_queue(q)?.to_string()],
         None => FAILURE_QUEUES.iter().map(|q| q.to_string()).collect(),
     };
     let mut all = Vec::new();
     for q in &queues {
-        all.extend(console.block_on(dlq::list_messages(&console.backend, q, args.limit))?);
+        if !dlq::browsable(&console.backend, q) {
+            all.extend(look(console, q, &args)?);
+            continue;
+        }
+        let listed = dlq::list_messages(&console.backend, q, args.limit, !args.no_ledger);
+        all.extend(console.block_on(listed)?);
     }
     if args.json {
         print_json(&all)
     } else {
         print!("{}", render::messages(&all));
         Ok(())
+    }
+}
+
+/// A work queue on SQS: reading its messages receives them, so it is an operation, asked for.
+fn look(console: &Console, queue: &str, args: &DlqListArgs) -> Result<Vec<dlq::DlqMessage>> {
+    let action = Operation::Look {
+        queue: queue.to_string(),
+        limit: args.limit,
+    };
+    dispatch::authorize(&action, console.read_only)?;
+    if !args.yes {
+        confirm(&action.question(&Extent::messages(args.limit as u64)))?;
+    }
+    match console.run(action, &mut |_| {})? {
+        Outcome::Looked { messages, .. } => Ok(messages),
+        _ => bail!("a look into {queue} returned another outcome"),
     }
 }
 

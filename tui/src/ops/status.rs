@@ -59,22 +59,42 @@ impl Status {
 
 /// Reads everything the status shows; the queue and project reads run concurrently.
 pub async fn collect_status(b: &Backend) -> PortResult<Status> {
-    let queues = try_join_all(topology::QUEUES.iter().map(|q| b.queues.stats(q.name)));
-    let projects = b.funding.projects();
-    let (queues, projects) = futures::future::try_join(queues, projects).await?;
+    let (queues, (projects, mut payments)) =
+        futures::future::try_join(collect_queues(b), collect_projects(b)).await?;
+    payments.parked = parked(&queues);
+    Ok(Status {
+        backend: b.name.to_string(),
+        target: b.target.clone(),
+        now: b.clock.now(),
+        queues,
+        projects,
+        payments,
+    })
+}
+
+/// Every queue's counts, asked concurrently (GetQueueAttributes on SQS).
+pub async fn collect_queues(b: &Backend) -> PortResult<Vec<QueueStats>> {
+    try_join_all(topology::QUEUES.iter().map(|q| b.queues.stats(q.name))).await
+}
+
+/// Messages waiting in etc_parked.
+pub fn parked(queues: &[QueueStats]) -> u64 {
+    queues
+        .iter()
+        .find(|q| q.name == QUEUE_PARKED)
+        .map_or(0, |q| q.visible + q.in_flight + q.delayed)
+}
+
+/// Every project against the ledger, and the ledger's payment counts (`parked` left 0).
+pub async fn collect_projects(b: &Backend) -> PortResult<(Vec<ProjectStatus>, PaymentCounts)> {
+    let projects = b.funding.projects().await?;
     let ledgers = try_join_all(
         projects
             .iter()
             .map(|p| b.ledger.payments_of_project(&p.id, None)),
     )
     .await?;
-    let mut counts = PaymentCounts {
-        parked: queues
-            .iter()
-            .find(|q| q.name == QUEUE_PARKED)
-            .map_or(0, |q| q.visible + q.in_flight + q.delayed),
-        ..PaymentCounts::default()
-    };
+    let mut counts = PaymentCounts::default();
     let mut rows = Vec::with_capacity(projects.len());
     for (p, records) in projects.into_iter().zip(ledgers) {
         let mut net = 0;
@@ -100,12 +120,5 @@ pub async fn collect_status(b: &Backend) -> PortResult<Status> {
             deadline: p.deadline,
         });
     }
-    Ok(Status {
-        backend: b.name.to_string(),
-        target: b.target.clone(),
-        now: b.clock.now(),
-        queues,
-        projects: rows,
-        payments: counts,
-    })
+    Ok((rows, counts))
 }

@@ -6,9 +6,10 @@ mod draw;
 use super::{Component, Context, Cursor, Effect, motion};
 use crate::app::Action;
 use crate::app::render_cache::RenderCache;
-use crate::app::snapshot::Snapshot;
+use crate::app::snapshot::{LoadState, Snapshot};
 use crate::dispatch::{Extent, Operation};
 use crate::ops::dlq::{Disposal, DisposalRequest, DlqMessage, Selection};
+use crate::render::thousands;
 use crowdfund_core::topology::QUEUE_PARKED;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -205,6 +206,7 @@ impl Component for DlqBrowser {
         }
         match action {
             Action::Back if !self.filter.is_empty() => self.filter.clear(),
+            Action::Inspect if self.unread_work_queue(s) => return self.propose_look(s),
             Action::Inspect => self.pane = Pane::Detail,
             Action::Mark => self.toggle_mark(s),
             Action::MarkRange => self.mark_range(s),
@@ -227,7 +229,97 @@ impl Component for DlqBrowser {
     }
 }
 
+/// Messages a look into a work queue reads at most.
+pub const LOOK_LIMIT: usize = 100;
+
 impl DlqBrowser {
+    /// A work queue on AWS, whose messages are read only on the operator's word.
+    fn unread_work_queue(&self, s: &Snapshot) -> bool {
+        matches!(
+            s.load(&self.queue).state,
+            LoadState::NotBrowsed | LoadState::LookedOnce(_)
+        )
+    }
+
+    /// A look into the work queue on screen, to confirm: it raises receive counts.
+    fn propose_look(&self, s: &Snapshot) -> Effect {
+        let count = s.load(&self.queue).queue_count.unwrap_or(0);
+        let operation = Operation::Look {
+            queue: self.queue.clone(),
+            limit: LOOK_LIMIT,
+        };
+        Effect::Propose(operation, Extent::messages(count.min(LOOK_LIMIT as u64)))
+    }
+
+    /// The list's title: the queue, how many are loaded against the queue's own count, marks
+    /// and filter.
+    pub fn list_title(&self, s: &Snapshot, shown: usize) -> String {
+        let load = s.load(&self.queue);
+        let loaded = s.list(&self.queue).len();
+        let count = load
+            .queue_count
+            .map_or_else(|| "?".to_string(), |c| format!("~{}", thousands(c)));
+        let mut title = match &load.state {
+            LoadState::NotBrowsed => format!("{} — {count} messages, not read", self.queue),
+            LoadState::LookedOnce(at) => format!(
+                "{} — {} read once at {} of {count}",
+                self.queue,
+                thousands(loaded as u64),
+                at.format("%H:%M:%S")
+            ),
+            // The local world reads its queues whole, at no cost: its counts are exact.
+            LoadState::Complete if s.status.backend == "local" => {
+                format!("{} — {} message(s)", self.queue, thousands(loaded as u64))
+            }
+            state => {
+                let suffix = match state {
+                    LoadState::Loading => " (loading)".to_string(),
+                    LoadState::Capped(max) => format!(" (cap {})", thousands(*max as u64)),
+                    LoadState::Failed(_) => " (load failed)".to_string(),
+                    LoadState::NotLoaded => " (not loaded: ctrl-r)".to_string(),
+                    _ => String::new(),
+                };
+                format!(
+                    "{} — {} of {count} loaded{suffix}",
+                    self.queue,
+                    thousands(loaded as u64)
+                )
+            }
+        };
+        if shown != loaded {
+            title.push_str(&format!(" · {} shown", thousands(shown as u64)));
+        }
+        if !self.marked.is_empty() {
+            title.push_str(&format!(" · {} marked", self.marked.len()));
+        }
+        if !self.filter.is_empty() {
+            title.push_str(&format!(" · filter /{}", self.filter));
+        }
+        title
+    }
+
+    /// What the message pane says when no message is selected.
+    pub fn empty_hint(&self, s: &Snapshot) -> String {
+        if !self.filter.is_empty() {
+            return "no message matches the filter (esc clears it)".into();
+        }
+        match s.load(&self.queue).state {
+            LoadState::NotBrowsed => format!(
+                "{} is a work queue: its function reads it. On SQS a message can only be \
+                 read by receiving it, which raises its receive count, and after {} receives \
+                 SQS moves it to etc_dlq, so the console does not read it by itself.\n\n\
+                 enter: look once at up to {LOOK_LIMIT} messages (asks first)",
+                self.queue,
+                crowdfund_core::topology::MAX_RECEIVE_COUNT
+            ),
+            LoadState::Loading | LoadState::NotLoaded => "loading…".into(),
+            LoadState::Failed(ref e) => {
+                format!("could not load {}: {e}\n\nctrl-r tries again", self.queue)
+            }
+            _ => "no messages here: all clear".into(),
+        }
+    }
+
     /// Tab switches between the list and the detail (wherever it is pressed).
     pub fn toggle_pane(&mut self) {
         self.pane = match self.pane {

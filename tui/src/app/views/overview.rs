@@ -5,6 +5,7 @@ use super::{Component, Context, Effect};
 use crate::app::Action;
 use crate::app::HISTORY;
 use crate::app::snapshot::{Snapshot, ThroughputPoint};
+use crate::app::view::part_title;
 use crate::app::view::{ACCENT, BAD, GOOD, WARN, block, header};
 use crate::render::age;
 use crowdfund_core::money::group_thousands;
@@ -41,7 +42,8 @@ impl Component for Overview {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
-        let top_height = (s.status.queues.len() as u16 + 3).min(area.height / 2 + 2);
+        let rows_wanted = s.status.queues.len().max(topology::QUEUES.len()) as u16;
+        let top_height = (rows_wanted + 3).min(area.height / 2 + 2);
         let [top, bottom] =
             Layout::vertical([Constraint::Length(top_height), Constraint::Min(0)]).areas(area);
         let [queues, lambdas] =
@@ -91,7 +93,7 @@ impl Component for Overview {
             "OLDEST",
             "TREND",
         ]))
-        .block(block("Queues"));
+        .block(block(part_title("Queues", &s.parts.queues)));
         frame.render_widget(table, queues);
 
         let rows = s.functions.iter().take(fits).map(|f| {
@@ -123,7 +125,7 @@ impl Component for Overview {
             ],
         )
         .header(header(&["FUNCTION", "INVOKED", "ERR 5m", "THROT", "P99"]))
-        .block(block("Lambda health"));
+        .block(block(part_title("Lambda health", &s.parts.metrics)));
         frame.render_widget(table, lambdas);
 
         draw_throughput(frame, chart, s);
@@ -196,7 +198,7 @@ fn draw_throughput(frame: &mut Frame, area: Rect, s: &Snapshot) {
 }
 
 fn draw_funding(frame: &mut Frame, area: Rect, s: &Snapshot) {
-    let outer = block("Funding progress");
+    let outer = block(part_title("Funding progress", &s.parts.projects));
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let projects = &s.status.projects;

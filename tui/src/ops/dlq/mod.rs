@@ -1,7 +1,9 @@
 //! DLQ browsing and disposal: what happens to chosen messages, a redrive (back to a queue) or a
 //! delete. One word for both, [`Disposal`], across the CLI, the TUI, the audit log and the docs.
 //!
-//! Listing peeks: nothing is consumed. A disposal receives in batches, writes the selected
+//! Listing browses: on SQS a message can only be read by receiving it, so a browse receives
+//! each message once (concurrently), holds it hidden while the browse runs, and releases every
+//! one at its end; each message's receive count rises by one. Nothing is consumed. A disposal receives in batches, writes the selected
 //! messages to the backup, sends them to their target with SendMessageBatch, and deletes only
 //! the ones the target acknowledged. A crash at any point can duplicate a message (the handlers
 //! are idempotent) but never lose one. Messages not selected are held invisible while the
@@ -21,9 +23,11 @@ pub use request::{
 
 use crate::backend::Backend;
 use crate::ops::safety::{AuditEntry, SafetyError, append_audit};
+use crowdfund_core::domain::Timestamp;
 use crowdfund_core::envelope::EnvelopeHeader;
-use crowdfund_core::ports::{PortError, ReceivedMessage};
+use crowdfund_core::ports::{BrowseOptions, PortError, ReceivedMessage};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -84,50 +88,125 @@ pub struct DlqMessage {
     pub payment_id: Option<String>,
     /// The payment's state in the ledger: approved, declined, cancelled, or none.
     pub ledger_state: Option<String>,
+    /// When the message was sent to this queue (SentTimestamp).
+    pub sent_at: Timestamp,
     pub age_seconds: u64,
     pub receive_count: u32,
     /// The body, as JSON when it is JSON, else as the string it is.
     pub body: Value,
 }
 
-/// Peeks at up to `limit` messages of `queue` and looks up each payment in the ledger.
+/// Receive calls a browse keeps in flight: enough to hide the round trip to the region.
+pub const BROWSE_RECEIVERS: usize = 8;
+/// The console's default cap on the messages it loads of one queue (`--max-messages`).
+pub const DEFAULT_MAX_MESSAGES: usize = 100_000;
+/// The highest cap: SQS lets 120,000 messages of a standard queue be in flight, and a browse
+/// holds every message it read until its end, so some room stays for the pipeline's own.
+pub const MAX_MESSAGES_LIMIT: usize = 110_000;
+
+/// How long a browse of `queue` holds each message it read (all are released at its end).
+/// dlq_handler waits on etc_dlq's messages, so those are held seconds at most; parked ones wait
+/// for a person anyway, and a longer hold keeps a long browse from reading them twice.
+pub fn hold_seconds(queue: &str) -> u32 {
+    if queue == QUEUE_PARKED { 120 } else { 10 }
+}
+
+pub fn browse_options(queue: &str, max: usize) -> BrowseOptions {
+    BrowseOptions {
+        max,
+        hold_seconds: hold_seconds(queue),
+        receivers: BROWSE_RECEIVERS,
+    }
+}
+
+/// True where reading a message means receiving it (SQS): there, only the failure queues are
+/// browsed; a look into a work queue is an operation the operator confirms.
+pub fn reads_by_receiving(b: &Backend) -> bool {
+    b.name == "aws"
+}
+
+/// True when `queue` may be browsed without asking: every queue of the local world, and the
+/// failure queues (which no function consumes with a redrive policy) on AWS.
+pub fn browsable(b: &Backend, queue: &str) -> bool {
+    !reads_by_receiving(b) || FAILURE_QUEUES.contains(&queue)
+}
+
+/// A received message as the browser shows it; its ledger state is looked up apart.
+pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMessage {
+    let header = EnvelopeHeader::read(&m.body)
+        .map(|(h, _)| h)
+        .unwrap_or_default();
+    DlqMessage {
+        queue: queue.to_string(),
+        message_id: m.message_id,
+        kind: header.kind,
+        from: header.from,
+        attempts: header.attempts,
+        to_discord: header.to_discord,
+        reason: header.last_error,
+        payment_id: header.payment_id,
+        ledger_state: None,
+        sent_at: m.sent_at,
+        age_seconds: (now - m.sent_at).num_seconds().max(0) as u64,
+        receive_count: m.receive_count,
+        body: serde_json::from_str(&m.body).unwrap_or(Value::String(m.body)),
+    }
+}
+
+/// Each payment's state in the ledger (`approved`, `declined`, `cancelled`, or `none`), by
+/// payment id, each id asked once, a few at a time.
+pub async fn ledger_states<'a>(
+    b: &Backend,
+    payment_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(String, String)>, DlqError> {
+    let ids: std::collections::BTreeSet<String> =
+        payment_ids.into_iter().map(str::to_string).collect();
+    // Collected first: a lazy `map` closure would make the future not `Send`.
+    let lookups: Vec<_> = ids.into_iter().map(|id| ledger_state(b, id)).collect();
+    futures::stream::iter(lookups)
+        .buffer_unordered(BROWSE_RECEIVERS)
+        .try_collect()
+        .await
+}
+
+async fn ledger_state(b: &Backend, payment_id: String) -> Result<(String, String), DlqError> {
+    let state = b
+        .ledger
+        .get_payment(&payment_id)
+        .await?
+        .map_or("none", |r| r.status.as_str())
+        .to_string();
+    Ok((payment_id, state))
+}
+
+/// Reads up to `limit` messages of `queue` (a browse: see [`browsable`]), and with
+/// `with_ledger` looks up each payment in the ledger.
 pub async fn list_messages(
     b: &Backend,
     queue: &str,
     limit: usize,
+    with_ledger: bool,
 ) -> Result<Vec<DlqMessage>, DlqError> {
     let queue = check_queue(queue)?;
     let now = b.clock.now();
-    let peeked = b.queues.peek(queue, limit).await?;
-    let mut out = Vec::with_capacity(peeked.len());
-    for m in peeked {
-        let header = EnvelopeHeader::read(&m.body)
-            .map(|(h, _)| h)
-            .unwrap_or_default();
-        let ledger_state = match &header.payment_id {
-            Some(id) => Some(
-                b.ledger
-                    .get_payment(id)
-                    .await?
-                    .map_or("none", |r| r.status.as_str())
-                    .to_string(),
-            ),
-            None => None,
-        };
-        out.push(DlqMessage {
-            queue: queue.to_string(),
-            message_id: m.message_id,
-            kind: header.kind,
-            from: header.from,
-            attempts: header.attempts,
-            to_discord: header.to_discord,
-            reason: header.last_error,
-            payment_id: header.payment_id,
-            ledger_state,
-            age_seconds: (now - m.sent_at).num_seconds().max(0) as u64,
-            receive_count: m.receive_count,
-            body: serde_json::from_str(&m.body).unwrap_or(Value::String(m.body)),
-        });
+    let read = b
+        .queues
+        .browse(queue, browse_options(queue, limit), &|_| true)
+        .await?;
+    let mut out: Vec<DlqMessage> = read
+        .into_iter()
+        .map(|m| to_dlq_message(queue, m, now))
+        .collect();
+    out.sort_by_key(|m| m.sent_at);
+    if with_ledger {
+        let states: std::collections::HashMap<String, String> =
+            ledger_states(b, out.iter().filter_map(|m| m.payment_id.as_deref()))
+                .await?
+                .into_iter()
+                .collect();
+        for m in &mut out {
+            m.ledger_state = m.payment_id.as_ref().and_then(|p| states.get(p).cloned());
+        }
     }
     Ok(out)
 }
@@ -141,7 +220,10 @@ pub async fn export_messages(
     out: &std::path::Path,
 ) -> Result<u64, DlqError> {
     let queue = check_queue(queue)?;
-    let messages = b.queues.peek(queue, usize::MAX).await?;
+    let messages = b
+        .queues
+        .browse(queue, browse_options(queue, MAX_MESSAGES_LIMIT), &|_| true)
+        .await?;
     let chosen: Vec<&ReceivedMessage> = messages
         .iter()
         .filter(|m| match selection {

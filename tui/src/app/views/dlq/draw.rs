@@ -21,13 +21,7 @@ impl DlqBrowser {
         let [list, detail] =
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
                 .areas(area);
-        let mut title = format!("{} — {} message(s)", self.queue, total);
-        if !self.marked.is_empty() {
-            title.push_str(&format!(" · {} marked", self.marked.len()));
-        }
-        if !self.filter.is_empty() {
-            title.push_str(&format!(" · filter /{}", self.filter));
-        }
+        let title = self.list_title(s, total);
         let height = list.height.saturating_sub(3) as usize;
         let range = window(total, self.cursor.selected, height);
         let start = range.start;
@@ -115,12 +109,13 @@ impl DlqBrowser {
             .get(self.cursor.selected.saturating_sub(start))
             .copied()
         else {
-            let hint = if self.filter.is_empty() {
-                "no messages here: all clear"
-            } else {
-                "no message matches the filter (esc clears it)"
-            };
-            frame.render_widget(Paragraph::new(hint).block(detail_block), detail);
+            let hint = self.empty_hint(s);
+            frame.render_widget(
+                Paragraph::new(hint)
+                    .wrap(ratatui::widgets::Wrap { trim: true })
+                    .block(detail_block),
+                detail,
+            );
             return;
         };
         let inner = detail_block.inner(detail);
