@@ -35,6 +35,12 @@ pub enum Operation {
     SetTraffic {
         live: bool,
     },
+    /// Put the generated dashboards and alarms into CloudWatch. Authorized here like every
+    /// operation; `dashboards deploy` carries it out (it needs CloudWatch, not the ports).
+    DeployDashboards {
+        env_name: String,
+        dry_run: bool,
+    },
 }
 
 impl Operation {
@@ -42,10 +48,25 @@ impl Operation {
     pub fn is_dry_run(&self) -> bool {
         match self {
             Operation::Dispose(r) => r.dry_run,
-            Operation::GoalCheck { dry_run, .. } => *dry_run,
+            Operation::GoalCheck { dry_run, .. } | Operation::DeployDashboards { dry_run, .. } => {
+                *dry_run
+            }
             Operation::Simulate { .. }
             | Operation::Export { .. }
             | Operation::SetTraffic { .. } => false,
+        }
+    }
+
+    /// True when running it changes the local world, so the world must be saved afterwards
+    /// (by the process holding the state file's lock). An export reads; a deploy and a traffic
+    /// switch change no state file.
+    pub fn changes_world(&self) -> bool {
+        match self {
+            Operation::Simulate { .. } => true,
+            Operation::Dispose(_) | Operation::GoalCheck { .. } => !self.is_dry_run(),
+            Operation::Export { .. }
+            | Operation::SetTraffic { .. }
+            | Operation::DeployDashboards { .. } => false,
         }
     }
 
@@ -91,6 +112,9 @@ impl Operation {
             }
             Operation::SetTraffic { live: true } => "Resume the local world's traffic?".into(),
             Operation::SetTraffic { live: false } => "Pause the local world's traffic?".into(),
+            Operation::DeployDashboards { env_name, .. } => format!(
+                "Put the dashboards and alarms of {env_name} into CloudWatch ({count} put(s))?"
+            ),
         }
     }
 
@@ -101,6 +125,9 @@ impl Operation {
             Operation::Export { queue, .. } => format!("export messages from {queue}"),
             Operation::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
             Operation::SetTraffic { .. } => "pause or resume traffic".into(),
+            Operation::DeployDashboards { env_name, .. } => {
+                format!("deploy the dashboards and alarms of {env_name}")
+            }
         }
     }
 }
@@ -168,6 +195,7 @@ pub fn run_local(
 ) -> Result<Outcome> {
     authorize(&operation, read_only)?;
     let dry_run = operation.is_dry_run();
+    let changes_world = operation.changes_world();
     let mut outcome = match operation {
         Operation::Simulate {
             payments,
@@ -186,7 +214,7 @@ pub fn run_local(
     {
         *processed = settle_unless(world, dry_run || !settle)?;
     }
-    if !dry_run {
+    if changes_world {
         world.save()?;
     }
     Ok(outcome)
@@ -219,6 +247,9 @@ pub async fn run_on(
         }
         Operation::SetTraffic { .. } => {
             anyhow::bail!("only the live console's worker pauses or resumes its traffic")
+        }
+        Operation::DeployDashboards { .. } => {
+            anyhow::bail!("dashboards are deployed by `crowdfund-console --aws dashboards deploy`")
         }
         Operation::Dispose(request) => {
             let report = dlq::dispose(backend, &request, progress).await?;
@@ -284,6 +315,10 @@ mod tests {
                 dry_run,
             },
             Operation::SetTraffic { live: false },
+            Operation::DeployDashboards {
+                env_name: "dev".into(),
+                dry_run,
+            },
         ]
     }
 
