@@ -1,6 +1,10 @@
 //! What an operation runs against: a bundle of ports, plus where backups and the audit log go.
-//! The local backend is the simulated world kept in one state file.
+//! The local backend is the simulated world kept in one state file, which one process at a
+//! time may write ([`lock`]).
 
+pub mod lock;
+
+use self::lock::StateLock;
 use crate::metrics::MetricsReader;
 use anyhow::{Context, Result, bail};
 use crowdfund_core::ports::{
@@ -50,6 +54,8 @@ pub struct LocalWorld {
     pub pipeline: LocalPipeline,
     /// True when this run created the file's world (it did not exist).
     pub created: bool,
+    /// Held by a process that will save the world; without it the world is only read.
+    lock: Option<StateLock>,
 }
 
 /// `<data dir>/crowdfund/world.json`.
@@ -61,8 +67,9 @@ pub fn default_state_path() -> Result<PathBuf> {
 }
 
 impl LocalWorld {
-    /// Opens the world in `path`, or creates it with the demo scenario when the file does not
-    /// exist. A file that exists but cannot be read is an error and is left untouched.
+    /// Opens the world in `path` to read it (it cannot be saved), or creates it in memory with
+    /// the demo scenario when the file does not exist. A file that exists but cannot be read is
+    /// an error and is left untouched.
     pub fn open(path: &Path, seed: Option<u64>) -> Result<Self> {
         let world = match std::fs::File::open(path) {
             Ok(file) => {
@@ -79,6 +86,7 @@ impl LocalWorld {
                     path: path.to_path_buf(),
                     pipeline: LocalPipeline::new(world),
                     created: false,
+                    lock: None,
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -98,6 +106,7 @@ impl LocalWorld {
             path: path.to_path_buf(),
             pipeline: LocalPipeline::new(world),
             created: true,
+            lock: None,
         };
         local
             .pipeline
@@ -106,27 +115,62 @@ impl LocalWorld {
         Ok(local)
     }
 
+    /// Opens the world in `path` to change and save it, holding `lock` (taken on `path`
+    /// before the file is read, so no other writer's save can land between this load and
+    /// this process's saves) until the world is dropped.
+    pub fn open_locked(path: &Path, seed: Option<u64>, lock: StateLock) -> Result<Self> {
+        let mut world = Self::open(path, seed)?;
+        world.lock = Some(lock);
+        Ok(world)
+    }
+
+    /// True when this process holds the state file's lock, so it may save.
+    pub fn writable(&self) -> bool {
+        self.lock.is_some()
+    }
+
     pub fn world(&self) -> &SimWorld {
         &self.pipeline.world
     }
 
-    /// Writes the world atomically: a temporary file beside it, then a rename.
+    /// Writes the world atomically: a temporary file of its own beside it (two savers never
+    /// share one), synced, renamed over the state file, then the directory synced so the
+    /// rename survives a crash. Only the holder of the lock saves.
     pub fn save(&self) -> Result<()> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        if self.lock.is_none() {
+            bail!(
+                "state file {} was opened for reading, not saving it (a writer holds its lock)",
+                self.path.display()
+            );
         }
-        let tmp = sibling(&self.path, ".tmp");
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        let tmp = temporary_sibling(&self.path);
         let write = || -> Result<()> {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
+            let mut out = std::io::BufWriter::new(file);
             self.world().write_json(&mut out)?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            crate::ops::safety::sync_dir(dir)?;
             Ok(())
         };
-        write().with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot replace state file {}", self.path.display()))?;
-        Ok(())
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            e.context(format!(
+                "cannot save state file {} (through {})",
+                self.path.display(),
+                tmp.display()
+            ))
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -158,6 +202,20 @@ pub fn demo_config() -> WorldConfig {
         mail_failure_rate: 0.02,
         funding_failure_rate: 0.02,
     }
+}
+
+/// `dir/.world.json.<pid>.<n>.tmp`: unique to this process and this save, so that nothing
+/// else writes into it (a leftover of a crashed save is never reused).
+fn temporary_sibling(path: &Path) -> PathBuf {
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map_or_else(|| "world.json".into(), |s| s.to_string_lossy());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    path.with_file_name(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()))
 }
 
 /// `dir/world.json` + `-audit.jsonl` → `dir/world-audit.jsonl`.

@@ -20,6 +20,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// How long a command that changes the local world waits for the state file when another
+    /// process (an open console, another command) holds it, e.g. 0, 5s, 1m.
+    #[arg(long, global = true, value_name = "DURATION", env = "CROWDFUND_LOCK_WAIT", default_value = "5s", value_parser = parse_wait)]
+    pub lock_wait: std::time::Duration,
+
     /// In the interactive console: redrives move at most N messages per second.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub redrive_rate: Option<u32>,
@@ -176,6 +181,13 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{s} is too short; refresh at most every 100ms"));
     }
     Ok(d)
+}
+
+/// A wait: humantime's durations, a bare number of seconds, or 0 (do not wait).
+fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .or_else(|e| s.parse().map(std::time::Duration::from_secs).map_err(|_| e))
+        .map_err(|e| format!("{s:?} is not a duration such as 0, 500ms or 10s: {e}"))
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

@@ -41,6 +41,12 @@ pub enum Operation {
         queue: String,
         limit: usize,
     },
+    /// Put the generated dashboards and alarms into CloudWatch. Authorized here like every
+    /// operation; `dashboards deploy` carries it out (it needs CloudWatch, not the ports).
+    DeployDashboards {
+        env_name: String,
+        dry_run: bool,
+    },
 }
 
 impl Operation {
@@ -48,10 +54,26 @@ impl Operation {
     pub fn is_dry_run(&self) -> bool {
         match self {
             Operation::Dispose(r) => r.dry_run,
-            Operation::GoalCheck { dry_run, .. } => *dry_run,
+            Operation::GoalCheck { dry_run, .. } | Operation::DeployDashboards { dry_run, .. } => {
+                *dry_run
+            }
             Operation::Simulate { .. }
             | Operation::Export { .. }
             | Operation::SetTraffic { .. }
+            | Operation::Look { .. } => false,
+        }
+    }
+
+    /// True when running it changes the local world, so the world must be saved afterwards
+    /// (by the process holding the state file's lock). An export reads; a deploy and a traffic
+    /// switch change no state file.
+    pub fn changes_world(&self) -> bool {
+        match self {
+            Operation::Simulate { .. } => true,
+            Operation::Dispose(_) | Operation::GoalCheck { .. } => !self.is_dry_run(),
+            Operation::Export { .. }
+            | Operation::SetTraffic { .. }
+            | Operation::DeployDashboards { .. }
             | Operation::Look { .. } => false,
         }
     }
@@ -99,6 +121,9 @@ impl Operation {
             Operation::SetTraffic { live: true } => "Resume the local world's traffic?".into(),
             Operation::SetTraffic { live: false } => "Pause the local world's traffic?".into(),
             Operation::Look { queue, limit } => look_question(queue, *limit),
+            Operation::DeployDashboards { env_name, .. } => format!(
+                "Put the dashboards and alarms of {env_name} into CloudWatch ({count} put(s))?"
+            ),
         }
     }
 
@@ -110,6 +135,9 @@ impl Operation {
             Operation::GoalCheck { project_id, .. } => format!("run a goal check on {project_id}"),
             Operation::SetTraffic { .. } => "pause or resume traffic".into(),
             Operation::Look { queue, .. } => format!("look into {queue}"),
+            Operation::DeployDashboards { env_name, .. } => {
+                format!("deploy the dashboards and alarms of {env_name}")
+            }
         }
     }
 }
@@ -196,6 +224,7 @@ pub fn run_local(
 ) -> Result<Outcome> {
     authorize(&operation, read_only)?;
     let dry_run = operation.is_dry_run();
+    let changes_world = operation.changes_world();
     let mut outcome = match operation {
         Operation::Simulate {
             payments,
@@ -214,7 +243,7 @@ pub fn run_local(
     {
         *processed = settle_unless(world, dry_run || !settle)?;
     }
-    if !dry_run {
+    if changes_world {
         world.save()?;
     }
     Ok(outcome)
@@ -248,6 +277,9 @@ pub async fn run_on(
         Operation::SetTraffic { .. } => {
             anyhow::bail!("only the live console's worker pauses or resumes its traffic")
         }
+        Operation::DeployDashboards { .. } => {
+            anyhow::bail!("dashboards are deployed by `crowdfund-console --aws dashboards deploy`")
+        }
         Operation::Dispose(request) => {
             let report = dlq::dispose(backend, &request, progress).await?;
             Ok(Outcome::Disposed {
@@ -264,7 +296,7 @@ pub async fn run_on(
             Ok(Outcome::Exported { count, out })
         }
         Operation::Look { queue, limit } => {
-            let messages = dlq::list_messages(backend, &queue, limit, true).await?;
+            let messages = dlq::look_messages(backend, &queue, limit).await?;
             Ok(Outcome::Looked { queue, messages })
         }
         Operation::GoalCheck {
@@ -316,6 +348,10 @@ mod tests {
                 dry_run,
             },
             Operation::SetTraffic { live: false },
+            Operation::DeployDashboards {
+                env_name: "dev".into(),
+                dry_run,
+            },
         ]
     }
 

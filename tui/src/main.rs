@@ -26,7 +26,7 @@ fn run(cli: Cli) -> Result<()> {
     if commands::points_at_aws(&cli) {
         return run_aws(cli, interactive);
     }
-    let world = commands::open_world(&cli)?;
+    let world = commands::open_world(&cli, interactive)?;
     if interactive {
         return console::local(&cli, world);
     }

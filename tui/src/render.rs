@@ -152,6 +152,9 @@ pub fn disposal(r: &DisposalReport) -> String {
             m.message_id, m.reason, r.source
         );
     }
+    for m in &r.duplicated {
+        let _ = writeln!(out, "  DUPLICATE {}: {}", m.message_id, m.reason);
+    }
     for id in &r.not_found {
         let _ = writeln!(out, "  not found: {id} is not in {}", r.source);
     }
@@ -182,6 +185,17 @@ pub fn disposal(r: &DisposalReport) -> String {
             ""
         }
     );
+    if !r.duplicated.is_empty() {
+        let ids: Vec<&str> = r.duplicated.iter().map(|m| m.message_id.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{} of the moved message(s) are still in {} too (their delete failed): a duplicate the handlers absorb; remove them with `crowdfund-console dlq delete {} --id {}`",
+            ids.len(),
+            r.source,
+            r.source,
+            ids.join(" --id ")
+        );
+    }
     if let Some(b) = &r.backup {
         let _ = writeln!(out, "backup of those messages: {b}");
     }

@@ -3,6 +3,7 @@
 
 use super::{Console, Place};
 use crate::cli::{DeployArgs, GenerateArgs, ReportArgs};
+use crate::dispatch::{self, Operation};
 use anyhow::{Result, bail};
 use crowdfund_dashboards::report::{Format, write_report};
 
@@ -33,15 +34,22 @@ pub fn report(console: &Console, args: ReportArgs) -> Result<()> {
     }
 }
 
-// Without the `aws` feature every deploy is refused, its arguments unread.
-#[cfg_attr(not(feature = "aws"), expect(unused_variables))]
+/// `dashboards deploy`: refused by the dispatcher when read-only (a dry run passes), like
+/// every other operation, before anything is read.
 pub fn deploy(console: &Console, args: DeployArgs) -> Result<()> {
+    dispatch::authorize(
+        &Operation::DeployDashboards {
+            env_name: args.env_name.clone(),
+            dry_run: args.dry_run,
+        },
+        console.read_only,
+    )?;
     match &console.place {
         Place::Local(_) => bail!(
             "dashboards deploy puts the dashboards and alarms into CloudWatch: run it with --aws (and --endpoint-url for a local endpoint)"
         ),
         #[cfg(feature = "aws")]
-        Place::Aws { target, .. } => console.block_on(deploy_to(target, args)),
+        Place::Aws { target, .. } => console.block_on(deploy_to(target, &console.backend, args)),
     }
 }
 
@@ -79,7 +87,12 @@ async fn cloudwatch_report(
 
 /// `dashboards deploy`: the differences first, then (unless --dry-run) the puts.
 #[cfg(feature = "aws")]
-async fn deploy_to(target: &crate::aws::AwsTarget, args: crate::cli::DeployArgs) -> Result<()> {
+async fn deploy_to(
+    target: &crate::aws::AwsTarget,
+    b: &crate::backend::Backend,
+    args: crate::cli::DeployArgs,
+) -> Result<()> {
+    use crate::ops::safety::{AuditEntry, AuditTrail, Ending};
     use anyhow::Context;
     use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
     let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
@@ -93,13 +106,29 @@ async fn deploy_to(target: &crate::aws::AwsTarget, args: crate::cli::DeployArgs)
     let (warnings, applied) = if args.dry_run || puts == 0 {
         (Vec::new(), 0)
     } else {
+        // Audited like the queue actions: the intent before the first put, the result after.
+        let mut intent = AuditEntry::intent(
+            b.wall_clock.now(),
+            &b.identity,
+            "dashboards-deploy",
+            &format!("crowdfund-{}", args.env_name),
+        );
+        intent.to = Some(where_to.clone());
+        intent.selected = puts as u64;
+        let trail = AuditTrail::begin(&b.audit_log, intent)?;
         let bar = super::progress_bar(puts as u64, "put");
         let warnings = apply(&cw, &plan, |name| {
             bar.set_message(name.to_string());
             bar.inc(1);
         })
         .await;
+        let done = bar.position();
         bar.finish_and_clear();
+        let ending = match &warnings {
+            Ok(_) => Ending::Ok,
+            Err(e) => Ending::Failed(e),
+        };
+        trail.finish(b.wall_clock.now(), ending, |e| e.moved = done)?;
         (warnings?, puts)
     };
     if args.json {

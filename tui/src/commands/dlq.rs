@@ -122,6 +122,7 @@ fn print_disposal(
             "moved": report.moved_count(),
             "failed": report.failed.len(),
             "skipped": report.skipped.len(),
+            "duplicated": report.duplicated.len(),
             "notFound": report.not_found,
             "report": report,
             "processedAfter": processed.map(|p| p.messages),
@@ -139,6 +140,13 @@ fn print_disposal(
         bail!(
             "{} message(s) could not be handled; they are still in {}",
             report.failed.len(),
+            report.source
+        );
+    }
+    if !report.duplicated.is_empty() {
+        bail!(
+            "{} message(s) were redriven but their originals are still in {} (the delete failed); delete those ids (listed above)",
+            report.duplicated.len(),
             report.source
         );
     }

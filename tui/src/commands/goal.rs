@@ -4,7 +4,7 @@ use super::{Console, confirm, print_json};
 use crate::cli::GoalCheckArgs;
 use crate::dispatch::{self, Extent, Operation, Outcome};
 use crate::ops::goal::GoalPlan;
-use crate::ops::status::collect_status;
+use crate::ops::status::project_status;
 use crate::render;
 use anyhow::{Result, bail};
 
@@ -27,17 +27,22 @@ pub fn run(console: &Console, args: GoalCheckArgs) -> Result<()> {
         }))?;
     }
     let (done, processed) = goal_check(console, action)?;
-    // The local pipeline processed the check: show what it did to the project. On AWS the
-    // deployed functions process it later.
-    let Some(processed) = processed else {
-        return print_plan(&done, args.act.json);
+    // One report on both backends: the plan (how many payments it cancels), what the local
+    // pipeline processed afterwards (on AWS the deployed functions process it later, so none),
+    // and the project as the funding API now shows it, where one answers.
+    let project = match console.block_on(project_status(&console.backend, &done.project_id)) {
+        Ok(project) => project,
+        Err(e) => {
+            eprintln!("warning: the goal check was published, but the project cannot be read: {e}");
+            None
+        }
     };
-    let status = console.block_on(collect_status(&console.backend))?;
-    let project = status.projects.iter().find(|p| p.id == done.project_id);
     if args.act.json {
-        return print_json(
-            &serde_json::json!({"plan": done, "processedAfter": processed.messages, "project": project}),
-        );
+        return print_json(&serde_json::json!({
+            "plan": done,
+            "processedAfter": processed.map(|p| p.messages),
+            "project": project,
+        }));
     }
     print!("{}", render::goal_plan(&done));
     if let Some(p) = project {

@@ -8,6 +8,7 @@ pub mod goal;
 pub mod simulate;
 pub mod status;
 
+use crate::backend::lock::StateLock;
 use crate::backend::{Backend, LocalWorld, check_share, default_state_path};
 use crate::cli::{Cli, Command, DashboardsCommand, DlqCommand, ReportArgs, ReportSource};
 use crate::dispatch::{self, Operation, Outcome};
@@ -127,8 +128,10 @@ pub fn points_at_aws(cli: &Cli) -> bool {
         )
 }
 
-/// Opens (or creates and saves, unless read-only) the local world of `--state`.
-pub fn open_world(cli: &Cli) -> Result<LocalWorld> {
+/// Opens the local world of `--state`: under its lock when this process will write it (see
+/// [`writer`]), else only to read it. A missing file is created with the demo world and saved,
+/// under the lock, unless read-only.
+pub fn open_world(cli: &Cli, interactive: bool) -> Result<LocalWorld> {
     let path = match &cli.state {
         Some(p) => p.clone(),
         None => default_state_path()?,
@@ -140,12 +143,56 @@ pub fn open_world(cli: &Cli) -> Result<LocalWorld> {
         }
         _ => None,
     };
-    let world = LocalWorld::open(&path, seed)?;
-    if world.created && !cli.read_only {
+    // A reader that finds no file creates it, so it writes too (the lock tells it whether
+    // another process created the file meanwhile: it reads that one instead).
+    let writer = writer(cli, interactive).or_else(|| {
+        (!cli.read_only && !path.exists())
+            .then(|| "crowdfund-console (creating the state file)".into())
+    });
+    let world = match writer {
+        Some(command) => {
+            let lock = StateLock::acquire(&path, &command, cli.lock_wait, &mut |holder| {
+                eprintln!(
+                    "waiting up to {} for state file {}: in use by {holder}",
+                    humantime::format_duration(cli.lock_wait),
+                    path.display()
+                );
+            })?;
+            LocalWorld::open_locked(&path, seed, lock)?
+        }
+        None => LocalWorld::open(&path, seed)?,
+    };
+    if world.created && world.writable() {
         world.save()?;
         eprintln!("created a demo world in {}", path.display());
     }
     Ok(world)
+}
+
+/// What this process does, for the state file's lock, when it will change the local world;
+/// `None` when it only reads it (listings, exports, dry runs, `--read-only`), so it needs no
+/// lock. Every command is named here, so a new one has to say which it is.
+pub fn writer(cli: &Cli, interactive: bool) -> Option<String> {
+    if cli.read_only {
+        return None;
+    }
+    let unless_dry =
+        |dry_run: bool, what: &str| (!dry_run).then(|| format!("crowdfund-console {what}"));
+    match &cli.command {
+        None if interactive => Some("crowdfund-console (TUI)".into()),
+        None => None,
+        Some(Command::Simulate(_)) => Some("crowdfund-console simulate".into()),
+        Some(Command::Dlq(DlqCommand::Redrive(a))) => {
+            unless_dry(a.chosen.act.dry_run, "dlq redrive")
+        }
+        Some(Command::Dlq(DlqCommand::Delete(a))) => unless_dry(a.chosen.act.dry_run, "dlq delete"),
+        Some(Command::GoalCheck(a)) => unless_dry(a.act.dry_run, "goal-check"),
+        Some(
+            Command::Status(_)
+            | Command::Dlq(DlqCommand::List(_) | DlqCommand::Export(_))
+            | Command::Dashboards(_),
+        ) => None,
+    }
 }
 
 /// Where `--aws` points, and where its backups and audit log go (beside the state file).

@@ -3,7 +3,7 @@
 //! does the cancelling exactly as it does when the API reports the goal.
 
 use crate::backend::Backend;
-use crate::ops::safety::{AuditEntry, SafetyError, append_audit};
+use crate::ops::safety::{AuditEntry, AuditTrail, Ending, SafetyError};
 use crowdfund_core::domain::{GoalAchievement, PaymentRecord, Timestamp};
 use crowdfund_core::envelope::{Envelope, MessageKind};
 use crowdfund_core::ports::PortError;
@@ -60,13 +60,25 @@ pub async fn plan(
     })
 }
 
-/// Publishes the check and writes the audit line.
+/// Publishes the check, between its two audit lines: the intent names the project, the
+/// cut-off (`--at`, or when the goal was reached) and how many payments it cancels; the result
+/// says whether the check was published.
 pub async fn trigger(
     b: &Backend,
     project_id: &str,
     at: Option<Timestamp>,
 ) -> Result<GoalPlan, GoalError> {
     let mut plan = plan(b, project_id, at).await?;
+    let mut intent = AuditEntry::intent(
+        b.wall_clock.now(),
+        &b.identity,
+        "goal-check",
+        MessageKind::GoalAchievement.queue(),
+    );
+    intent.to = Some(plan.project_id.clone());
+    intent.at = Some(plan.achieved_at);
+    intent.selected = plan.payments.len() as u64;
+    let trail = AuditTrail::begin(&b.audit_log, intent)?;
     let body = Envelope::new(
         MessageKind::GoalAchievement,
         &GoalAchievement {
@@ -75,25 +87,16 @@ pub async fn trigger(
         },
     )
     .to_json();
-    plan.message_id = Some(
-        b.publisher
-            .publish(MessageKind::GoalAchievement.topic(), &body)
-            .await?,
-    );
-    append_audit(
-        &b.audit_log,
-        &AuditEntry {
-            time: b.wall_clock.now(),
-            identity: b.identity.clone(),
-            action: "goal-check".into(),
-            queue: MessageKind::GoalAchievement.queue().to_string(),
-            to: Some(plan.project_id.clone()),
-            selected: plan.payments.len() as u64,
-            moved: 0,
-            failed: 0,
-            skipped: 0,
-            backup: None,
-        },
-    )?;
+    let published = b
+        .publisher
+        .publish(MessageKind::GoalAchievement.topic(), &body)
+        .await;
+    let ending = match &published {
+        Ok(_) => Ending::Ok,
+        Err(e) => Ending::Failed(e),
+    };
+    let audited = trail.finish(b.wall_clock.now(), ending, |_| {});
+    plan.message_id = Some(published?);
+    audited?;
     Ok(plan)
 }

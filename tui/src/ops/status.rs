@@ -1,7 +1,7 @@
 //! `status`: every queue's counts, every project's raised amount against the ledger, payments.
 
 use crate::backend::Backend;
-use crowdfund_core::domain::{PaymentStatus, Timestamp};
+use crowdfund_core::domain::{PaymentRecord, PaymentStatus, Project, Timestamp};
 use crowdfund_core::money::Currency;
 use crowdfund_core::ports::{PortResult, QueueStats};
 use crowdfund_core::topology::{self, QUEUE_PARKED};
@@ -95,30 +95,57 @@ pub async fn collect_projects(b: &Backend) -> PortResult<(Vec<ProjectStatus>, Pa
     )
     .await?;
     let mut counts = PaymentCounts::default();
-    let mut rows = Vec::with_capacity(projects.len());
-    for (p, records) in projects.into_iter().zip(ledgers) {
-        let mut net = 0;
-        for r in &records {
-            match r.status {
-                PaymentStatus::Approved => {
-                    counts.approved += 1;
-                    net += r.amount.amount;
-                }
-                PaymentStatus::Declined => counts.declined += 1,
-                PaymentStatus::Cancelled => counts.cancelled += 1,
-            }
-        }
-        rows.push(ProjectStatus {
-            id: p.id,
-            title: p.title,
-            goal: p.goal,
-            raised: p.raised,
-            ledger_net: net,
-            currency: p.currency,
-            backers: p.backers,
-            goal_achieved_at: p.goal_achieved_at,
-            deadline: p.deadline,
-        });
-    }
+    let rows = projects
+        .into_iter()
+        .zip(ledgers)
+        .map(|(p, records)| project_row(p, &records, &mut counts))
+        .collect();
     Ok((rows, counts))
+}
+
+/// One project as the status shows it, read alone (its ledger only): what a goal check reports
+/// afterwards. `None` when the funding API does not list it.
+pub async fn project_status(b: &Backend, project_id: &str) -> PortResult<Option<ProjectStatus>> {
+    let Some(p) = b
+        .funding
+        .projects()
+        .await?
+        .into_iter()
+        .find(|p| p.id == project_id)
+    else {
+        return Ok(None);
+    };
+    let records = b.ledger.payments_of_project(&p.id, None).await?;
+    Ok(Some(project_row(
+        p,
+        &records,
+        &mut PaymentCounts::default(),
+    )))
+}
+
+/// A project's row: its raised amount beside its ledger's net; its payments are counted into
+/// `counts`.
+fn project_row(p: Project, records: &[PaymentRecord], counts: &mut PaymentCounts) -> ProjectStatus {
+    let mut net = 0;
+    for r in records {
+        match r.status {
+            PaymentStatus::Approved => {
+                counts.approved += 1;
+                net += r.amount.amount;
+            }
+            PaymentStatus::Declined => counts.declined += 1,
+            PaymentStatus::Cancelled => counts.cancelled += 1,
+        }
+    }
+    ProjectStatus {
+        id: p.id,
+        title: p.title,
+        goal: p.goal,
+        raised: p.raised,
+        ledger_net: net,
+        currency: p.currency,
+        backers: p.backers,
+        goal_achieved_at: p.goal_achieved_at,
+        deadline: p.deadline,
+    }
 }

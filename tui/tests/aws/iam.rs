@@ -248,7 +248,8 @@ async fn the_operator_policies_are_what_the_console_needs() {
             "--json",
         ],
     );
-    session.ok(
+    // The same report as on the local world: the plan with its payments, and the project.
+    let checked = session.ok(
         &operator,
         &[
             "goal-check",
@@ -259,6 +260,19 @@ async fn the_operator_policies_are_what_the_console_needs() {
             "--json",
         ],
     );
+    assert!(checked["plan"]["payments"].is_array(), "{checked}");
+    assert_eq!(checked["project"]["id"], "prj-1", "{checked}");
+    let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
+    let goal_lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["action"] == "goal-check")
+        .collect();
+    assert_eq!(goal_lines.len(), 2, "an intent and a result: {audit}");
+    for l in &goal_lines {
+        assert_eq!(l["at"], "2026-01-01T00:00:00Z", "{l}");
+        assert_eq!(l["selected"].as_u64(), Some(0), "{l}");
+    }
     session.ok(&operator, &["dashboards", "deploy", "--json"]);
     drop(enforced);
 

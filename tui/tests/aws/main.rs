@@ -272,7 +272,11 @@ async fn console_status_list_and_redrive_over_aws() {
     let backup = moved["report"]["backup"].as_str().unwrap();
     assert_eq!(std::fs::read_to_string(backup).unwrap().lines().count(), 2);
     let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
-    assert_eq!(audit.lines().count(), 1);
+    let phases: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["phase"].clone())
+        .collect();
+    assert_eq!(phases, ["intent", "result"], "{audit}");
     let target = sqs.stats(QUEUE_PAYMENT_ATTEMPT).await.unwrap();
     assert_eq!(target.visible, 2);
     assert_eq!(sqs.stats(QUEUE_PARKED).await.unwrap().visible, 1);

@@ -149,8 +149,9 @@ async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
     assert!(body.get("lastError").is_none(), "{body}");
 
     let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
-    assert_eq!(audit.lines().count(), 1, "{audit}");
+    assert_eq!(audit.lines().count(), 2, "an intent and a result: {audit}");
     assert!(audit.contains("\"action\":\"redrive\""), "{audit}");
+    assert!(audit.contains("\"outcome\":\"ok\""), "{audit}");
     let backups: Vec<PathBuf> = std::fs::read_dir(dir.path().join("aws-backups"))
         .unwrap()
         .map(|e| e.unwrap().path())

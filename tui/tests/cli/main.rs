@@ -1,6 +1,8 @@
 //! crowdfund-console as a user runs it: the real binary, a state file in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod lock;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -332,4 +334,95 @@ fn export_leaves_messages_and_delete_backs_up_first() {
     assert!(backup.contains(id));
     let after = c.json(&["dlq", "list", "etc_parked", "--json", "--limit", "1000"]);
     assert_eq!(after.as_array().unwrap().len(), n - 1);
+}
+
+/// `--read-only` refuses `dashboards deploy` as the dispatcher refuses every action, before it
+/// reads anything; a dry run (the diff only) is not refused for being read-only.
+#[test]
+fn read_only_refuses_dashboards_deploy() {
+    let c = Console::new();
+    let out = c.run(&["--read-only", "dashboards", "deploy", "--env", "prod"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "--read-only: refusing to deploy the dashboards and alarms of prod; run without --read-only"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let dry = c.run(&["--read-only", "dashboards", "deploy", "--dry-run"]);
+    assert!(!stderr(&dry).contains("--read-only"), "{}", stderr(&dry));
+}
+
+/// The audit log gets an intent before and a result after each action; the goal check's lines
+/// carry its cut-off and how many payments it cancels.
+#[test]
+fn every_action_leaves_an_intent_and_a_result() {
+    let c = Console::new();
+    c.json(&[
+        "simulate",
+        "--payments",
+        "400",
+        "--seed",
+        "7",
+        "--failure-rate",
+        "0",
+        "--json",
+    ]);
+    let out_file = c.dir.path().join("out").join("export.jsonl");
+    let exported = c.run(&[
+        "dlq",
+        "export",
+        "etc_parked",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let at = "2026-01-01T00:00:00Z";
+    let done = c.json(&[
+        "goal-check",
+        "prj-solar-kiosk",
+        "--at",
+        at,
+        "--yes",
+        "--json",
+    ]);
+    let count = done["plan"]["payments"].as_array().unwrap().len() as u64;
+    let audit: Vec<Value> = std::fs::read_to_string(c.dir.path().join("world-audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(&str, &str, Option<&str>)> = audit
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap(),
+                l["phase"].as_str().unwrap(),
+                l["outcome"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("export", "intent", None),
+            ("export", "result", Some("ok")),
+            ("goal-check", "intent", None),
+            ("goal-check", "result", Some("ok")),
+        ]
+    );
+    for line in &audit[2..] {
+        assert_eq!(line["at"], at);
+        assert_eq!(line["selected"].as_u64(), Some(count));
+        assert_eq!(line["to"], "prj-solar-kiosk");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [out_file, c.dir.path().join("world-audit.jsonl")] {
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
 }

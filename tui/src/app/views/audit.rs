@@ -1,9 +1,12 @@
-//! The audit log, newest first: who did what to which queue, and where the backup is.
+//! The audit log, newest first: who did what to which queue, and where the backup is. Each
+//! action has two lines, its intent and its result (ok, failed, cancelled); an intent with no
+//! result after it is an action whose process died.
 
 use super::{Component, Context, Cursor, Effect, move_in};
 use crate::app::Action;
 use crate::app::snapshot::Snapshot;
 use crate::app::view::{block, header, selected_style, window};
+use crate::ops::safety::{AuditEntry, Phase};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -39,6 +42,7 @@ impl Component for Audit {
                 Cell::from(a.action.clone()),
                 Cell::from(a.queue.clone()),
                 Cell::from(a.to.clone().unwrap_or_default()),
+                Cell::from(phase(a)),
                 Cell::from(format!("{}/{}/{}", a.moved, a.failed, a.skipped)),
                 Cell::from(a.backup.clone().unwrap_or_else(|| "-".into())),
             ])
@@ -53,6 +57,7 @@ impl Component for Audit {
                 Constraint::Length(22),
                 Constraint::Length(16),
                 Constraint::Length(9),
+                Constraint::Length(9),
                 Constraint::Min(10),
             ],
         )
@@ -62,13 +67,23 @@ impl Component for Audit {
             "ACTION",
             "QUEUE",
             "TO",
+            "PHASE",
             "OK/FAIL/SKIP",
             "BACKUP",
         ]))
         .block(block(format!(
-            "Audit log — {} action(s), newest first",
+            "Audit log — {} line(s), newest first",
             s.audit.len()
         )));
         frame.render_widget(table, area);
+    }
+}
+
+/// `intent`, or how the action ended; lines from before phases existed say `done`.
+fn phase(a: &AuditEntry) -> &'static str {
+    match (a.phase, a.outcome) {
+        (Phase::Intent, _) => "intent",
+        (Phase::Result, Some(o)) => o.as_str(),
+        (Phase::Result, None) => "done",
     }
 }

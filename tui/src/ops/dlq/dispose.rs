@@ -6,10 +6,13 @@ use super::request::{
     Disposal, DisposalReport, DisposalRequest, Moved, NativeMove, NotMoved, Selection,
 };
 use crate::backend::Backend;
-use crate::ops::safety::{AuditEntry, Backup, append_audit};
+use crate::ops::safety::{AuditEntry, AuditTrail, Backup, Ending};
 use crowdfund_core::ports::{OutgoingMessage, ReceivedMessage};
 use crowdfund_core::topology::SQS_BATCH_LIMIT;
 use std::collections::{BTreeMap, HashSet};
+
+/// The audit log's name for a redrive by SQS's own move task.
+pub const NATIVE_ACTION: &str = "redrive-native";
 
 /// How long unselected messages stay hidden while a redrive runs.
 const HOLD_SECONDS: u32 = 120;
@@ -31,28 +34,45 @@ pub async fn dispose(
     if req.dry_run {
         plan_dry_run(b, req, &mut report).await?;
     } else {
-        if req.native {
-            move_natively(b, req, &mut report, progress).await?;
-        } else {
-            move_messages(b, req, &mut report, progress).await?;
-        }
-        append_audit(
-            &b.audit_log,
-            &AuditEntry {
-                time: b.wall_clock.now(),
-                identity: b.identity.clone(),
-                action: req.verb().into(),
-                queue: req.source.clone(),
-                to: req.target().map(str::to_string),
-                selected: report.native.as_ref().and_then(|t| t.to_move).unwrap_or(
-                    (report.moved.len() + report.failed.len() + report.skipped.len()) as u64,
-                ),
-                moved: report.moved_count(),
-                failed: report.failed.len() as u64,
-                skipped: report.skipped.len() as u64,
-                backup: report.backup.clone(),
+        let mut intent = AuditEntry::intent(
+            b.wall_clock.now(),
+            &b.identity,
+            if req.native {
+                NATIVE_ACTION
+            } else {
+                req.verb()
             },
-        )?;
+            &req.source,
+        );
+        intent.to = req.target().map(str::to_string);
+        if let Selection::Ids(ids) = &req.selection {
+            intent.selected = ids.len() as u64;
+        }
+        let trail = AuditTrail::begin(&b.audit_log, intent)?;
+        let run = if req.native {
+            move_natively(b, req, &mut report, progress).await
+        } else {
+            move_messages(b, req, &mut report, progress).await
+        };
+        let ending = match &run {
+            Err(e) => Ending::Failed(e),
+            Ok(()) if report.cancelled => Ending::Cancelled,
+            Ok(()) => Ending::Ok,
+        };
+        let audited = trail.finish(b.wall_clock.now(), ending, |e| {
+            e.selected = report.native.as_ref().and_then(|t| t.to_move).unwrap_or(
+                (report.moved.len() + report.failed.len() + report.skipped.len()) as u64,
+            );
+            e.moved = report.moved_count();
+            e.failed = report.failed.len() as u64;
+            e.skipped = report.skipped.len() as u64;
+            e.duplicated = report.duplicated.len() as u64;
+            e.backup.clone_from(&report.backup);
+        });
+        // The action's own failure is the news; a result line that could not be written after
+        // it comes second.
+        run?;
+        audited?;
     }
     if let Selection::Ids(ids) = &req.selection {
         let seen: HashSet<&str> = report
@@ -110,7 +130,14 @@ struct Acted {
     /// Not moved: released at the end.
     held: Vec<ReceivedMessage>,
     /// Copies the target acknowledged: these originals may now be deleted.
-    acked: Vec<String>,
+    acked: Vec<Acked>,
+}
+
+/// An original whose copy the target acknowledged, waiting for the delete stage.
+struct Acked {
+    receipt_handle: String,
+    message_id: String,
+    to: String,
 }
 
 /// How long to wait before sending more, so that `sent` messages so far (`elapsed` after the
@@ -154,7 +181,7 @@ async fn move_messages(
     let mut taken = 0usize;
     let mut receiving = true;
     let mut to_send: Option<Prepared> = None;
-    let mut to_delete: Vec<String> = Vec::new();
+    let mut to_delete: Vec<Acked> = Vec::new();
     let mut failure: Option<DlqError> = None;
     loop {
         if req.cancel.is_cancelled() && receiving {
@@ -166,6 +193,7 @@ async fn move_messages(
         }
         let sending = to_send.take();
         let deleting = std::mem::take(&mut to_delete);
+        let handles: Vec<String> = deleting.iter().map(|a| a.receipt_handle.clone()).collect();
         let wait = pace_delay(req.rate, sent_so_far, b.pacer.elapsed() - started);
         sent_so_far += sending
             .as_ref()
@@ -189,32 +217,48 @@ async fn move_messages(
                     }
                     act_on(b, req, prepared).await
                 }
-                None => Ok(Acted::default()),
+                None => (Acted::default(), None),
             }
         };
         let delete = async {
-            if deleting.is_empty() {
+            if handles.is_empty() {
                 Ok(Vec::new())
             } else {
-                b.queues.delete_batch(&req.source, &deleting).await
+                b.queues.delete_batch(&req.source, &handles).await
             }
         };
-        let (received, acted, deleted) = futures::future::join3(receive, send, delete).await;
-        // A failed delete leaves a copy behind: a duplicate the handlers absorb, never a loss.
-        if let Err(e) = deleted {
-            failure.get_or_insert(e.into());
-        }
-        match acted {
-            Ok(acted) => {
-                report.moved.extend(acted.moved);
-                report.failed.extend(acted.failed);
-                held.extend(acted.held);
-                to_delete = acted.acked;
-                progress((report.moved.len() + report.failed.len() + report.skipped.len()) as u64);
-            }
+        let (received, (acted, act_failure), deleted) =
+            futures::future::join3(receive, send, delete).await;
+        // An original that was not deleted is still in the source beside its copy at the
+        // target: a duplicate the handlers absorb, never a loss. Counted and named, so the
+        // operator can delete it; a failed call also stops the run.
+        let (kept, why) = match deleted {
+            Ok(refused) => (refused, "DeleteMessageBatch refused it".to_string()),
             Err(e) => {
-                failure.get_or_insert(e);
+                let why = format!("the delete failed ({e})");
+                failure.get_or_insert(e.into());
+                (handles, why)
             }
+        };
+        report.duplicated.extend(
+            deleting
+                .into_iter()
+                .filter(|a| kept.contains(&a.receipt_handle))
+                .map(|a| NotMoved {
+                    reason: format!(
+                        "copied to {}, but the original is still in {}: {why}",
+                        a.to, req.source
+                    ),
+                    message_id: a.message_id,
+                }),
+        );
+        report.moved.extend(acted.moved);
+        report.failed.extend(acted.failed);
+        held.extend(acted.held);
+        to_delete = acted.acked;
+        progress((report.moved.len() + report.failed.len() + report.skipped.len()) as u64);
+        if let Some(e) = act_failure {
+            failure.get_or_insert(e);
         }
         match received {
             None => {}
@@ -306,16 +350,25 @@ fn classify(
 }
 
 /// The send stage: each target's share with SendMessageBatch (or, for a delete, the delete).
-async fn act_on(b: &Backend, req: &DisposalRequest, prepared: Prepared) -> Result<Acted, DlqError> {
+/// What was done is returned even when a call failed (the failure beside it), so every
+/// message is accounted for.
+async fn act_on(
+    b: &Backend,
+    req: &DisposalRequest,
+    prepared: Prepared,
+) -> (Acted, Option<DlqError>) {
     let mut acted = Acted::default();
+    let mut failure = None;
     for (to, group) in prepared {
         if req.disposal == Disposal::Delete {
-            delete_group(b, &req.source, group, &mut acted).await?;
+            if let Err(e) = delete_group(b, &req.source, group, &mut acted).await {
+                failure.get_or_insert(e);
+            }
         } else {
             send_group(b, &to, group, &mut acted).await;
         }
     }
-    Ok(acted)
+    (acted, failure)
 }
 
 /// Sends one target's share of a batch; the acknowledged originals are handed to the delete
@@ -355,7 +408,11 @@ async fn send_group(
         .collect();
     for (i, (m, _)) in group.into_iter().enumerate() {
         if acked.contains(i.to_string().as_str()) {
-            acted.acked.push(m.receipt_handle.clone());
+            acted.acked.push(Acked {
+                receipt_handle: m.receipt_handle.clone(),
+                message_id: m.message_id.clone(),
+                to: to.to_string(),
+            });
             acted.moved.push(Moved {
                 message_id: m.message_id,
                 to: to.to_string(),
@@ -375,7 +432,10 @@ async fn send_group(
     }
 }
 
-/// Deletes one batch's selected messages (already backed up).
+/// Deletes one batch's selected messages (already backed up). A message DeleteMessageBatch
+/// did not delete is failed, not deleted, and is released with the rest; when the call itself
+/// fails, the whole batch is failed (some may have gone: the backup has them all) and the
+/// error is returned to stop the run.
 async fn delete_group(
     b: &Backend,
     source: &str,
@@ -386,12 +446,19 @@ async fn delete_group(
         .iter()
         .map(|(m, _)| m.receipt_handle.clone())
         .collect();
-    let failed = b.queues.delete_batch(source, &handles).await?;
+    let (refused, error) = match b.queues.delete_batch(source, &handles).await {
+        Ok(refused) => (refused, None),
+        Err(e) => (handles, Some(e)),
+    };
+    let reason = match &error {
+        Some(e) => format!("not deleted, or not confirmed: {e}"),
+        None => "DeleteMessageBatch refused it".to_string(),
+    };
     for (m, _) in group {
-        if failed.contains(&m.receipt_handle) {
+        if refused.contains(&m.receipt_handle) {
             acted.failed.push(NotMoved {
                 message_id: m.message_id.clone(),
-                reason: "delete refused".into(),
+                reason: reason.clone(),
             });
             acted.held.push(m);
         } else {
@@ -401,7 +468,7 @@ async fn delete_group(
             });
         }
     }
-    Ok(())
+    error.map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// How often a native move task's progress is read.

@@ -15,14 +15,14 @@
 mod dispose;
 mod request;
 
-pub use dispose::{dispose, pace_delay};
+pub use dispose::{NATIVE_ACTION, dispose, pace_delay};
 pub use request::{
     CancelFlag, Disposal, DisposalReport, DisposalRequest, Moved, NATIVE_MAX_RATE, NativeMove,
     NotMoved, Selection, redrive_body,
 };
 
 use crate::backend::Backend;
-use crate::ops::safety::{AuditEntry, SafetyError, append_audit};
+use crate::ops::safety::{AuditEntry, AuditTrail, Ending, SafetyError};
 use crowdfund_core::domain::Timestamp;
 use crowdfund_core::envelope::EnvelopeHeader;
 use crowdfund_core::ports::{BrowseOptions, PortError, ReceivedMessage};
@@ -211,8 +211,8 @@ pub async fn list_messages(
     Ok(out)
 }
 
-/// Which messages a disposal takes.
-/// Writes the selected messages of `queue` to a JSONL file without touching them.
+/// Writes the selected messages of `queue` to a JSONL file without touching them; the audit
+/// log gets the intent before and the result after.
 pub async fn export_messages(
     b: &Backend,
     queue: &str,
@@ -220,34 +220,66 @@ pub async fn export_messages(
     out: &std::path::Path,
 ) -> Result<u64, DlqError> {
     let queue = check_queue(queue)?;
-    let messages = b
-        .queues
-        .browse(queue, browse_options(queue, MAX_MESSAGES_LIMIT), &|_| true)
-        .await?;
-    let chosen: Vec<&ReceivedMessage> = messages
-        .iter()
-        .filter(|m| match selection {
-            Selection::All => true,
-            Selection::Ids(ids) => ids.contains(&m.message_id),
-        })
-        .collect();
-    crate::ops::safety::write_jsonl(out, queue, &chosen)?;
-    append_audit(
-        &b.audit_log,
-        &AuditEntry {
-            time: b.wall_clock.now(),
-            identity: b.identity.clone(),
-            action: "export".into(),
-            queue: queue.to_string(),
-            to: Some(out.display().to_string()),
-            selected: chosen.len() as u64,
-            moved: 0,
-            failed: 0,
-            skipped: 0,
-            backup: None,
-        },
-    )?;
-    Ok(chosen.len() as u64)
+    let mut intent = AuditEntry::intent(b.wall_clock.now(), &b.identity, "export", queue);
+    intent.to = Some(out.display().to_string());
+    if let Selection::Ids(ids) = selection {
+        intent.selected = ids.len() as u64;
+    }
+    let trail = AuditTrail::begin(&b.audit_log, intent)?;
+    let written = async {
+        let messages = b
+            .queues
+            .browse(queue, browse_options(queue, MAX_MESSAGES_LIMIT), &|_| true)
+            .await?;
+        let chosen: Vec<&ReceivedMessage> = messages
+            .iter()
+            .filter(|m| match selection {
+                Selection::All => true,
+                Selection::Ids(ids) => ids.contains(&m.message_id),
+            })
+            .collect();
+        crate::ops::safety::write_jsonl(out, queue, &chosen)?;
+        Ok::<u64, DlqError>(chosen.len() as u64)
+    }
+    .await;
+    let ending = match &written {
+        Ok(_) => Ending::Ok,
+        Err(e) => Ending::Failed(e),
+    };
+    let audited = trail.finish(b.wall_clock.now(), ending, |e| {
+        if let Ok(n) = &written {
+            e.selected = *n;
+        }
+    });
+    let count = written?;
+    audited?;
+    Ok(count)
+}
+
+/// A look into a work queue, on the operator's word: a list that is audited (intent and result),
+/// since on SQS it raises the receive counts of what it read.
+pub async fn look_messages(
+    b: &Backend,
+    queue: &str,
+    limit: usize,
+) -> Result<Vec<DlqMessage>, DlqError> {
+    let queue = check_queue(queue)?;
+    let mut intent = AuditEntry::intent(b.wall_clock.now(), &b.identity, "look", queue);
+    intent.selected = limit as u64;
+    let trail = AuditTrail::begin(&b.audit_log, intent)?;
+    let read = list_messages(b, queue, limit, true).await;
+    let ending = match &read {
+        Ok(_) => Ending::Ok,
+        Err(e) => Ending::Failed(e),
+    };
+    let audited = trail.finish(b.wall_clock.now(), ending, |e| {
+        if let Ok(m) = &read {
+            e.selected = m.len() as u64;
+        }
+    });
+    let read = read?;
+    audited?;
+    Ok(read)
 }
 
 /// The failure queues, in the order the console lists them.

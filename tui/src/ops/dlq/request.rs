@@ -86,6 +86,9 @@ pub struct DisposalReport {
     pub moved: Vec<Moved>,
     pub failed: Vec<NotMoved>,
     pub skipped: Vec<NotMoved>,
+    /// Redriven (they are in `moved`: the target has the copy) but the original could not be
+    /// deleted, so it is also still in the source: a duplicate, to delete by id.
+    pub duplicated: Vec<NotMoved>,
     /// Requested ids that were not in the queue.
     pub not_found: Vec<String>,
     pub backup: Option<String>,
