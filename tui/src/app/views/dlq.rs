@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::PathBuf;
 
-pub use draw::highlight_json_line;
+pub use draw::{highlight_json_line, wrap_words};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -204,6 +204,8 @@ impl Component for DlqBrowser {
             return Effect::None;
         }
         match action {
+            // Esc leaves the message for the list first (narrow terminals show it alone).
+            Action::Back if self.pane == Pane::Detail => self.pane = Pane::List,
             Action::Back if !self.filter.is_empty() => self.filter.clear(),
             Action::Inspect => self.pane = Pane::Detail,
             Action::Mark => self.toggle_mark(s),
