@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Captures every view of crowdfund-console from a real terminal (tmux) into docs/console.md.
 # Uses a throwaway state file: a demo world plus 400 simulated payments (seed 7).
+# CONSOLE_BIN=path/to/crowdfund-console uses that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p crowdfund-console
-bin=target/release/crowdfund-console
+bin=${CONSOLE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q -p crowdfund-console
+  bin=${CARGO_TARGET_DIR:-target}/release/crowdfund-console
+fi
 work=$(mktemp -d)
 trap 'tmux -S "$work/sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
-bin=$(pwd)/$bin
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 # A relative state path keeps the capture free of this machine's paths.
 (cd "$work" && "$bin" --state world.json simulate --payments 400 --seed 7 >/dev/null 2>&1)
 t() { tmux -S "$work/sock" "$@"; }
@@ -17,11 +21,14 @@ out=docs/console.md
 {
   echo "# crowdfund-console: what each view shows"
   echo
-  echo "Captured from a real terminal (tmux, 120×40) on a local world after 400 simulated payments."
+  echo "Captured from a real terminal (tmux, 120×40; the last one at 80×24) on a local world after"
+  echo "400 simulated payments."
   echo "Regenerate with \`bash scripts/capture-console.sh\`."
 } > "$out"
 capture() {
-  printf '\n## %s\n\n```\n' "$1" >> "$out"
+  printf '\n## %s\n\n' "$1" >> "$out"
+  if [ -n "${2:-}" ]; then printf '%s\n\n' "$2" >> "$out"; fi
+  printf '```\n' >> "$out"
   t capture-pane -p -t cap | sed -e 's/[[:space:]]*$//' >> "$out"
   printf '```\n' >> "$out"
 }
@@ -40,4 +47,16 @@ t send-keys -t cap n '?'
 sleep 1
 capture "Help (?)"
 t send-keys -t cap q 1 q
+while t has-session -t cap 2>/dev/null; do sleep 0.2; done
+# The smallest usual terminal: the message goes under the list.
+t new-session -d -s cap -x 80 -y 24 -c "$work" "$bin --state world.json"
+sleep 4
+t send-keys -t cap 2
+sleep 1.5
+t send-keys -t cap j j j
+sleep 0.5
+capture "DLQ browser at 80×24" "Below 120 columns the message goes under the list (enter or tab gives it the whole
+screen, tab or esc gives it back), ids and queue names stay whole, and every view stacks its panes
+rather than cut them."
+t send-keys -t cap q q
 echo "wrote $out"

@@ -217,6 +217,12 @@ impl App {
 
     /// Applies one action: the console-wide ones here, the rest by the view on screen.
     pub fn update(&mut self, action: Action) {
+        // Moving keys turn the help's pages while it is open.
+        if let Some(modal) = &mut self.modal
+            && modal.turn_page(&action)
+        {
+            return;
+        }
         if !matches!(action, Action::Confirm | Action::Cancel) {
             self.error = None;
         }
@@ -236,7 +242,7 @@ impl App {
                     self.view = View::Overview;
                 }
             }
-            Action::Help => self.modal = Some(Modal::Help),
+            Action::Help => self.modal = Some(Modal::Help { page: 0 }),
             Action::Filter => self.open_input(InputPurpose::Filter),
             Action::Jump => self.open_input(InputPurpose::Jump),
             // The DLQ browser's pane and marks, wherever the key is pressed.

@@ -8,7 +8,7 @@
 //! one arrives. Keys carry the rest of what the cached parts depend on:
 //! - list rows: the terminal cells one table row renders to (unselected: the selection is
 //!   styled on top), per row index and mark, for one queue, filter and width at a time, and
-//!   only around the visible window;
+//!   only around the visible window (and for one width of the ID column);
 //! - the detail pane: the lines of the selected message, per queue, message id and width.
 
 use ratatui::buffer::Cell;
@@ -23,6 +23,8 @@ pub struct RowsScope {
     pub queue: String,
     pub filter: String,
     pub width: u16,
+    /// The ID column's width (it follows the ids on screen).
+    pub id_width: u16,
 }
 
 /// The detail pane's lines for one message.
@@ -144,6 +146,7 @@ mod tests {
             queue: "etc_parked".into(),
             filter: String::new(),
             width: 3,
+            id_width: 1,
         };
         cache.begin_rows(&scope, &(0..2));
         assert_eq!(cache.row(0, false, || cells("a"))[0].symbol(), "a");

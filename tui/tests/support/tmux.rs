@@ -1,5 +1,6 @@
-//! The console in a real terminal: a private tmux server runs the binary in a detached 160×48
-//! session, keys are sent (and counted), and the screen is read back with `capture-pane`.
+//! The console in a real terminal: a private tmux server runs the binary in a detached session
+//! (160×48, or the size a test asks for), keys are sent (and counted), and the screen is read
+//! back with `capture-pane`.
 //! Waiting is always for text on the screen, with a deadline, never for a fixed time.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,11 @@ impl Tmux {
     /// Starts `program args…` in a 160×48 session of a tmux server whose socket (and the
     /// command's stderr) live in `dir`.
     pub fn launch(dir: &Path, program: &str, args: &[&str]) -> Tmux {
+        Tmux::launch_sized(dir, program, args, 160, 48)
+    }
+
+    /// [`Tmux::launch`] in a `width`×`height` session.
+    pub fn launch_sized(dir: &Path, program: &str, args: &[&str], width: u16, height: u16) -> Tmux {
         let t = Tmux {
             socket: dir.join("tmux.sock"),
             session: "console".into(),
@@ -62,9 +68,9 @@ impl Tmux {
             "-s",
             &t.session,
             "-x",
-            "160",
+            &width.to_string(),
             "-y",
-            "48",
+            &height.to_string(),
             &command,
         ]);
         assert!(
@@ -97,6 +103,13 @@ impl Tmux {
     pub fn key(&mut self, key: &str) {
         self.keystrokes += 1;
         self.cmd(&["send-keys", "-t", &self.session, key]);
+    }
+
+    /// Types `text` as it is (no key names), counting each character as a key.
+    #[allow(dead_code, reason = "the AWS target's test types nothing")]
+    pub fn type_text(&mut self, text: &str) {
+        self.keystrokes += text.chars().count() as u32;
+        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
     }
 
     /// Keys sent since launch.
@@ -151,13 +164,15 @@ impl Drop for Tmux {
     }
 }
 
-/// The DLQ browser's list rows on `screen`: the lines below its `ID … KIND` header, cut to the
-/// list pane (between the first two borders) so that the detail pane beside it is not read.
+/// The DLQ browser's list rows on `screen`: the lines below its `ID … KIND` header down to the
+/// list's bottom border, cut to the list pane (between the first two borders) so that the
+/// message beside it (or under it, in a narrow terminal) is not read.
 pub fn dlq_rows(screen: &str) -> Vec<&str> {
     screen
         .lines()
         .skip_while(|l| !(l.contains(" ID ") && l.contains("KIND")))
         .skip(1)
+        .take_while(|l| !l.starts_with('└'))
         .map(|l| l.split('│').nth(1).unwrap_or_default())
         .collect()
 }

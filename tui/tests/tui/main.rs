@@ -108,7 +108,7 @@ fn the_dlq_browser_draws_the_same_from_its_cache() {
             }
             app.apply_snapshot(s);
         }
-        for (w, h) in [(120, 36), (160, 48), (120, 36)] {
+        for (w, h) in [(120, 36), (160, 48), (80, 24), (100, 30), (120, 36)] {
             let cached = buffer(&app, w, h);
             app.views.dlq.render_cache.clear();
             assert_eq!(cached, buffer(&app, w, h), "step {n} at {w}×{h}");
@@ -341,4 +341,220 @@ fn q_goes_back_then_quits() {
         app.take_commands().as_slice(),
         [WorkerCommand::Quit]
     ));
+}
+
+// ---- 80×24: every view and popup usable in the smallest usual terminal ----
+
+/// The goal check's preview for `project_id`, from the same seeded world as [`snapshot`].
+fn goal_plan(project_id: &str) -> crowdfund_console::ops::goal::GoalPlan {
+    let dir = tempfile::tempdir().unwrap();
+    let world = LocalWorld::open(&dir.path().join("world.json"), Some(7)).unwrap();
+    world.pipeline.run_traffic(300, 0.2, &mut |_| {}).unwrap();
+    futures::executor::block_on(crowdfund_console::ops::goal::plan(
+        &world.backend(),
+        project_id,
+        None,
+    ))
+    .unwrap()
+}
+
+/// Two audit lines as the console writes them: a local redrive, and a delete by an AWS role.
+fn audit_entries() -> Vec<crowdfund_console::ops::safety::AuditEntry> {
+    let line = |json: &str| serde_json::from_str(json).unwrap();
+    vec![
+        line(
+            r#"{"time": "2026-11-26T03:12:09Z", "identity": "arn:aws:sts::123456789012:assumed-role/crowdfund-console-operator/oncall", "action": "delete", "queue": "etc_parked", "selected": 2, "moved": 2, "failed": 0, "skipped": 0, "backup": "operators/oncall/crowdfund/world-backups/delete-etc_parked-20261126T031209Z.jsonl"}"#,
+        ),
+        line(
+            r#"{"time": "2026-11-26T03:05:41Z", "identity": "oncall", "action": "redrive", "queue": "goal_achievement_queue", "to": "payment_attempt_queue", "selected": 12, "moved": 11, "failed": 1, "skipped": 0, "backup": "world-backups/redrive-goal_achievement_queue-20261126T030541Z.jsonl"}"#,
+        ),
+    ]
+}
+
+/// Every view at 80×24: the panes stack instead of squeezing, queue names and ids read whole,
+/// and each view's state is the one a person would look at (a goal-check preview, an audit
+/// log with entries).
+#[test]
+fn every_view_renders_at_80x24() {
+    let mut app = app(false);
+    if let Some(s) = &mut app.snapshot {
+        s.audit = audit_entries();
+    }
+    let s = app.snapshot.clone().unwrap();
+    let achieved = s
+        .status
+        .projects
+        .iter()
+        .position(|p| p.goal_achieved_at.is_some())
+        .unwrap();
+    for v in View::ALL {
+        app.update(Action::Show(v));
+        if v == View::Goal {
+            for _ in 0..achieved {
+                app.update(Action::Down);
+            }
+            app.views.goal.preview = Some(goal_plan(&s.status.projects[achieved].id));
+        }
+        let screen = render(&app, 80, 24);
+        if v == View::Overview {
+            for q in &s.status.queues {
+                assert!(
+                    screen.contains(&format!("│{:<22}", q.name)),
+                    "the overview cuts {}:\n{screen}",
+                    q.name
+                );
+            }
+        }
+        insta::assert_snapshot!(
+            format!("narrow_view_{}", v.title().to_lowercase().replace(' ', "_")),
+            screen
+        );
+    }
+}
+
+/// The DLQ browser at 80×24: the message under the list, ids whole and told apart; marks and
+/// a filter in the title; enter gives the message the whole area, esc gives it back.
+#[test]
+fn the_dlq_browser_stacks_its_panes_at_80x24() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, "jj");
+    let screen = render(&app, 80, 24);
+    let rows: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains(" ID "))
+        .skip(1)
+        .take_while(|l| !l.contains('└'))
+        .collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("m-")))
+        .collect();
+    assert!(ids.len() >= 8, "{screen}");
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "ids read alike:\n{screen}");
+    let selected = dlq_rows(&app)[2].message_id.clone();
+    assert!(
+        screen.contains(&format!("id       {selected}")),
+        "the message under the list is the selected one:\n{screen}"
+    );
+    insta::assert_snapshot!("narrow_dlq_list", screen);
+
+    press(&mut app, "  ");
+    press(&mut app, "/declined");
+    app.handle_event(&key(KeyCode::Enter));
+    insta::assert_snapshot!("narrow_dlq_marked_and_filtered", render(&app, 80, 24));
+
+    app.handle_event(&key(KeyCode::Enter));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("\"paymentId\""), "{screen}");
+    insta::assert_snapshot!("narrow_dlq_message", screen);
+    app.handle_event(&key(KeyCode::Esc));
+    assert_eq!(app.views.dlq.pane, crowdfund_console::app::Pane::List);
+    assert_eq!(
+        app.view,
+        View::Dlq,
+        "esc leaves the message, not the browser"
+    );
+    assert!(!app.views.dlq.filter.is_empty(), "the filter stays");
+}
+
+/// On AWS message ids are UUIDs: the list shows their ends, as wide as the ids on screen need
+/// to be told apart, and the message shows the whole id.
+#[test]
+fn uuid_message_ids_show_their_ends_at_80x24() {
+    let mut app = app(false);
+    let mut s = app.snapshot.clone().unwrap();
+    for (i, m) in s.lists.values_mut().flatten().enumerate() {
+        // Ids that share everything but one character, far from their end, on every row.
+        let tail = if i % 2 == 0 { "0" } else { "1" };
+        m.message_id = format!("9f1c2b7e-5d4a-4c3b-8a29-{tail}{:011x}", i / 2);
+    }
+    app.apply_snapshot(s);
+    app.update(Action::Show(View::Dlq));
+    let screen = render(&app, 80, 24);
+    let first = dlq_rows(&app)[0].message_id.clone();
+    assert!(screen.contains(&format!("id       {first}")), "{screen}");
+    let shown: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains(" ID "))
+        .skip(1)
+        .take_while(|l| !l.contains('└'))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with('…')))
+        .collect();
+    assert!(shown.len() >= 8, "{screen}");
+    let unique: std::collections::BTreeSet<_> = shown.iter().collect();
+    assert_eq!(unique.len(), shown.len(), "ids read alike:\n{screen}");
+    insta::assert_snapshot!("narrow_dlq_uuids", screen);
+}
+
+/// The popups at 80×24: help a page at a time, the confirmation whole, the input line, and a
+/// long result message with its totals.
+#[test]
+fn popups_render_at_80x24() {
+    let mut app = app(false);
+    app.update(Action::Help);
+    let first = render(&app, 80, 24);
+    assert!(first.contains("Keys 1/2"), "{first}");
+    insta::assert_snapshot!("narrow_help_page_1", first);
+    press(&mut app, "j");
+    let second = render(&app, 80, 24);
+    assert!(second.contains("Keys 2/2") && second.contains("stop the running"));
+    insta::assert_snapshot!("narrow_help_page_2", second);
+    press(&mut app, "k");
+    assert_eq!(render(&app, 80, 24), first, "k turns back");
+    press(&mut app, "q");
+    assert!(
+        app.modal.is_none() && !app.should_quit,
+        "any other key closes"
+    );
+
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, "  r");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("n cancel"), "{screen}");
+    insta::assert_snapshot!("narrow_confirm_redrive", screen);
+    press(&mut app, "n");
+
+    app.update(Action::Show(View::Goal));
+    let s = app.snapshot.clone().unwrap();
+    let achieved = s
+        .status
+        .projects
+        .iter()
+        .position(|p| p.goal_achieved_at.is_some())
+        .unwrap();
+    for _ in 0..achieved {
+        press(&mut app, "j");
+    }
+    press(&mut app, "g");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("n cancel"), "{screen}");
+    insta::assert_snapshot!("narrow_confirm_goal_check", screen);
+    press(&mut app, "n");
+
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, "/payment pay-000122 was declined: card declined");
+    insta::assert_snapshot!("narrow_input_filter", render(&app, 80, 24));
+    app.handle_event(&key(KeyCode::Esc));
+
+    let mut lines: Vec<String> = dlq_rows(&app)
+        .iter()
+        .take(40)
+        .map(|m| format!("  moved {} → payment_attempt_queue", m.message_id))
+        .collect();
+    lines.push("redrive etc_parked: 40 moved, 0 failed, 0 skipped; backup world-backups/redrive-etc_parked-20261126T030000Z.jsonl".into());
+    app.on_worker_event(crowdfund_console::app::WorkerEvent::Finished {
+        title: "redrive messages from etc_parked".into(),
+        lines,
+        ok: true,
+    });
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("more line(s)"), "{screen}");
+    assert_eq!(
+        screen.matches("40 moved").count(),
+        2,
+        "the totals, in the popup and the status line:\n{screen}"
+    );
+    insta::assert_snapshot!("narrow_message", screen);
 }

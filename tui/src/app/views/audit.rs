@@ -5,12 +5,13 @@
 use super::{Component, Context, Cursor, Effect, move_in};
 use crate::app::Action;
 use crate::app::snapshot::Snapshot;
-use crate::app::view::{block, header, selected_style, window};
+use crate::app::view::{block, cut, cut_front, header, is_wide, selected_style, width_of, window};
 use crate::ops::safety::{AuditEntry, Phase};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 #[derive(Debug, Default)]
 pub struct Audit {
@@ -27,6 +28,10 @@ impl Component for Audit {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
+        if !is_wide(area) {
+            self.draw_narrow(frame, area, s);
+            return;
+        }
         let height = area.height.saturating_sub(3) as usize;
         let range = window(s.audit.len(), self.cursor.selected, height);
         let start = range.start;
@@ -85,5 +90,62 @@ fn phase(a: &AuditEntry) -> &'static str {
         (Phase::Intent, _) => "intent",
         (Phase::Result, Some(o)) => o.as_str(),
         (Phase::Result, None) => "done",
+    }
+}
+
+/// Lines an entry takes in the narrow log.
+const ENTRY_LINES: usize = 3;
+
+impl Audit {
+    /// Below [`WIDE`](crate::app::view::WIDE) columns the table's seven columns do not fit:
+    /// each entry takes three lines instead, what and where first, then the counts and who,
+    /// then the backup (its path cut at the front: its file name tells backups apart).
+    fn draw_narrow(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
+        let outer = block(format!(
+            "Audit log — {} line(s), newest first",
+            s.audit.len()
+        ));
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        let width = usize::from(inner.width);
+        let fits = (usize::from(inner.height) / ENTRY_LINES).max(1);
+        let range = window(s.audit.len(), self.cursor.selected, fits);
+        let start = range.start;
+        let mut lines = Vec::with_capacity(range.len() * ENTRY_LINES);
+        for (i, a) in s.audit[range].iter().enumerate() {
+            let style = if start + i == self.cursor.selected {
+                selected_style()
+            } else {
+                Style::new()
+            };
+            let to =
+                a.to.as_deref()
+                    .map_or_else(String::new, |t| format!(" → {t}"));
+            let what = format!(
+                "{}  {} {}{to} · {}",
+                a.time.format("%Y-%m-%d %H:%M:%S"),
+                a.action,
+                a.queue,
+                phase(a)
+            );
+            // An ARN's end names the role and the session: cut its front.
+            let counts = format!(
+                "  {} moved · {} failed · {} skipped · by ",
+                a.moved, a.failed, a.skipped
+            );
+            let who = cut_front(&a.identity, width.saturating_sub(width_of(&counts)));
+            let counts = format!("{counts}{who}");
+            let backup = a.backup.as_deref().unwrap_or("-");
+            let backup = format!("  backup {}", cut_front(backup, width.saturating_sub(9)));
+            for (n, text) in [what, counts, backup].into_iter().enumerate() {
+                let line = Line::styled(cut(&text, width).into_owned(), style);
+                lines.push(if n == 0 {
+                    line.patch_style(Style::new().add_modifier(Modifier::BOLD))
+                } else {
+                    line
+                });
+            }
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }

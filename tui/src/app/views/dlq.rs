@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::PathBuf;
 
-pub use draw::highlight_json_line;
+pub use draw::{highlight_json_line, wrap_words};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -205,6 +205,8 @@ impl Component for DlqBrowser {
             return Effect::None;
         }
         match action {
+            // Esc leaves the message for the list first (narrow terminals show it alone).
+            Action::Back if self.pane == Pane::Detail => self.pane = Pane::List,
             Action::Back if !self.filter.is_empty() => self.filter.clear(),
             Action::Inspect if self.unread_work_queue(s) => return self.propose_look(s),
             Action::Inspect => self.pane = Pane::Detail,
@@ -251,25 +253,23 @@ impl DlqBrowser {
         Effect::Propose(operation, Extent::messages(count.min(LOOK_LIMIT as u64)))
     }
 
-    /// The list's title: the queue, how many are loaded against the queue's own count, marks
-    /// and filter.
-    pub fn list_title(&self, s: &Snapshot, shown: usize) -> String {
+    /// The list title's count, long and short: how many are loaded against the queue's own
+    /// (approximate, on SQS) count, how far the load is, and how many the filter shows.
+    pub fn count_title(&self, s: &Snapshot, shown: usize) -> (String, String) {
         let load = s.load(&self.queue);
-        let loaded = s.list(&self.queue).len();
+        let loaded = thousands(s.list(&self.queue).len() as u64);
         let count = load
             .queue_count
             .map_or_else(|| "?".to_string(), |c| format!("~{}", thousands(c)));
-        let mut title = match &load.state {
-            LoadState::NotBrowsed => format!("{} — {count} messages, not read", self.queue),
-            LoadState::LookedOnce(at) => format!(
-                "{} — {} read once at {} of {count}",
-                self.queue,
-                thousands(loaded as u64),
-                at.format("%H:%M:%S")
+        let (full, short) = match &load.state {
+            LoadState::NotBrowsed => (format!("{count} messages, not read"), count.clone()),
+            LoadState::LookedOnce(at) => (
+                format!("{loaded} read once at {} of {count}", at.format("%H:%M:%S")),
+                format!("{loaded}/{count}"),
             ),
             // The local world reads its queues whole, at no cost: its counts are exact.
             LoadState::Complete if s.status.backend == "local" => {
-                format!("{} — {} message(s)", self.queue, thousands(loaded as u64))
+                (format!("{loaded} message(s)"), loaded.clone())
             }
             state => {
                 let suffix = match state {
@@ -279,23 +279,21 @@ impl DlqBrowser {
                     LoadState::NotLoaded => " (not loaded: ctrl-r)".to_string(),
                     _ => String::new(),
                 };
-                format!(
-                    "{} — {} of {count} loaded{suffix}",
-                    self.queue,
-                    thousands(loaded as u64)
+                (
+                    format!("{loaded} of {count} loaded{suffix}"),
+                    format!("{loaded}/{count}"),
                 )
             }
         };
-        if shown != loaded {
-            title.push_str(&format!(" · {} shown", thousands(shown as u64)));
+        if shown == s.list(&self.queue).len() {
+            (full, short)
+        } else {
+            let shown = thousands(shown as u64);
+            (
+                format!("{shown} shown · {full}"),
+                format!("{shown}/{short}"),
+            )
         }
-        if !self.marked.is_empty() {
-            title.push_str(&format!(" · {} marked", self.marked.len()));
-        }
-        if !self.filter.is_empty() {
-            title.push_str(&format!(" · filter /{}", self.filter));
-        }
-        title
     }
 
     /// What the message pane says when no message is selected.

@@ -3,7 +3,7 @@
 
 use super::{Component, Context, Cursor, Effect, motion};
 use crate::app::snapshot::Snapshot;
-use crate::app::view::{WARN, block, header, selected_style};
+use crate::app::view::{WARN, block, header, is_wide, selected_style, window};
 use crate::app::{Action, WorkerCommand};
 use crate::dispatch::{Extent, Operation};
 use crate::ops::goal::GoalPlan;
@@ -84,10 +84,23 @@ impl Component for GoalCheck {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
-        let [list, preview] =
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
-                .areas(area);
-        let rows = s.status.projects.iter().enumerate().map(|(i, p)| {
+        // Side by side from WIDE columns; narrower, the preview goes under the projects (each
+        // at full width, its columns whole).
+        let [list, preview] = if is_wide(area) {
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(area)
+        } else {
+            let projects = s.status.projects.len() as u16 + 3;
+            Layout::vertical([
+                Constraint::Length(projects.min(area.height / 2)),
+                Constraint::Min(0),
+            ])
+            .areas(area)
+        };
+        let height = list.height.saturating_sub(3) as usize;
+        let range = window(s.status.projects.len(), self.cursor.selected, height);
+        let start = range.start;
+        let rows = s.status.projects[range].iter().enumerate().map(|(i, p)| {
+            let i = start + i;
             let late = s.late_payments.get(&p.id).copied().unwrap_or(0);
             let state = match p.goal_achieved_at {
                 Some(at) => format!("reached {}", at.format("%H:%M:%S")),

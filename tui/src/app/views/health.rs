@@ -5,10 +5,11 @@ use crate::app::Action;
 use crate::app::health::{Severity, rules};
 use crate::app::snapshot::Snapshot;
 use crate::app::view::{BAD, GOOD, WARN, block, header, selected_style};
+use crate::app::views::dlq::wrap_words;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Row, Table};
 
 #[derive(Debug, Default)]
@@ -34,7 +35,14 @@ impl Component for Health {
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
         let rules = rules(s);
+        // A rule's text wraps rather than lose its end (at 80 columns, "oldest 7m15s").
+        let text_width = area.width.saturating_sub(2 + 11 + 4 + 2).max(20) as usize;
         let rows = rules.iter().enumerate().map(|(i, r)| {
+            let lines: Vec<Line> = wrap_words(&r.text, text_width)
+                .into_iter()
+                .map(Line::from)
+                .collect();
+            let height = lines.len() as u16;
             let (icon, color) = match r.severity {
                 Severity::Critical => ("✖ critical", BAD),
                 Severity::Warning => ("▲ warning", WARN),
@@ -47,9 +55,10 @@ impl Component for Health {
             };
             Row::new(vec![
                 Cell::from(Span::styled(icon, Style::new().fg(color))),
-                Cell::from(r.text.clone()),
+                Cell::from(Text::from(lines)),
                 Cell::from(r.key),
             ])
+            .height(height)
             .style(style)
         });
         let table = Table::new(

@@ -50,6 +50,14 @@ impl View {
         }
     }
 
+    /// The title where the full ones do not fit (80 columns).
+    pub fn short_title(&self) -> &'static str {
+        match self {
+            View::Goal => "Goal",
+            other => other.title(),
+        }
+    }
+
     pub fn index(&self) -> usize {
         View::ALL.iter().position(|v| v == self).unwrap_or(0)
     }

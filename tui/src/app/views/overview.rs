@@ -4,9 +4,10 @@
 use super::{Component, Context, Effect};
 use crate::app::Action;
 use crate::app::HISTORY;
+use crate::app::snapshot::ERROR_WINDOW_MINUTES;
 use crate::app::snapshot::{Snapshot, ThroughputPoint};
-use crate::app::view::part_title;
-use crate::app::view::{ACCENT, BAD, GOOD, WARN, block, header};
+use crate::app::view::{ACCENT, BAD, GOOD, WARN, block, header, is_wide, part_title, width_of};
+use crate::ops::status::ProjectStatus;
 use crate::render::age;
 use crowdfund_core::money::group_thousands;
 use crowdfund_core::topology::{self, QUEUE_PARKED};
@@ -42,6 +43,10 @@ impl Component for Overview {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
+        if !is_wide(area) {
+            self.draw_narrow(frame, area, s);
+            return;
+        }
         let rows_wanted = s.status.queues.len().max(topology::QUEUES.len()) as u16;
         let top_height = (rows_wanted + 3).min(area.height / 2 + 2);
         let [top, bottom] =
@@ -51,8 +56,51 @@ impl Component for Overview {
         let [chart, funding] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(bottom);
-
         let spark_width = queues.width.saturating_sub(64).max(4) as usize;
+        self.draw_queues(frame, queues, s, spark_width);
+        draw_functions(frame, lambdas, s, queues.height.saturating_sub(3) as usize);
+        draw_throughput(frame, chart, s);
+        draw_funding(frame, funding, s);
+    }
+}
+
+impl Overview {
+    /// Below [`WIDE`](crate::app::view::WIDE) columns the queues take the whole width (their
+    /// names whole), the functions and the funding progress share the row under them, and the
+    /// chart gets what height is left, if that is enough to read it (at 80×24 it is not: its
+    /// numbers are the ones the queues and functions already show).
+    fn draw_narrow(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
+        // Every queue (the failure queues are last), unless the terminal is very short.
+        let queues_height = (s.status.queues.len().max(topology::QUEUES.len()) as u16 + 3)
+            .min((area.height / 2).max(area.height.saturating_sub(8)));
+        let wanted = (s.functions.len() as u16 + 3).max(s.status.projects.len() as u16 * 2 + 2);
+        let left = area.height.saturating_sub(queues_height);
+        let middle_height = if left.saturating_sub(wanted) >= MIN_CHART_HEIGHT {
+            wanted
+        } else {
+            left
+        };
+        let [queues, middle, chart] = Layout::vertical([
+            Constraint::Length(queues_height),
+            Constraint::Length(middle_height),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        let function_width = FUNCTION_COLUMNS.iter().map(|(w, _)| w + 1).sum::<u16>() + 1;
+        let [lambdas, funding] =
+            Layout::horizontal([Constraint::Length(function_width), Constraint::Min(0)])
+                .areas(middle);
+        let fixed: u16 = QUEUE_COLUMNS.iter().map(|(w, _)| w + 1).sum();
+        let spark_width = queues.width.saturating_sub(2 + fixed).max(4) as usize;
+        self.draw_queues(frame, queues, s, spark_width);
+        draw_functions(frame, lambdas, s, middle.height.saturating_sub(3) as usize);
+        draw_funding(frame, funding, s);
+        if !chart.is_empty() {
+            draw_throughput(frame, chart, s);
+        }
+    }
+
+    fn draw_queues(&self, frame: &mut Frame, queues: Rect, s: &Snapshot, spark_width: usize) {
         let fits = queues.height.saturating_sub(3) as usize;
         let rows = s.status.queues.iter().take(fits).map(|q| {
             let depth = q.visible + q.in_flight + q.delayed;
@@ -74,47 +122,87 @@ impl Component for Overview {
             ])
             .style(style)
         });
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(23),
-                Constraint::Length(8),
-                Constraint::Length(9),
-                Constraint::Length(8),
-                Constraint::Length(7),
-                Constraint::Min(4),
-            ],
-        )
-        .header(header(&[
-            "QUEUE",
-            "VISIBLE",
-            "IN FLIGHT",
-            "DELAYED",
-            "OLDEST",
-            "TREND",
-        ]))
-        .block(block(part_title("Queues", &s.parts.queues)));
+        let widths = QUEUE_COLUMNS
+            .iter()
+            .map(|(w, _)| Constraint::Length(*w))
+            .chain([Constraint::Min(4)]);
+        let titles: Vec<&'static str> = QUEUE_COLUMNS
+            .iter()
+            .map(|(_, t)| *t)
+            .chain(["TREND"])
+            .collect();
+        let table = Table::new(rows, widths)
+            .header(header(&titles))
+            .block(block(part_title("Queues", &s.parts.queues)));
         frame.render_widget(table, queues);
+    }
+}
 
-        let rows = s.functions.iter().take(fits).map(|f| {
-            let style = if f.errors > 0 || f.throttles > 0 {
-                Style::new().fg(WARN)
-            } else {
-                Style::new()
-            };
-            Row::new(vec![
-                Cell::from(f.name.clone()),
-                Cell::from(f.invocations.to_string()),
-                Cell::from(f.errors.to_string()),
-                Cell::from(f.throttles.to_string()),
-                Cell::from(
-                    f.duration_p99_micros
-                        .map_or("-".into(), |d| format!("{:.2}ms", d as f64 / 1000.0)),
-                ),
-            ])
-            .style(style)
-        });
-        let table = Table::new(
+/// The queues' columns before the trend; the longest name, `goal_achievement_queue`, is 22.
+const QUEUE_COLUMNS: [(u16, &str); 5] = [
+    (23, "QUEUE"),
+    (8, "VISIBLE"),
+    (9, "IN FLIGHT"),
+    (8, "DELAYED"),
+    (7, "OLDEST"),
+];
+
+/// The functions' columns where they share the width with the funding progress; the longest
+/// name, `transaction_check`, is 17.
+const FUNCTION_COLUMNS: [(u16, &str); 5] = [
+    (17, "FUNCTION"),
+    (6, "CALLS"),
+    (3, "ERR"),
+    (3, "THR"),
+    (6, "P99"),
+];
+
+/// Rows the chart needs to be worth drawing.
+const MIN_CHART_HEIGHT: u16 = 10;
+
+/// The functions' health in `area`, at most `fits` of them. Wide: as it always was. Narrow:
+/// the short headers of [`FUNCTION_COLUMNS`] (the title says what the window is), and counts
+/// and durations in at most 6 cells.
+fn draw_functions(frame: &mut Frame, area: Rect, s: &Snapshot, fits: usize) {
+    let narrow = area.width < 48;
+    let rows = s.functions.iter().take(fits).map(|f| {
+        let style = if f.errors > 0 || f.throttles > 0 {
+            Style::new().fg(WARN)
+        } else {
+            Style::new()
+        };
+        let (invocations, p99) = if narrow {
+            (
+                compact_count(f.invocations),
+                f.duration_p99_micros.map_or("-".into(), compact_duration),
+            )
+        } else {
+            (
+                f.invocations.to_string(),
+                f.duration_p99_micros
+                    .map_or("-".into(), |d| format!("{:.2}ms", d as f64 / 1000.0)),
+            )
+        };
+        Row::new(vec![
+            Cell::from(f.name.clone()),
+            Cell::from(invocations),
+            Cell::from(f.errors.to_string()),
+            Cell::from(f.throttles.to_string()),
+            Cell::from(p99),
+        ])
+        .style(style)
+    });
+    let table = if narrow {
+        Table::new(
+            rows,
+            FUNCTION_COLUMNS.iter().map(|(w, _)| Constraint::Length(*w)),
+        )
+        .header(header(&FUNCTION_COLUMNS.map(|(_, t)| t)))
+        .block(block(format!(
+            "Lambda health · ERR in {ERROR_WINDOW_MINUTES}m"
+        )))
+    } else {
+        Table::new(
             rows,
             [
                 Constraint::Length(18),
@@ -125,11 +213,30 @@ impl Component for Overview {
             ],
         )
         .header(header(&["FUNCTION", "INVOKED", "ERR 5m", "THROT", "P99"]))
-        .block(block(part_title("Lambda health", &s.parts.metrics)));
-        frame.render_widget(table, lambdas);
+        .block(block(part_title("Lambda health", &s.parts.metrics)))
+    };
+    frame.render_widget(table, area);
+}
 
-        draw_throughput(frame, chart, s);
-        draw_funding(frame, funding, s);
+/// `n` in at most 6 cells: `123456`, `1234k`, `98765M`.
+fn compact_count(n: u64) -> String {
+    match n {
+        n if n < 1_000_000 => n.to_string(),
+        n if n < 100_000_000 => format!("{}k", n / 1000),
+        n if n < 100_000_000_000 => format!("{}M", n / 1_000_000),
+        n => format!("{}G", n / 1_000_000_000),
+    }
+}
+
+/// A duration in microseconds in at most 6 cells: `0.42ms`, `12.3ms`, `245ms`, `12.5s`.
+fn compact_duration(micros: u64) -> String {
+    let ms = micros as f64 / 1000.0;
+    match ms {
+        ms if ms < 10.0 => format!("{ms:.2}ms"),
+        ms if ms < 100.0 => format!("{ms:.1}ms"),
+        ms if ms < 1000.0 => format!("{ms:.0}ms"),
+        ms if ms < 100_000.0 => format!("{:.1}s", ms / 1000.0),
+        ms => format!("{:.0}s", ms / 1000.0),
     }
 }
 
@@ -203,6 +310,29 @@ fn draw_funding(frame: &mut Frame, area: Rect, s: &Snapshot) {
     frame.render_widget(outer, area);
     let projects = &s.status.projects;
     let rows = (inner.height as usize / 2).max(1);
+    // The line under each gauge, in the longest form that fits every project's (the same form
+    // for all, so that they read alike): the currency, then the spaces go first.
+    let details = |form: usize, p: &ProjectStatus| {
+        let (raised, goal, backers) = (
+            group_thousands(p.raised),
+            group_thousands(p.goal),
+            p.backers,
+        );
+        match form {
+            0 => format!("  {raised} of {goal} {} · {backers} backers", p.currency),
+            1 => format!("  {raised} of {goal} · {backers} backers"),
+            2 => format!("  {raised}/{goal} · {backers} backers"),
+            _ => format!("{raised}/{goal} · {backers} backers"),
+        }
+    };
+    let form = (0..3)
+        .find(|&form| {
+            projects
+                .iter()
+                .take(rows)
+                .all(|p| width_of(&details(form, p)) <= usize::from(inner.width))
+        })
+        .unwrap_or(3);
     for (i, p) in projects.iter().take(rows).enumerate() {
         let ratio = if p.goal > 0 {
             p.raised as f64 / p.goal as f64
@@ -229,13 +359,7 @@ fn draw_funding(frame: &mut Frame, area: Rect, s: &Snapshot) {
             .ratio(ratio.clamp(0.0, 1.0))
             .label(label);
         let y = inner.y + (i as u16) * 2;
-        let detail = format!(
-            "  {} of {} {} · {} backers",
-            group_thousands(p.raised),
-            group_thousands(p.goal),
-            p.currency,
-            p.backers
-        );
+        let detail = details(form, p);
         if y + 1 < inner.y + inner.height {
             frame.render_widget(
                 Paragraph::new(detail).style(Style::new().dark_gray()),
@@ -272,5 +396,28 @@ mod tests {
     fn sparkline_math() {
         assert_eq!(spark([0u64, 1, 7].into_iter(), 3), " ▂█");
         assert_eq!(spark([5u64, 5].into_iter(), 1), "█");
+    }
+
+    #[test]
+    fn compact_numbers_fit_six_cells() {
+        assert_eq!(compact_count(167), "167");
+        assert_eq!(compact_count(999_999), "999999");
+        assert_eq!(compact_count(1_234_567), "1234k");
+        assert_eq!(compact_count(98_765_432_100), "98765M");
+        assert_eq!(compact_duration(420), "0.42ms");
+        assert_eq!(compact_duration(12_345), "12.3ms");
+        assert_eq!(compact_duration(245_120), "245ms");
+        assert_eq!(compact_duration(12_500_000), "12.5s");
+        assert_eq!(compact_duration(900_000_000), "900s");
+        for n in (0..14).map(|e| 10u64.pow(e) * 9 + 9) {
+            assert!(compact_count(n).len() <= 6, "{n}: {}", compact_count(n));
+        }
+        for n in (0..10).map(|e| 10u64.pow(e) * 9 + 9) {
+            assert!(
+                compact_duration(n).len() <= 6,
+                "{n}: {}",
+                compact_duration(n)
+            );
+        }
     }
 }

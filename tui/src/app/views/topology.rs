@@ -38,6 +38,16 @@ impl Component for Topology {
         let height = area.height.saturating_sub(2) as usize;
         let range = window(rows.len(), self.cursor.selected, height);
         let start = range.start;
+        // Where the tree goes on beyond the pane (at 80×24 the failure queues are below).
+        let mut title = "Topology (enter: open the node)".to_string();
+        if range.len() < rows.len() {
+            title.push_str(&format!(
+                " · rows {}–{} of {}",
+                start + 1,
+                range.end,
+                rows.len()
+            ));
+        }
         let lines: Vec<Line> = rows[range]
             .iter()
             .enumerate()
@@ -56,9 +66,6 @@ impl Component for Topology {
                 )
             })
             .collect();
-        frame.render_widget(
-            Paragraph::new(lines).block(block("Topology (enter: open the node)")),
-            area,
-        );
+        frame.render_widget(Paragraph::new(lines).block(block(title)), area);
     }
 }

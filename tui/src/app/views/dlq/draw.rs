@@ -5,9 +5,13 @@
 use super::{DlqBrowser, Pane};
 use crate::app::render_cache::{DetailLines, RowsScope};
 use crate::app::snapshot::Snapshot;
-use crate::app::view::{ACCENT, GOOD, WARN, block, header, selected_style, window};
+use crate::app::view::{
+    ACCENT, GOOD, TitlePart, WARN, block, cut_front, fit_title, header, is_wide, selected_style,
+    width_of, window,
+};
 use crate::ops::dlq::DlqMessage;
 use crate::render::age;
+use crowdfund_core::money::group_thousands;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,39 +19,143 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
+/// The ID column is at least this wide: local ids (`m-00001011`) show whole, a UUID its last
+/// nine characters.
+const MIN_ID_WIDTH: usize = 10;
+/// The list shows the FROM column from this width on (terminals of 162 columns and more).
+const FROM_LIST_WIDTH: u16 = 100;
+/// Columns of a list row besides the ID: marked, KIND, FROM, ATT, AGE, LEDGER, REASON (its
+/// least width). Message kinds and queue names are at most 16 and 22 characters
+/// (`goal_achievement`, `goal_achievement_queue`): they always show whole.
+const COLUMNS: [(u16, &str); 7] = [
+    (1, ""),
+    (16, "KIND"),
+    (22, "FROM"),
+    (3, "ATT"),
+    (6, "AGE"),
+    (9, "LEDGER"),
+    (10, "REASON"),
+];
+
+/// Where the list and the message go in the browser.
+struct Panes {
+    list: Option<Rect>,
+    detail: Rect,
+    /// The message under the list, or alone, rather than beside it.
+    stacked: bool,
+}
+
 impl DlqBrowser {
     pub(super) fn draw_browser(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
         let total = self.row_count(s);
+        let panes = self.panes(area);
+        let selected = match panes.list {
+            Some(list) => self.draw_list(frame, list, s, total),
+            None => self.selected_message(s),
+        };
+        self.draw_detail(frame, &panes, selected, s);
+    }
+
+    /// From [`WIDE`](crate::app::view::WIDE) columns the message is beside the list, as it
+    /// always was. Narrower, it goes under the list, where its facts (id, payment, why it
+    /// failed) follow the selection; while it has the focus (enter or tab; tab or esc goes
+    /// back) it takes the whole area, so that its body can be read.
+    fn panes(&self, area: Rect) -> Panes {
+        if is_wide(area) {
+            let [list, detail] =
+                Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                    .areas(area);
+            return Panes {
+                list: Some(list),
+                detail,
+                stacked: false,
+            };
+        }
+        if self.pane == Pane::Detail {
+            return Panes {
+                list: None,
+                detail: area,
+                stacked: true,
+            };
+        }
+        // Room for the facts (id, payment, received, two lines of why), more when tall.
+        let detail_height = (area.height * 2 / 5).max(8).min(area.height / 2);
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-                .areas(area);
-        let title = self.list_title(s, total);
+            Layout::vertical([Constraint::Min(0), Constraint::Length(detail_height)]).areas(area);
+        Panes {
+            list: Some(list),
+            detail,
+            stacked: true,
+        }
+    }
+
+    /// The list's title, fitted to `width` cells: the queue whole, then how many messages
+    /// (of how many listed, when filtered), the marks and the filter; when they do not fit,
+    /// the filter, then the count, take their short forms, and the rest is cut.
+    pub fn list_title(&self, s: &Snapshot, total: usize, width: usize) -> String {
+        let count = |n: usize| group_thousands(n as i64);
+        let (full, short) = self.count_title(s, total);
+        let mut parts = vec![TitlePart::new(full, short)];
+        if !self.marked.is_empty() {
+            parts.push(TitlePart::fixed(format!(
+                "{} marked",
+                count(self.marked.len())
+            )));
+        }
+        if !self.filter.is_empty() {
+            parts.push(TitlePart::new(
+                format!("filter /{}", self.filter),
+                format!("/{}", self.filter),
+            ));
+        }
+        fit_title(&format!("{} —", self.queue), &parts, width)
+    }
+
+    /// Draws the list in `list` and returns the selected message, when it is on screen.
+    fn draw_list<'s>(
+        &self,
+        frame: &mut Frame,
+        list: Rect,
+        s: &'s Snapshot,
+        total: usize,
+    ) -> Option<&'s DlqMessage> {
+        // The block's corners and the spaces around the title.
+        let title = self.list_title(s, total, usize::from(list.width.saturating_sub(4)));
         let height = list.height.saturating_sub(3) as usize;
         let range = window(total, self.cursor.selected, height);
         let start = range.start;
         let rows = self.window(s, range.clone());
-        // Narrow terminals drop the FROM column rather than squeeze every column unreadable.
-        let wide = list.width >= 100;
         let border = if self.pane == Pane::List {
             ACCENT
         } else {
             Color::DarkGray
         };
-        let (widths, titles): (Vec<Constraint>, Vec<&'static str>) = [
-            (Constraint::Length(1), ""),
-            (Constraint::Length(10), "ID"),
-            (Constraint::Length(15), "KIND"),
-            (Constraint::Length(21), "FROM"),
-            (Constraint::Length(3), "ATT"),
-            (Constraint::Length(6), "AGE"),
-            (Constraint::Length(9), "LEDGER"),
-            (Constraint::Min(10), "REASON"),
-        ]
-        .into_iter()
-        .filter(|(_, t)| wide || *t != "FROM")
-        .unzip();
         let list_block = block(title).border_style(Style::new().fg(border));
         let inner = list_block.inner(list);
+        // Narrow lists drop the FROM column (the kind names it, the message shows it) rather
+        // than squeeze every column unreadable.
+        let from = list.width >= FROM_LIST_WIDTH;
+        let columns: Vec<(u16, &'static str)> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|(_, t)| from || *t != "FROM")
+            .collect();
+        let others: u16 = columns.iter().map(|(w, _)| w + 1).sum();
+        let id_room = usize::from(inner.width.saturating_sub(others));
+        let id_width = id_width(rows.iter().map(|m| m.message_id.as_str()), id_room);
+        let mut widths = Vec::with_capacity(columns.len() + 1);
+        let mut titles = Vec::with_capacity(columns.len() + 1);
+        for (i, (width, title)) in columns.into_iter().enumerate() {
+            if i == 1 {
+                widths.push(Constraint::Length(id_width));
+                titles.push("ID");
+            }
+            widths.push(match title {
+                "REASON" => Constraint::Min(width),
+                _ => Constraint::Length(width),
+            });
+            titles.push(title);
+        }
         // The frame, header and all: the table without its rows.
         frame.render_widget(
             Table::new(Vec::<Row>::new(), widths.clone())
@@ -67,6 +175,7 @@ impl DlqBrowser {
             queue: self.queue.clone(),
             filter: self.filter.clone(),
             width: rows_area.width,
+            id_width,
         };
         let cache = &self.render_cache;
         cache.begin_rows(&scope, &range);
@@ -81,7 +190,7 @@ impl DlqBrowser {
             let y = rows_area.y + i as u16;
             let marked = self.marked.contains(&m.message_id);
             let cells = cache.row(start + i, marked, || {
-                dlq_row_cells(m, marked, wide, &widths, rows_area.width)
+                dlq_row_cells(m, marked, from, &widths, rows_area.width)
             });
             let at = buf.index_of(rows_area.x, y);
             if let Some(target) = buf.content.get_mut(at..at + cells.len()) {
@@ -98,17 +207,24 @@ impl DlqBrowser {
                 );
             }
         }
+        rows.get(self.cursor.selected.saturating_sub(start))
+            .copied()
+    }
 
+    fn draw_detail(&self, frame: &mut Frame, panes: &Panes, m: Option<&DlqMessage>, s: &Snapshot) {
+        let detail = panes.detail;
         let border = if self.pane == Pane::Detail {
             ACCENT
         } else {
             Color::DarkGray
         };
-        let detail_block = block("Message").border_style(Style::new().fg(border));
-        let Some(m) = rows
-            .get(self.cursor.selected.saturating_sub(start))
-            .copied()
-        else {
+        let title = match (panes.stacked, panes.list) {
+            (false, _) => "Message",
+            (true, Some(_)) => "Message (enter: read it all)",
+            (true, None) => "Message (j/k: scroll · tab or esc: back to the list)",
+        };
+        let detail_block = block(title).border_style(Style::new().fg(border));
+        let Some(m) = m else {
             let hint = self.empty_hint(s);
             frame.render_widget(
                 Paragraph::new(hint)
@@ -122,9 +238,11 @@ impl DlqBrowser {
         frame.render_widget(detail_block, detail);
         let [facts, json] =
             Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
-        let lines = cache.detail(&self.queue, &m.message_id, detail.width, || {
-            detail_lines(m, detail.width)
-        });
+        let lines = self
+            .render_cache
+            .detail(&self.queue, &m.message_id, detail.width, || {
+                detail_lines(m, detail.width)
+            });
         frame.render_widget(Paragraph::new(borrowed(&lines.facts)), facts);
         frame.render_widget(
             Paragraph::new(borrowed(&lines.json)).scroll((self.detail_scroll, 0)),
@@ -133,20 +251,59 @@ impl DlqBrowser {
     }
 }
 
+/// The ID column's width for `ids`, the ids on screen, with at most `room` cells for it.
+///
+/// Ids differ at their ends: local ones count up and share a long prefix (`m-00001011`,
+/// `m-00001012`), SQS's are UUIDs. So the column shows each id's end, `…` in front when it is
+/// cut ([`shown_id`]), and is as wide as the ids on screen need to be told apart: at least
+/// [`MIN_ID_WIDTH`] (wide enough for a whole local id, or a UUID's last nine characters), one
+/// cell more while two of them would read the same, never more than `room` nor than the
+/// longest id. Only the visible rows are read: the width does not depend on the list's length,
+/// and a frame costs the same with ten thousand messages listed.
+fn id_width<'a>(ids: impl Iterator<Item = &'a str>, room: usize) -> u16 {
+    let ids: Vec<&str> = ids.collect();
+    let room = room.max(2);
+    // An empty list keeps its header where it was.
+    let Some(longest) = ids.iter().map(|id| width_of(id)).max() else {
+        return MIN_ID_WIDTH.min(room) as u16;
+    };
+    let mut width = MIN_ID_WIDTH.min(room);
+    while width < room && width < longest && !distinct(&ids, width) {
+        width += 1;
+    }
+    width.min(longest).max(2) as u16
+}
+
+/// Whether `ids` read differently when each is shown in `width` cells.
+fn distinct(ids: &[&str], width: usize) -> bool {
+    let mut shown: Vec<_> = ids.iter().map(|id| cut_front(id, width)).collect();
+    shown.sort_unstable();
+    shown.windows(2).all(|w| w[0] != w[1])
+}
+
+/// `id` in the ID column `width` wide: whole, or `…` and its end.
+fn shown_id(id: &str, width: u16) -> std::borrow::Cow<'_, str> {
+    cut_front(id, usize::from(width))
+}
+
 /// One DLQ list row as its cells: a table of that row alone, `width` wide.
 fn dlq_row_cells(
     m: &DlqMessage,
     marked: bool,
-    wide: bool,
+    from: bool,
     widths: &[Constraint],
     width: u16,
 ) -> Vec<ratatui::buffer::Cell> {
+    let id_width = match widths.get(1) {
+        Some(Constraint::Length(w)) => *w,
+        _ => MIN_ID_WIDTH as u16,
+    };
     let mut cells = vec![
         Cell::from(if marked { "✓" } else { " " }),
-        Cell::from(m.message_id.as_str()),
+        Cell::from(shown_id(&m.message_id, id_width)),
         Cell::from(m.kind.as_deref().unwrap_or("(unreadable)")),
     ];
-    if wide {
+    if from {
         cells.push(Cell::from(m.from.as_deref().unwrap_or("-")));
     }
     cells.extend([
@@ -168,10 +325,18 @@ fn dlq_row_cells(
 
 /// The detail pane's lines for `m` in a pane `width` wide.
 fn detail_lines(m: &DlqMessage, width: u16) -> DetailLines {
+    // Where a redrive sends it, beside the id when there is room (the body says it too).
+    let from = m
+        .from
+        .as_deref()
+        .map(|f| format!(" · from {f}"))
+        .filter(|f| 2 + 9 + width_of(&m.message_id) + width_of(f) <= usize::from(width))
+        .unwrap_or_default();
     let mut facts = vec![
         Line::from(vec![
             Span::styled("id       ", Style::new().dark_gray()),
             Span::raw(m.message_id.clone()),
+            Span::raw(from),
         ]),
         Line::from(vec![
             Span::styled("payment  ", Style::new().dark_gray()),
@@ -287,6 +452,93 @@ mod tests {
         assert_eq!(
             wrap_words("ab abcdefghij x", 4),
             ["ab", "abcd", "efgh", "ij x"]
+        );
+    }
+
+    #[test]
+    fn the_id_column_is_as_wide_as_the_ids_on_screen_need() {
+        let local = ["m-00001011", "m-00001012", "m-00001476"];
+        assert_eq!(id_width(local.into_iter(), 40), 10, "whole");
+        assert_eq!(id_width(["m-1", "m-2"].into_iter(), 40), 3, "short ids");
+        assert_eq!(id_width(std::iter::empty(), 40), 10, "the header stays");
+        let uuids = [
+            "8c3f1e2a-4b5d-4e6f-9a0b-1c2d3e4f5a6b",
+            "0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+        ];
+        assert_eq!(id_width(uuids.into_iter(), 40), 10);
+        assert_eq!(shown_id(uuids[0], 10), "…d3e4f5a6b");
+        // Tails alike on screen: wider until they differ, never wider than the room.
+        let alike = [
+            "aaaaaaaa-0000-4000-8000-000000000001",
+            "aaaaaaaa-0000-4000-8000-100000000001",
+        ];
+        assert_eq!(id_width(alike.into_iter(), 40), 13);
+        assert_eq!(shown_id(alike[1], 13), "…100000000001");
+        assert_eq!(id_width(alike.into_iter(), 11), 11);
+        assert_eq!(id_width(["dup", "dup"].into_iter(), 40), 3);
+    }
+
+    fn snapshot_with(queue: &str, messages: usize) -> Snapshot {
+        let message = DlqMessage {
+            queue: queue.into(),
+            message_id: "m-1".into(),
+            kind: None,
+            from: None,
+            attempts: 0,
+            to_discord: false,
+            reason: None,
+            payment_id: None,
+            ledger_state: None,
+            age_seconds: 0,
+            receive_count: 0,
+            body: serde_json::Value::Null,
+        };
+        Snapshot {
+            status: crate::ops::status::Status {
+                backend: "local".into(),
+                target: "test".into(),
+                now: Default::default(),
+                queues: Vec::new(),
+                projects: Vec::new(),
+                payments: Default::default(),
+            },
+            lists: [(queue.to_string(), vec![message; messages])].into(),
+            throughput: Vec::new(),
+            functions: Vec::new(),
+            late_payments: Default::default(),
+            audit: Vec::new(),
+            collected_at: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_list_title_fits_its_width() {
+        let queue = "goal_achievement_queue";
+        let s = snapshot_with(queue, 10_000);
+        let mut b = DlqBrowser::default();
+        b.open(queue);
+        assert_eq!(
+            b.list_title(&s, 10_000, 76),
+            "goal_achievement_queue — 10,000 message(s)"
+        );
+        b.marked.extend((0..1234).map(|i| format!("m-{i}")));
+        b.filter = "payment pay-000122 was declined".into();
+        let title = b.list_title(&s, 3_420, 76);
+        assert_eq!(
+            title,
+            "goal_achievement_queue — 3,420/10,000 · 1,234 marked · /payment pay-000122 …"
+        );
+        for width in [10, 30, 45, 60, 76, 120] {
+            let title = b.list_title(&s, 3_420, width);
+            assert!(width_of(&title) <= width, "{width}: {title}");
+            assert!(
+                title.starts_with(&queue[..width.min(queue.len()) - 1]),
+                "{title}"
+            );
+        }
+        assert_eq!(
+            b.list_title(&s, 3_420, 120),
+            "goal_achievement_queue — 3,420 of 10,000 message(s) · 1,234 marked · filter /payment pay-000122 was declined"
         );
     }
 
