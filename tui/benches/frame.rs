@@ -58,6 +58,7 @@ pub fn snapshot() -> Snapshot {
             reason: Some(format!("payment pay-{i:06} was declined: card declined")),
             payment_id: Some(format!("pay-{i:06}")),
             ledger_state: Some("declined".into()),
+            sent_at: now,
             age_seconds: i,
             receive_count: 1,
             body: serde_json::json!({"kind": "payment_attempt", "from": "payment_attempt_queue", "attempts": 4,
@@ -73,7 +74,10 @@ pub fn snapshot() -> Snapshot {
             projects,
             payments: PaymentCounts::default(),
         },
+        parts: crowdfund_console::app::snapshot::Parts::ready(),
         lists: BTreeMap::from([("etc_parked".to_string(), messages)]),
+        loads: BTreeMap::new(),
+        requests_per_minute: None,
         throughput: (0..30)
             .map(|m| ThroughputPoint {
                 minute: m,

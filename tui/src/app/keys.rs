@@ -128,7 +128,7 @@ impl Default for KeyBindings {
             ),
             b(&[Key::ch('/')], Filter, "filter the list"),
             b(
-                &[Key::ctrl('r'), Key::plain(KeyCode::F(5))],
+                &[Key::ctrl('r')],
                 Refresh,
                 "refresh now, and read the queue on screen again",
             ),

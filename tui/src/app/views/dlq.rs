@@ -285,13 +285,15 @@ impl DlqBrowser {
                 )
             }
         };
+        let shown_n = thousands(shown as u64);
         if shown == s.list(&self.queue).len() {
             (full, short)
+        } else if load.state == LoadState::Complete && s.status.backend == "local" {
+            (format!("{shown_n} of {full}"), format!("{shown_n}/{short}"))
         } else {
-            let shown = thousands(shown as u64);
             (
-                format!("{shown} shown · {full}"),
-                format!("{shown}/{short}"),
+                format!("{shown_n} shown · {full}"),
+                format!("{shown_n}/{short}"),
             )
         }
     }

@@ -489,26 +489,23 @@ mod tests {
             reason: None,
             payment_id: None,
             ledger_state: None,
+            sent_at: Default::default(),
             age_seconds: 0,
             receive_count: 0,
             body: serde_json::Value::Null,
         };
-        Snapshot {
-            status: crate::ops::status::Status {
-                backend: "local".into(),
-                target: "test".into(),
-                now: Default::default(),
-                queues: Vec::new(),
-                projects: Vec::new(),
-                payments: Default::default(),
+        let mut s = Snapshot::empty("local", "test", Default::default());
+        s.parts = crate::app::snapshot::Parts::ready();
+        s.lists = [(queue.to_string(), vec![message; messages])].into();
+        s.loads = [(
+            queue.to_string(),
+            crate::app::snapshot::ListLoad {
+                state: crate::app::snapshot::LoadState::Complete,
+                queue_count: None,
             },
-            lists: [(queue.to_string(), vec![message; messages])].into(),
-            throughput: Vec::new(),
-            functions: Vec::new(),
-            late_payments: Default::default(),
-            audit: Vec::new(),
-            collected_at: Default::default(),
-        }
+        )]
+        .into();
+        s
     }
 
     #[test]
@@ -540,6 +537,33 @@ mod tests {
             b.list_title(&s, 3_420, 120),
             "goal_achievement_queue — 3,420 of 10,000 message(s) · 1,234 marked · filter /payment pay-000122 was declined"
         );
+    }
+
+    #[test]
+    fn on_aws_the_title_counts_what_is_loaded_against_the_queue() {
+        let queue = "etc_parked";
+        let mut s = snapshot_with(queue, 3_420);
+        s.status.backend = "aws".into();
+        s.status.queues = vec![crowdfund_core::ports::QueueStats {
+            name: queue.into(),
+            visible: 9_990,
+            in_flight: 10,
+            ..Default::default()
+        }];
+        s.loads.insert(
+            queue.into(),
+            crate::app::snapshot::ListLoad {
+                state: crate::app::snapshot::LoadState::Loading,
+                queue_count: None,
+            },
+        );
+        let mut b = DlqBrowser::default();
+        b.open(queue);
+        assert_eq!(
+            b.list_title(&s, 3_420, 76),
+            "etc_parked — 3,420 of ~10,000 loaded (loading)"
+        );
+        assert_eq!(b.list_title(&s, 3_420, 24), "etc_parked — 3,420/~10,…");
     }
 
     #[test]
