@@ -281,3 +281,75 @@ async fn console_status_list_and_redrive_over_aws() {
     assert_eq!(target.visible, 2);
     assert_eq!(sqs.stats(QUEUE_PARKED).await.unwrap().visible, 1);
 }
+
+/// A browse of SQS reads each message once with concurrent receivers, tells the sink as it
+/// goes, stops at its cap, and releases everything it held: afterwards nothing is in flight and
+/// each message was received exactly once per browse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browse_reads_each_message_once_and_releases_them_all() {
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
+    let sqs = SqsQueues::new(clients.sqs.clone());
+    const PARKED: usize = 230;
+    for chunk in (0..PARKED).collect::<Vec<_>>().chunks(10) {
+        let batch: Vec<OutgoingMessage> = chunk
+            .iter()
+            .map(|i| OutgoingMessage {
+                entry_id: i.to_string(),
+                body: format!(
+                    r#"{{"kind":"payment_attempt","payload":{{"paymentId":"pay-{i}"}}}}"#
+                ),
+                delay_seconds: 0,
+            })
+            .collect();
+        sqs.send_batch(QUEUE_PARKED, &batch).await.unwrap();
+    }
+    let options = |max| crowdfund_console::ops::dlq::browse_options(QUEUE_PARKED, max);
+
+    let told = Mutex::new(0usize);
+    let read = sqs
+        .browse(QUEUE_PARKED, options(1_000), &|batch| {
+            *told.lock().unwrap() += batch.len();
+            true
+        })
+        .await
+        .unwrap();
+    let ids: HashSet<&str> = read.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids.len(), PARKED, "every message, once");
+    assert_eq!(read.len(), PARKED);
+    assert_eq!(
+        *told.lock().unwrap(),
+        PARKED,
+        "the sink heard of each one once"
+    );
+    assert!(
+        read.iter().all(|m| m.receive_count == 1),
+        "one receive each"
+    );
+    let stats = sqs.stats(QUEUE_PARKED).await.unwrap();
+    assert_eq!(
+        (stats.visible, stats.in_flight),
+        (PARKED as u64, 0),
+        "all released"
+    );
+
+    // A cap stops it, and what it read is released as well.
+    let capped = sqs
+        .browse(QUEUE_PARKED, options(25), &|_| true)
+        .await
+        .unwrap();
+    assert_eq!(capped.len(), 25);
+    // A sink that says stop ends it early.
+    let stopped = sqs
+        .browse(QUEUE_PARKED, options(1_000), &|_| false)
+        .await
+        .unwrap();
+    assert!(stopped.len() < PARKED, "{} read after stop", stopped.len());
+    let stats = sqs.stats(QUEUE_PARKED).await.unwrap();
+    assert_eq!(
+        (stats.visible, stats.in_flight),
+        (PARKED as u64, 0),
+        "all released"
+    );
+}

@@ -51,7 +51,7 @@ fn redrive_in_the_console(moto: &str, state: &Path, payment_id: &str, message_id
     t.key("2");
     let reason = format!("payment {payment_id} was declined");
     let screen = t.wait_for("the three parked payments", |s| {
-        s.contains("etc_parked — 3 message(s)")
+        s.contains("etc_parked — 3 of ~3 loaded")
             && tmux::dlq_rows(s).iter().any(|r| r.contains(&reason))
     });
     let index = tmux::dlq_rows(&screen)
@@ -75,11 +75,19 @@ fn redrive_in_the_console(moto: &str, state: &Path, payment_id: &str, message_id
     });
     let keystrokes = t.keystrokes();
 
-    // Any key closes the summary; q goes back to the overview; q quits.
+    // Any key closes the summary: the redriven message has left the list at once.
     t.key("q");
     t.wait_for("the DLQ browser again", |s| {
-        s.contains("etc_parked — 2 message(s)")
+        s.contains("etc_parked — 2 of ~")
     });
+    // A work queue shows its count, and its messages are not read (a read is a receive).
+    t.key(":");
+    t.type_text(QUEUE_PAYMENT_ATTEMPT);
+    t.key("Enter");
+    t.wait_for("the work queue, not read", |s| {
+        s.contains(&format!("{QUEUE_PAYMENT_ATTEMPT} — ~")) && s.contains("not read")
+    });
+    // q goes back to the overview; q quits.
     t.key("q");
     t.wait_for("the overview again", |s| s.contains("Lambda health"));
     t.key("q");
@@ -142,6 +150,10 @@ async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
     );
     let arrived = sqs.peek(QUEUE_PAYMENT_ATTEMPT, 10).await.unwrap();
     assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(
+        arrived[0].receive_count, 1,
+        "only this peek received the redriven message: the console, shown its queue, did not"
+    );
     let body: serde_json::Value = serde_json::from_str(&arrived[0].body).unwrap();
     assert_eq!(body["payload"]["paymentId"], chosen);
     assert_eq!(body["from"], QUEUE_PAYMENT_ATTEMPT);
