@@ -48,7 +48,7 @@ const QUIT_WAIT: Duration = Duration::from_secs(15);
 /// What a finished task tells the loop.
 enum Done {
     /// A source answered: its part for the UI.
-    Source(&'static str, Update),
+    Source(&'static str, Box<Update>),
     /// Messages a load saw for the first time (already sent to the UI): id and payment id.
     Found {
         queue: String,
@@ -64,7 +64,7 @@ enum Done {
         state: LoadState,
     },
     Ledger(Vec<(String, String)>),
-    Operation(String, anyhow::Result<Outcome>),
+    Operation(String, Box<anyhow::Result<Outcome>>),
 }
 
 /// One failure queue's index: which messages the UI holds.
@@ -215,7 +215,7 @@ impl Worker {
         let task = source(self.backend.clone());
         let done = self.done.clone();
         tokio::spawn(async move {
-            let _ = done.send(Done::Source(name, task.await));
+            let _ = done.send(Done::Source(name, Box::new(task.await)));
         });
     }
 
@@ -280,7 +280,7 @@ impl Worker {
             };
             let result =
                 runtime.block_on(dispatch::run_on(&b, operation, read_only, &mut progress));
-            let _ = done.send(Done::Operation(title, result));
+            let _ = done.send(Done::Operation(title, Box::new(result)));
         }));
     }
 
@@ -288,11 +288,11 @@ impl Worker {
         match done {
             Done::Source(name, update) => {
                 self.busy.remove(name);
-                let depths = match &update {
+                let depths = match update.as_ref() {
                     Update::Queues(Ok(queues)) => Some(queues.clone()),
                     _ => None,
                 };
-                self.send(update);
+                self.send(*update);
                 if let Some(queues) = depths {
                     self.depths = queues;
                     self.follow_counts();
@@ -304,14 +304,13 @@ impl Worker {
                     if let Some(index) = self.indexes.get_mut(&queue) {
                         index.ids.insert(id);
                     }
-                    match payment {
-                        Some(p) => match self.ledger.get(&p) {
+                    if let Some(p) = payment {
+                        match self.ledger.get(&p) {
                             Some(state) => known.push((p, state.clone())),
                             None => {
                                 self.pending_payments.insert(p);
                             }
-                        },
-                        None => {}
+                        }
                     }
                 }
                 if !known.is_empty() {
@@ -354,7 +353,7 @@ impl Worker {
             Done::Operation(title, result) => {
                 self.operation = None;
                 self.after_operation(&result);
-                self.event(finished(title, result));
+                self.event(finished(title, *result));
                 self.refresh(false);
             }
         }
