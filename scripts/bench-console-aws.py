@@ -12,11 +12,12 @@ checks go to moto directly, so they are never counted. In one run:
    until the overview's queue table shows a count for etc_parked (FIRST_SCREEN below).
 3. Idle requests per minute on the overview (view 1) and on the DLQ browser (view 2, etc_parked),
    each counted over a window (default 60 s) after a warm-up, by action.
-4. Browsing: the console stays open for a browsing period (default 300 s from launch, windows
-   included) while the views are cycled as a person would (BROWSE_STEPS: 1..7, the DLQ list,
-   `:payment_attempt_queue`, back to `:parked`). Then the 20 work messages are received once
-   with their ApproximateReceiveCount, less the 1 that read adds: the maximum is reported
-   (target 0: looking must not count as a delivery), and how many browsing pushed into etc_dlq.
+4. Browsing: the console stays open for a browsing period (default 300 s from the first
+   screen, windows included) while the views are cycled as a person would (BROWSE_STEPS: 1..7,
+   the DLQ list, `:payment_attempt_queue` until its messages are listed, back to `:parked`).
+   Then the 20 work messages are received once with their ApproximateReceiveCount, less the 1
+   that read adds: the maximum is reported (target 0: looking must not count as a delivery),
+   and how many browsing pushed into etc_dlq (SQS dead-letters them after 3 receives).
 5. Loading N messages: `crowdfund-console --aws dlq list etc_parked --limit N --json` (ids
    counted) against K boto3 threads (default 8) on the same proxy that receive 10 at a time with
    a 60 s visibility timeout until every message was seen once, then release them all
@@ -27,8 +28,8 @@ target/release):
 
     cargo build --release -p crowdfund-console --features aws
     cargo build --release -p crowdfund-handlers --features aws --bin crowdfund-local
-    python3 scripts/bench-console-aws.py [--json]                    # full size, about 15 min
-    python3 scripts/bench-console-aws.py --messages 1000 --browse 30 --window 20   # quick
+    python3 scripts/bench-console-aws.py [--also-size 80x24] [--json] [--save FILE]   # full size
+    python3 scripts/bench-console-aws.py --messages 1000 --browse 30 --window 20       # quick
 
 Needs tmux. The moto URL comes from --moto or $CROWDFUND_MOTO_URL; without either, moto is
 started with scripts/moto.sh and stopped at the end. It must be a loopback address: the endpoint
@@ -59,16 +60,22 @@ from latencyproxy import LatencyProxy  # noqa: E402
 PARKED = "etc_parked"
 WORK = "payment_attempt_queue"
 DLQ = "etc_dlq"
-# The overview's queue table has drawn etc_parked's row: its name, then a count.
-FIRST_SCREEN = re.compile(r"etc_parked\s+\d+")
+# The overview's queue table has drawn etc_parked's row: its name, then a count. Narrow
+# terminals cut the name (80 columns show `etc_par`), so only its start is required.
+FIRST_SCREEN = re.compile(r"│etc_par[a-z_]*\s+\d+")
 # The DLQ browser on etc_parked, with its message count in the title.
 DLQ_SCREEN = re.compile(r"etc_parked — (\d+) message")
-# What a person does while the console is open: keys (tmux key names; a step starting with
-# "text:" is typed literally), then a look of --dwell seconds. Cycled until the period ends.
+# The DLQ browser on the work queue once its messages are listed.
+WORK_LISTED = re.compile(r"payment_attempt_queue — [1-9]\d* message")
+# What a person does while the console is open: keys (tmux key names; "text:" is typed
+# literally), then, where a pattern is given, waiting until the screen shows it (what they
+# came to see), then a look of --dwell seconds. Cycled until the browsing period ends.
 BROWSE_STEPS = [
-    ["1"], ["2"], ["j", "j", "j"], ["Tab"], ["Tab"], ["PageDown"], ["3"], ["4"], ["5"],
-    ["6"], ["7"], [":", "text:payment_attempt_queue", "Enter"], ["j"], ["Tab"], ["Tab"],
-    ["1"], ["2"], [":", "text:parked", "Enter"], ["k"], ["1"],
+    (["1"], None), (["2"], None), (["j", "j", "j"], None), (["Tab"], None), (["Tab"], None),
+    (["PageDown"], None), (["3"], None), (["4"], None), (["5"], None), (["6"], None),
+    (["7"], None), ([":", "text:payment_attempt_queue", "Enter"], WORK_LISTED), (["j"], None),
+    (["Tab"], None), (["Tab"], None), (["1"], None), (["2"], None),
+    ([":", "text:parked", "Enter"], None), (["k"], None), (["1"], None),
 ]
 POLL_SECONDS = 0.02
 WORK_MESSAGES = 20
@@ -230,30 +237,38 @@ def window(proxy, seconds):
             {a: round(n / minutes, 1) for a, n in counts.most_common()})
 
 
-def first_screen(args, console_bin, endpoint, size, sqs, parked, tmp, name):
+def first_screen(args, console_bin, proxy, size, sqs, parked, tmp, name):
     """Launches a console and waits for its first screen; returns (Console, result)."""
     wait_visible(sqs, parked, args.messages, args.visible_timeout)
     d = os.path.join(tmp, name)
     os.makedirs(d)
-    c = Console(d, console_bin, endpoint, size, args.refresh)
+    c = Console(d, console_bin, proxy.url, size, args.refresh)
     seconds, screen, why = c.wait_for(FIRST_SCREEN, args.first_screen_timeout)
+    until = c.launched + seconds if seconds is not None else None
     result = {"size": f"{size[0]}x{size[1]}", "seconds": seconds, "note": why,
-              "screen": screen}
+              "requests": dict(proxy.counts(c.launched, until).most_common()), "screen": screen}
     shown = f"{seconds:.2f} s" if seconds is not None else why
     print(f"first screen at {size[0]}x{size[1]}: {shown}", file=sys.stderr)
     return c, result
 
 
-def browse(c, until, dwell):
-    """Cycles BROWSE_STEPS until `until` (time.monotonic()), at least once; keys sent."""
-    sent, n = 0, 0
+def browse(c, until, dwell, patience):
+    """Cycles BROWSE_STEPS until `until` (time.monotonic()), at least once: keys sent, steps,
+    and the waits for a screen that ran out."""
+    sent, n, missed = 0, 0, []
     while n < len(BROWSE_STEPS) or time.monotonic() < until:
-        step = BROWSE_STEPS[n % len(BROWSE_STEPS)]
-        c.keys(step)
-        sent += len(step)
+        keys, pattern = BROWSE_STEPS[n % len(BROWSE_STEPS)]
+        c.keys(keys)
+        sent += len(keys)
         n += 1
+        if pattern is not None:
+            seconds, _, why = c.wait_for(pattern, patience)
+            if seconds is None:
+                missed.append(f"{pattern.pattern}: {why}")
+                if not c.alive():
+                    break
         time.sleep(dwell)
-    return sent, n
+    return sent, n, missed
 
 
 # ---- receive counts after browsing -----------------------------------------------------------
@@ -374,8 +389,11 @@ def fmt(value, unit="s", digits=1):
     return "-" if value is None else f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
 
 
-def top(by_action, n=4):
-    return ", ".join(f"{a} {v:g}" for a, v in list(by_action.items())[:n]) or "-"
+def by_action_lines(label, by_action, n=6):
+    items = list(by_action.items())
+    shown = ", ".join(f"{a} {v:g}" for a, v in items[:n])
+    more = f", and {len(items) - n} more" if len(items) > n else ""
+    print(f"  {label}: {shown or 'none'}{more}")
 
 
 def report(r):
@@ -384,34 +402,46 @@ def report(r):
           f"{WORK_MESSAGES} work messages")
     rows = []
     for fs in r["firstScreen"]:
-        rows.append((f"first screen, {fs['size']}", fmt(fs["seconds"]), fs["note"] or "",
-                     "-"))
+        rows.append((f"first screen, {fs['size']}", fmt(fs["seconds"]), "",
+                     fs["note"] or f"{sum(fs['requests'].values())} requests before it"))
     for key, label in (("overview", "requests/min, overview (1)"),
                        ("dlq", "requests/min, DLQ view (2)")):
         w = r["idle"].get(key)
-        if w is None:
-            rows.append((label, "-", "not measured", "-"))
-        else:
-            rows.append((label, fmt(w["perMinute"], "", 0), w.get("note") or "",
-                         top(w["byAction"])))
-    rc = r["receiveCount"]
-    rows.append(("receive count after browsing (max)",
-                 "-" if rc["maxReceiveCount"] is None else str(rc["maxReceiveCount"]),
-                 f"{rc['stillInWorkQueue']} of {rc['workMessages']} still in {WORK}, "
-                 f"{rc['deadLetteredWhileBrowsing']} dead-lettered while browsing, "
-                 f"{rc['deadLetteredByThisRead']} by the read", "target 0"))
+        rows.append((label, "-", "", "not measured") if w is None else
+                    (label, fmt(w["perMinute"], "", 0), "", w.get("note") or ""))
+    rc = r.get("receiveCount")
+    if rc:
+        rows.append(("receive count after browsing, max",
+                     "-" if rc["maxReceiveCount"] is None else str(rc["maxReceiveCount"]), "0",
+                     f"{rc['stillInWorkQueue']} of {rc['workMessages']} left in {WORK}, "
+                     f"{rc['deadLetteredWhileBrowsing']} dead-lettered while browsing, "
+                     f"{rc['deadLetteredByThisRead']} by the read"))
     load = r["load"]
-    for key, label in (("console", "load: console dlq list"), ("boto3", "load: boto3 threads")):
+    for key, label in (("console", "load: console dlq list --limit N"),
+                       ("boto3", f"load: boto3, {r['threads']} threads")):
         x = load.get(key)
         if x:
-            ids = "-" if x["ids"] is None else f"{x['ids']} ids"
-            rows.append((label, fmt(x["seconds"], "s", 2), x.get("note") or ids,
-                         "" if key == "console" else f"{r['threads']} threads"))
-    ratio = load.get("ratio")
-    rows.append(("load: console / boto3", fmt(ratio, "x", 2), "", "target <= 1.3x"))
-    benchlib.table(("measure", "figure", "note", "detail / target"), rows)
-    print(f"browsing: {r['browse']['seconds']:.0f} s, {r['browse']['keys']} keys in "
-          f"{r['browse']['steps']} steps; whole run {r['runSeconds']:.0f} s")
+            ids = "-" if x["ids"] is None else f"{x['ids']} of {r['messages']} ids"
+            rows.append((label, fmt(x["seconds"], "s", 2), "", x.get("note") or ids))
+    if load:
+        rows.append(("load: console / boto3", fmt(load.get("ratio"), "x", 2), "<= 1.3x",
+                     "" if load.get("complete") else "not both complete"))
+    benchlib.table(("measure", "figure", "target", "note"), rows)
+    print("requests per minute by action:")
+    for key in ("overview", "dlq"):
+        if key in r["idle"]:
+            by_action_lines(key, r["idle"][key]["byAction"])
+    print("requests by action:")
+    for fs in r["firstScreen"]:
+        by_action_lines(f"until the first screen at {fs['size']}", fs["requests"])
+    for key in ("console", "boto3"):
+        if key in load:
+            by_action_lines(f"load, {key}", load[key]["requests"])
+    if "browse" in r:
+        b = r["browse"]
+        print(f"browsing: {b['seconds']:.0f} s from the first screen, {b['keys']} keys in "
+              f"{b['steps']} steps{'; ' + '; '.join(b['missed']) if b['missed'] else ''}")
+    print(f"whole run {r['runSeconds']:.0f} s")
     print(r["loadNote"])
 
 
@@ -439,7 +469,7 @@ def main():
                    help="warm-up in a view before its window is counted (10 s)")
     p.add_argument("--window", type=float, default=60.0, help="counting window (60 s)")
     p.add_argument("--browse", type=float, default=300.0,
-                   help="browsing period from launch, windows included (300 s)")
+                   help="browsing period from the first screen, windows included (300 s)")
     p.add_argument("--dwell", type=float, default=3.0, help="seconds per browsing step (3)")
     p.add_argument("--threads", type=int, default=8, help="boto3 receive threads (8)")
     p.add_argument("--load-timeout", type=float, default=900.0)
@@ -447,6 +477,7 @@ def main():
                    help="how long to wait for messages to be visible again (120 s)")
     p.add_argument("--skip-load", action="store_true", help="leave out step 5")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--save", help="also write the figures as JSON to this file")
     args = p.parse_args()
     if args.messages < 1 or args.threads < 1 or args.window <= 0:
         sys.exit("--messages, --threads and --window must be positive")
@@ -472,9 +503,11 @@ def main():
     try:
         with tempfile.TemporaryDirectory(prefix="bench-console-aws-") as tmp:
             # 2. First screen.
-            c, fs = first_screen(args, console_bin, endpoint, args.size, sqs, parked, tmp, "main")
+            c, fs = first_screen(args, console_bin, proxy, args.size, sqs, parked, tmp, "main")
             r["firstScreen"].append(fs)
-            browse_until = c.launched + args.browse
+            # Browsing starts once there is something to look at.
+            browse_from = time.monotonic()
+            browse_until = browse_from + args.browse
 
             # 3. Idle requests on the overview, then on the DLQ browser.
             time.sleep(args.settle)
@@ -496,9 +529,10 @@ def main():
 
             # 4. Browsing, then the work messages' receive counts.
             t0 = time.monotonic()
-            keys, steps = browse(c, browse_until, args.dwell)
-            r["browse"] = {"seconds": time.monotonic() - c.launched, "keys": keys,
-                           "steps": steps, "requests": dict(proxy.counts(c.launched).most_common())}
+            keys, steps, missed = browse(c, browse_until, args.dwell, args.first_screen_timeout)
+            r["browse"] = {"seconds": time.monotonic() - browse_from, "keys": keys,
+                           "steps": steps, "missed": missed,
+                           "requests": dict(proxy.counts(c.launched).most_common())}
             c.quit()
             c = None
             r["receiveCount"] = receive_counts(args, sqs, work, dlq)
@@ -506,7 +540,7 @@ def main():
                   f"{r['receiveCount']['receiveCounts']}", file=sys.stderr)
 
             for size in args.also_size:
-                c, fs = first_screen(args, console_bin, endpoint, size, sqs, parked, tmp,
+                c, fs = first_screen(args, console_bin, proxy, size, sqs, parked, tmp,
                                      f"{size[0]}x{size[1]}")
                 r["firstScreen"].append(fs)
                 c.quit()
@@ -537,8 +571,11 @@ def main():
     r["proxyErrors"] = proxy.errors
     r["runSeconds"] = time.monotonic() - run_started
     r["loadNote"] = benchlib.load_note()
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as f:
+            json.dump(r, f, indent=1, ensure_ascii=False)
     if args.json:
-        print(json.dumps(r, indent=1))
+        print(json.dumps(r, indent=1, ensure_ascii=False))
     else:
         report(r)
         for fs in r["firstScreen"]:
