@@ -145,17 +145,37 @@ def wait_visible(sqs, url, n, timeout):
 
 
 def prepare(args, local, moto, sqs):
+    """Reset, provision, fill. With --reuse-parked, a moto that already holds exactly N messages
+    in etc_parked (from an earlier run) keeps them: moto's cost per message sent grows with the
+    queue, so filling 10,000 takes it over ten minutes. The other queues are emptied and the work
+    messages sent anew either way."""
     t0 = time.monotonic()
-    benchlib.reset(moto)
-    benchlib.provision(local, moto)
+    reused = False
+    if args.reuse_parked:
+        try:
+            parked = sqs.get_queue_url(QueueName=PARKED)["QueueUrl"]
+            reused = wait_visible(sqs, parked, args.messages, args.visible_timeout) is not None \
+                and queue_counts(sqs, parked) == (args.messages, 0, 0)
+        except sqs.exceptions.QueueDoesNotExist:
+            reused = False
+        if not reused:
+            print("etc_parked does not hold exactly the messages asked for: starting afresh",
+                  file=sys.stderr)
+    if not reused:
+        benchlib.reset(moto)
+        benchlib.provision(local, moto)
     parked = sqs.get_queue_url(QueueName=PARKED)["QueueUrl"]
     work = sqs.get_queue_url(QueueName=WORK)["QueueUrl"]
     dlq = sqs.get_queue_url(QueueName=DLQ)["QueueUrl"]
-    send_all(sqs, parked, [parked_envelope(i) for i in range(args.messages)])
+    if reused:
+        for url in (work, dlq):
+            sqs.purge_queue(QueueUrl=url)
+    else:
+        send_all(sqs, parked, [parked_envelope(i) for i in range(args.messages)])
     send_all(sqs, work, [work_envelope(i) for i in range(WORK_MESSAGES)])
-    print(f"reset, provisioned, {args.messages} parked and {WORK_MESSAGES} work messages "
-          f"in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-    return parked, work, dlq
+    print(f"{'kept' if reused else 'reset, provisioned,'} {args.messages} parked and "
+          f"{WORK_MESSAGES} work messages in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+    return parked, work, dlq, reused
 
 
 # ---- the console in tmux ---------------------------------------------------------------------
@@ -343,20 +363,24 @@ def console_list(args, console_bin, endpoint, tmp):
     except (ValueError, KeyError, TypeError) as e:
         return {"seconds": seconds, "ids": None, "note": f"unreadable output: {e}"}
     note = None if len(ids) == args.messages else f"listed {len(ids)} of {args.messages}"
-    return {"seconds": seconds, "ids": len(ids), "listed": len(listed), "note": note}
+    return {"seconds": seconds, "elapsed": seconds, "ids": len(ids), "listed": len(listed),
+            "note": note}
 
 
 def boto3_load(args, endpoint, parked_name, total):
-    """K threads receive until every message was seen once, then release them all."""
+    """K threads receive until every message was seen once (or --load-timeout ran out), then
+    release what they hold."""
     lock = threading.Lock()
     seen = set()
     calls = collections.Counter()
+    started = time.monotonic()
+    deadline = started + args.load_timeout
 
     def worker(_):
         sqs = benchlib.client("sqs", endpoint)
         url = sqs.get_queue_url(QueueName=parked_name)["QueueUrl"]
         mine = []
-        while True:
+        while time.monotonic() < deadline:
             with lock:
                 if len(seen) >= total:
                     break
@@ -372,14 +396,19 @@ def boto3_load(args, endpoint, parked_name, total):
             mine.extend(got)
         return sqs, url, mine
 
-    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
         held = list(pool.map(worker, range(args.threads)))
         received = time.monotonic()
         list(pool.map(lambda h: release(h[0], h[1], h[2]), held))
     seconds = time.monotonic() - started
-    note = None if len(seen) == total else f"saw {len(seen)} of {total}"
-    return {"seconds": seconds, "receiveSeconds": received - started, "ids": len(seen),
+    if len(seen) == total:
+        note = None
+    elif received >= deadline:
+        note = f"did not finish within {args.load_timeout:.0f} s: saw {len(seen)} of {total}"
+    else:
+        note = f"saw {len(seen)} of {total}"
+    return {"seconds": seconds if len(seen) == total else None,
+            "elapsed": seconds, "receiveSeconds": received - started, "ids": len(seen),
             "receives": calls["receive"], "note": note}
 
 
@@ -422,7 +451,10 @@ def report(r):
         x = load.get(key)
         if x:
             ids = "-" if x["ids"] is None else f"{x['ids']} of {r['messages']} ids"
-            rows.append((label, fmt(x["seconds"], "s", 2), "", x.get("note") or ids))
+            note = x.get("note") or ids
+            if x["seconds"] is None and x.get("elapsed") is not None:
+                note += f", stopped after {x['elapsed']:.0f} s"
+            rows.append((label, fmt(x["seconds"], "s", 2), "", note))
     if load:
         rows.append(("load: console / boto3", fmt(load.get("ratio"), "x", 2), "<= 1.3x",
                      "" if load.get("complete") else "not both complete"))
@@ -472,10 +504,14 @@ def main():
                    help="browsing period from the first screen, windows included (300 s)")
     p.add_argument("--dwell", type=float, default=3.0, help="seconds per browsing step (3)")
     p.add_argument("--threads", type=int, default=8, help="boto3 receive threads (8)")
-    p.add_argument("--load-timeout", type=float, default=900.0)
+    p.add_argument("--load-timeout", type=float, default=900.0,
+                   help="limit on each of step 5's loads (900 s)")
     p.add_argument("--visible-timeout", type=float, default=120.0,
                    help="how long to wait for messages to be visible again (120 s)")
     p.add_argument("--skip-load", action="store_true", help="leave out step 5")
+    p.add_argument("--reuse-parked", action="store_true",
+                   help="keep etc_parked when it already holds exactly --messages messages "
+                   "(moto takes over ten minutes to fill 10,000)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--save", help="also write the figures as JSON to this file")
     args = p.parse_args()
@@ -494,17 +530,26 @@ def main():
     run_started = time.monotonic()
     moto = benchlib.moto_endpoint(args.moto)
     sqs = benchlib.client("sqs", moto)
-    parked, work, dlq = prepare(args, local, moto, sqs)
+    parked, work, dlq, reused = prepare(args, local, moto, sqs)
     proxy = LatencyProxy(moto, delay=args.delay_ms / 1000)
     endpoint = proxy.start()
     r = {"moto": moto, "proxy": endpoint, "delayMs": args.delay_ms, "messages": args.messages,
-         "threads": args.threads, "firstScreen": [], "idle": {}, "load": {}}
+         "threads": args.threads, "reusedParked": reused, "firstScreen": [], "idle": {},
+         "load": {}}
+
+    def save():
+        """The figures so far (so that an interrupted run keeps what it measured)."""
+        if args.save:
+            r["runSeconds"] = time.monotonic() - run_started
+            with open(args.save, "w", encoding="utf-8") as f:
+                json.dump(r, f, indent=1, ensure_ascii=False)
     c = None
     try:
         with tempfile.TemporaryDirectory(prefix="bench-console-aws-") as tmp:
             # 2. First screen.
             c, fs = first_screen(args, console_bin, proxy, args.size, sqs, parked, tmp, "main")
             r["firstScreen"].append(fs)
+            save()
             # Browsing starts once there is something to look at.
             browse_from = time.monotonic()
             browse_until = browse_from + args.browse
@@ -516,6 +561,7 @@ def main():
                                      "note": None if fs["seconds"] is not None
                                      else "before the first screen showed"}
             print(f"overview: {per_min:.0f} requests/min", file=sys.stderr)
+            save()
             c.keys(["2"])
             seconds, screen, why = c.wait_for(DLQ_SCREEN, args.first_screen_timeout)
             shown = DLQ_SCREEN.search(screen)
@@ -526,6 +572,7 @@ def main():
                 "listed": int(shown.group(1)) if shown else None,
                 "note": why or (f"lists {shown.group(1)}" if shown else None), "screen": screen}
             print(f"DLQ view: {per_min:.0f} requests/min", file=sys.stderr)
+            save()
 
             # 4. Browsing, then the work messages' receive counts.
             t0 = time.monotonic()
@@ -538,6 +585,7 @@ def main():
             r["receiveCount"] = receive_counts(args, sqs, work, dlq)
             print(f"browsed {time.monotonic() - t0:.0f} s more; receive counts "
                   f"{r['receiveCount']['receiveCounts']}", file=sys.stderr)
+            save()
 
             for size in args.also_size:
                 c, fs = first_screen(args, console_bin, proxy, size, sqs, parked, tmp,
@@ -545,6 +593,7 @@ def main():
                 r["firstScreen"].append(fs)
                 c.quit()
                 c = None
+                save()
 
             # 5. Loading N messages: the console's list, then boto3 threads.
             if not args.skip_load:
@@ -553,6 +602,7 @@ def main():
                 r["load"]["console"] = console_list(args, console_bin, endpoint, tmp)
                 r["load"]["console"]["requests"] = dict(proxy.counts(t).most_common())
                 print(f"console dlq list: {r['load']['console']}", file=sys.stderr)
+                save()
                 wait_visible(sqs, parked, args.messages, args.visible_timeout)
                 t = time.monotonic()
                 r["load"]["boto3"] = boto3_load(args, endpoint, PARKED, args.messages)
