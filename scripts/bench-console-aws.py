@@ -36,6 +36,11 @@ started with scripts/moto.sh and stopped at the end. It must be a loopback addre
 is reset. boto3 runs from target/bench/venv, created on first use (see scripts/benchlib.py).
 A step that does not finish in its time-out is reported as such ("did not show within N s"),
 and the run goes on.
+
+moto's cost per call grows with the queue: at 10,000 messages one ReceiveMessage on etc_parked
+takes seconds and filling the queue over ten minutes (the "moto alone" row gives the per-call
+cost of the run). Read the figures against that row; --reuse-parked skips the filling when moto
+still holds the queue of an earlier run.
 """
 import argparse
 import collections
