@@ -36,6 +36,7 @@ async fn read(console: &Console) -> Result<Status> {
 
 /// SQS has no age-of-oldest attribute; CloudWatch (the backend's metrics port) has it.
 /// Without it, say so.
+#[cfg(feature = "aws")]
 async fn fill_ages(console: &Console, s: &mut Status) {
     if let Some(metrics) = &console.backend.metrics
         && let Err(e) = metrics.queue_ages(&mut s.queues, s.now.timestamp()).await
