@@ -69,9 +69,11 @@ DLQ = "etc_dlq"
 # terminals cut the name (80 columns show `etc_par`), so only its start is required.
 FIRST_SCREEN = re.compile(r"│etc_par[a-z_]*\s+\d+")
 # The DLQ browser on etc_parked, with its message count in the title.
-DLQ_SCREEN = re.compile(r"etc_parked — (\d+) message")
-# The DLQ browser on the work queue once its messages are listed.
-WORK_LISTED = re.compile(r"payment_attempt_queue — [1-9]\d* message")
+DLQ_SCREEN = re.compile(r"etc_parked — ([\d,]+) (?:of ~[\d,]+ loaded|message)")
+# The DLQ browser on the work queue: its count, its messages not read (a read is a receive).
+WORK_LISTED = re.compile(r"payment_attempt_queue — ~[\d,]+ messages, not read")
+# The status line while the console loads a queue's messages into its index.
+LOADING = "loading etc_parked"
 # What a person does while the console is open: keys (tmux key names; "text:" is typed
 # literally), then, where a pattern is given, waiting until the screen shows it (what they
 # came to see), then a look of --dwell seconds. Cycled until the browsing period ends.
@@ -367,7 +369,7 @@ def receive_counts(args, sqs, work, dlq):
 def console_list(args, console_bin, endpoint, tmp):
     cmd = [console_bin, "--state", os.path.join(tmp, "list", "world.json"), "--aws",
            "--endpoint-url", endpoint, "dlq", "list", PARKED, "--limit", str(args.messages),
-           "--json"]
+           "--no-ledger", "--json"]
     os.makedirs(os.path.join(tmp, "list"), exist_ok=True)
     started = time.monotonic()
     try:
@@ -586,6 +588,17 @@ def main():
             browse_from = time.monotonic()
             browse_until = browse_from + args.browse
 
+            # The index of etc_parked loads in the background: idle starts once it is in.
+            loaded_at = None
+            deadline = time.monotonic() + args.load_timeout
+            while time.monotonic() < deadline:
+                if LOADING not in c.screen():
+                    loaded_at = time.monotonic() - c.launched
+                    break
+                time.sleep(0.2)
+            r["tuiLoad"] = {"seconds": loaded_at,
+                            "requests": dict(proxy.counts(c.launched).most_common())}
+            print(f"console index of {PARKED} loaded after {loaded_at} s", file=sys.stderr)
             # 3. Idle requests on the overview, then on the DLQ browser.
             time.sleep(args.settle)
             per_min, by_action = window(proxy, args.window)
@@ -601,7 +614,7 @@ def main():
             per_min, by_action = window(proxy, args.window)
             r["idle"]["dlq"] = {
                 "perMinute": per_min, "byAction": by_action,
-                "listed": int(shown.group(1)) if shown else None,
+                "listed": int(shown.group(1).replace(",", "")) if shown else None,
                 "note": why or (f"lists {shown.group(1)}" if shown else None), "screen": screen}
             print(f"DLQ view: {per_min:.0f} requests/min", file=sys.stderr)
             save()
