@@ -135,7 +135,7 @@ pub fn run(
         let mut last_rate = Instant::now();
         loop {
             tokio::select! {
-                Some(done) = finished_tasks.recv() => worker.on_done(done, &handle),
+                Some(done) = finished_tasks.recv() => worker.on_done(done),
                 _ = tick.tick() => {
                     loop {
                         match commands.try_recv() {
@@ -284,7 +284,7 @@ impl Worker {
         }));
     }
 
-    fn on_done(&mut self, done: Done, _: &tokio::runtime::Handle) {
+    fn on_done(&mut self, done: Done) {
         match done {
             Done::Source(name, update) => {
                 self.busy.remove(name);
