@@ -141,6 +141,15 @@ pub trait QueueClient: MessageSender {
         receipt_handle: &str,
         visibility_timeout_seconds: u32,
     ) -> PortResult<()>;
+    /// Makes received messages visible again at once. SQS does it in batches, several at a
+    /// time: a disposal that held thousands of messages it did not take must not release
+    /// them one call each.
+    async fn release_all(&self, queue: &str, receipt_handles: &[String]) -> PortResult<()> {
+        for handle in receipt_handles {
+            self.change_visibility(queue, handle, 0).await?;
+        }
+        Ok(())
+    }
     /// Reads up to `max` messages without consuming them: visibility is restored at once.
     async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>>;
     /// Reads each message of `queue` once, up to `options.max`, telling `sink` as they come,

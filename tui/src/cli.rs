@@ -220,8 +220,10 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
-    /// Peek at messages without consuming them.
+    /// List messages (on SQS a browse: each is received once and released; see the README).
     List(DlqListArgs),
+    /// The failure causes in a queue: count, kinds, first and last seen, sample ids.
+    Groups(GroupsArgs),
     /// Send messages back to the queue they came from (or --to another), then process them.
     Redrive(RedriveArgs),
     /// Delete messages (after writing them to a backup file).
@@ -236,13 +238,33 @@ pub struct DisposalArgs {
     /// Queue to take from (etc_dlq, etc_parked, or any queue).
     pub queue: String,
     /// Message id (repeatable).
-    #[arg(long = "id", value_name = "ID")]
+    #[arg(long = "id", value_name = "ID", conflicts_with_all = ["reason", "grep"])]
     pub ids: Vec<String>,
-    /// Every message in the queue.
+    /// Every message in the queue (with --reason or --grep: every one that matches).
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
     #[command(flatten)]
+    pub matching: MatchArgs,
+    #[command(flatten)]
     pub act: ActArgs,
+}
+
+/// Messages by failure cause or by text: the same rules as the console's groups and `/`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MatchArgs {
+    /// Only messages of this failure cause, as `dlq groups` names it (ids, amounts and times
+    /// in TEXT are ignored, so a reason copied from one message takes its whole group).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Only messages whose body, id or ledger state contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+}
+
+impl MatchArgs {
+    pub fn filter(&self) -> crate::ops::dlq::groups::MessageFilter {
+        crate::ops::dlq::groups::MessageFilter::new(self.reason.clone(), self.grep.clone())
+    }
 }
 
 /// How an operation that changes something is run from the command line.
@@ -271,17 +293,35 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Only these message ids (default: all).
-    #[arg(long = "id", value_name = "ID")]
+    #[arg(long = "id", value_name = "ID", conflicts_with_all = ["reason", "grep"])]
     pub ids: Vec<String>,
+    #[command(flatten)]
+    pub matching: MatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsArgs {
+    /// Queue to group (etc_dlq or etc_parked).
+    pub queue: String,
+    /// Read at most this many messages (on SQS each is received once, then released).
+    #[arg(long, default_value_t = crate::ops::dlq::DEFAULT_MAX_MESSAGES,
+          value_parser = parse_max_messages)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DlqListArgs {
     /// Queue to list (default: etc_dlq and etc_parked).
     pub queue: Option<String>,
-    /// At most this many messages per queue.
+    /// At most this many messages per queue (with --reason or --grep: this many that match).
     #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub limit: usize,
+    #[command(flatten)]
+    pub matching: MatchArgs,
     /// Leave out each payment's state in the ledger (one read per payment).
     #[arg(long)]
     pub no_ledger: bool,

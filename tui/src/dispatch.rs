@@ -97,8 +97,13 @@ impl Operation {
                         "to each message's `from` queue".into()
                     }
                 };
+                let chosen = r
+                    .chosen_by
+                    .as_ref()
+                    .map_or_else(String::new, |f| format!(" where {f}"));
                 format!(
-                    "{} {count} message(s) from {} {whither}{pace}? A backup is written first.",
+                    "{} {count} message(s){chosen} from {} {whither}{pace}? A backup is written \
+                     first.",
                     capitalized(r.verb()),
                     r.source
                 )

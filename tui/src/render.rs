@@ -1,5 +1,6 @@
 //! Human-readable output: aligned tables with the numbers people compare also drawn as bars.
 
+use crate::ops::dlq::groups::FailureGroup;
 use crate::ops::dlq::{DisposalReport, DlqMessage};
 use crate::ops::goal::GoalPlan;
 use crate::ops::status::Status;
@@ -123,6 +124,50 @@ pub fn messages(list: &[DlqMessage]) -> String {
     }
     if list.is_empty() {
         out.push_str("(no messages)\n");
+    }
+    out
+}
+
+/// `dlq groups`: one line per cause, the largest first.
+pub fn groups(queue: &str, read: usize, groups: &[FailureGroup]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} message(s) of {queue} read, {} cause(s)",
+        thousands(read as u64),
+        groups.len()
+    );
+    let _ = writeln!(
+        out,
+        "{:>7} {:<12} {:<19} {:<19} {:<24} {:<30} CAUSE",
+        "COUNT", "", "FIRST SEEN", "LAST SEEN", "KINDS", "SAMPLE IDS"
+    );
+    let largest = groups.iter().map(|g| g.count).max().unwrap_or(1).max(1);
+    for g in groups {
+        let kinds = if g.kinds.is_empty() {
+            "-".to_string()
+        } else {
+            g.kinds.join(",")
+        };
+        let _ = writeln!(
+            out,
+            "{:>7} {:<12} {:<19} {:<19} {:<24} {:<30} {}",
+            thousands(g.count),
+            bar(g.count as f64 / largest as f64, 12),
+            g.first_seen.format("%Y-%m-%d %H:%M:%S"),
+            g.last_seen.format("%Y-%m-%d %H:%M:%S"),
+            kinds,
+            g.sample_ids.join(","),
+            g.cause
+        );
+    }
+    if groups.is_empty() {
+        out.push_str("(no messages)\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "act on one: crowdfund-console dlq redrive {queue} --reason \"CAUSE\" (or dlq list/delete/export)"
+        );
     }
     out
 }

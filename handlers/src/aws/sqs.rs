@@ -202,6 +202,9 @@ impl SqsQueues {
     }
 }
 
+/// ChangeMessageVisibilityBatch calls in flight when releasing what a disposal held.
+const RELEASE_PARALLEL: usize = 8;
+
 /// What a browse has read so far, shared by its receivers.
 #[derive(Default)]
 struct Browse {
@@ -392,6 +395,15 @@ impl QueueClient for SqsQueues {
             .await
             .map_err(|e| port_error(SERVICE, &format!("queue {queue}"), e))?;
         Ok(())
+    }
+
+    async fn release_all(&self, queue: &str, receipt_handles: &[String]) -> PortResult<()> {
+        if receipt_handles.is_empty() {
+            return Ok(());
+        }
+        let url = self.url(queue).await?;
+        self.release(&url, queue, receipt_handles, RELEASE_PARALLEL)
+            .await
     }
 
     async fn peek(&self, queue: &str, max: usize) -> PortResult<Vec<ReceivedMessage>> {

@@ -151,6 +151,16 @@ impl Default for KeyBindings {
                 "mark a range (from the last mark)",
             ),
             b(
+                &[Key::ch('a')],
+                MarkAll,
+                "mark every message shown (the filter's, or the group's)",
+            ),
+            b(
+                &[Key::ch('c')],
+                ToggleGroups,
+                "DLQ: failures grouped by cause (enter opens one), or the messages",
+            ),
+            b(
                 &[Key::ctrl('\\'), Key::ctrl('4')],
                 ClearMarks,
                 "clear marks",

@@ -63,7 +63,11 @@ pub enum Action {
     Inspect,
     Mark,
     MarkRange,
+    /// Mark every message shown (the whole filtered list, or the selected group).
+    MarkAll,
     ClearMarks,
+    /// The DLQ view: show the failures grouped by cause, or the messages again.
+    ToggleGroups,
     Redrive,
     RedriveTo,
     Delete,

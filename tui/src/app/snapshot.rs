@@ -274,7 +274,7 @@ pub async fn collect(b: &Backend, browsed: &str, wall: Timestamp) -> Result<Snap
         if lists.contains_key(q) || topology::queue(q).is_none() {
             continue;
         }
-        let list = dlq::list_messages(b, q, LIST_LIMIT, true)
+        let list = dlq::list_messages(b, q, LIST_LIMIT, true, &|_| {})
             .await
             .map_err(|e| e.to_string())?;
         lists.insert(q.to_string(), list);

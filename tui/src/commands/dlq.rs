@@ -1,9 +1,11 @@
-//! `dlq list`, `dlq redrive`, `dlq delete`, `dlq export`.
+//! `dlq list`, `dlq groups`, `dlq redrive`, `dlq delete`, `dlq export`. A `--reason` or
+//! `--grep` reads the queue whole and acts on exactly the ids that match.
 
 use super::{Console, confirm, print_json, progress_bar};
 use crate::backend::Backend;
-use crate::cli::{DeleteArgs, DlqListArgs, ExportArgs, RedriveArgs};
+use crate::cli::{DeleteArgs, DisposalArgs, DlqListArgs, ExportArgs, GroupsArgs, RedriveArgs};
 use crate::dispatch::{self, Extent, Operation, Outcome};
+use crate::ops::dlq::groups::{MessageFilter, group_by_cause};
 use crate::ops::dlq::{self, Disposal, DisposalRequest, FAILURE_QUEUES, Selection};
 use crate::render;
 use anyhow::{Result, bail};
@@ -14,14 +16,22 @@ pub fn list(console: &Console, args: DlqListArgs) -> Result<()> {
         Some(q) => vec![dlq::check_queue(q)?.to_string()],
         None => FAILURE_QUEUES.iter().map(|q| q.to_string()).collect(),
     };
+    let filter = args.matching.filter();
+    let matcher = filter.matcher();
     let mut all = Vec::new();
     for q in &queues {
-        if !dlq::browsable(&console.backend, q) {
-            all.extend(look(console, q, &args)?);
-            continue;
-        }
-        let listed = dlq::list_messages(&console.backend, q, args.limit, !args.no_ledger);
-        all.extend(console.block_on(listed)?);
+        let mut listed = if !dlq::browsable(&console.backend, q) {
+            look(console, q, &args)?
+        } else if filter.is_empty() {
+            let listed = dlq::list_messages(&console.backend, q, args.limit, !args.no_ledger, &|_| {});
+            console.block_on(listed)?
+        } else {
+            // The matches can be anywhere in the queue: read it whole, then keep `limit`.
+            read_queue(console, q, dlq::DEFAULT_MAX_MESSAGES, !args.no_ledger)?
+        };
+        listed.retain(|m| matcher.matches(m));
+        listed.truncate(args.limit);
+        all.extend(listed);
     }
     if args.json {
         print_json(&all)
@@ -29,6 +39,70 @@ pub fn list(console: &Console, args: DlqListArgs) -> Result<()> {
         print!("{}", render::messages(&all));
         Ok(())
     }
+}
+
+/// `dlq groups`: the failure causes of a failure queue, read whole (up to `--limit`).
+pub fn groups(console: &Console, args: GroupsArgs) -> Result<()> {
+    let queue = dlq::check_queue(&args.queue)?;
+    if !dlq::browsable(&console.backend, queue) {
+        bail!(
+            "{queue} is a work queue: on SQS reading it receives its messages and raises their \
+             receive counts, so it is not grouped; group etc_dlq or etc_parked, or look at it \
+             with `dlq list {queue}`"
+        );
+    }
+    let mut messages = read_queue(console, queue, args.limit, false)?;
+    let read = messages.len();
+    let matcher = args.matching.filter().matcher();
+    messages.retain(|m| matcher.matches(m));
+    let groups = group_by_cause(&messages);
+    if args.json {
+        print_json(&serde_json::json!({ "queue": queue, "read": read, "groups": groups }))
+    } else {
+        print!("{}", render::groups(queue, read, &groups));
+        Ok(())
+    }
+}
+
+/// Reads up to `max` messages of `queue` with a progress bar: grouping and filtering need the
+/// whole queue, and on SQS with thousands of messages that takes a while.
+fn read_queue(
+    console: &Console,
+    queue: &str,
+    max: usize,
+    with_ledger: bool,
+) -> Result<Vec<dlq::DlqMessage>> {
+    let depth = console
+        .block_on(console.backend.queues.stats(queue))
+        .map_or(0, |q| q.visible + q.in_flight + q.delayed);
+    let bar = progress_bar(depth.min(max as u64), &format!("reading {queue}"));
+    let read = |n: usize| {
+        let n = n as u64;
+        bar.set_length(bar.length().unwrap_or(0).max(n));
+        bar.set_position(n);
+    };
+    let listed = dlq::list_messages(&console.backend, queue, max, with_ledger, &read);
+    let listed = console.block_on(listed);
+    bar.finish_and_clear();
+    Ok(listed?)
+}
+
+/// The ids of `queue` that `filter` takes; none is an error that changes nothing.
+fn matching_ids(console: &Console, queue: &str, filter: &MessageFilter) -> Result<Vec<String>> {
+    let queue = dlq::check_queue(queue)?;
+    let matcher = filter.matcher();
+    let ids: Vec<String> = read_queue(console, queue, dlq::MAX_MESSAGES_LIMIT, false)?
+        .into_iter()
+        .filter(|m| matcher.matches(m))
+        .map(|m| m.message_id)
+        .collect();
+    if ids.is_empty() {
+        bail!(
+            "no message of {queue} matches {}; nothing was changed (see `crowdfund-console dlq groups {queue}`)",
+            filter.describe().unwrap_or_default()
+        );
+    }
+    Ok(ids)
 }
 
 /// A work queue on SQS: reading its messages receives them, so it is an operation, asked for.
@@ -47,33 +121,39 @@ fn look(console: &Console, queue: &str, args: &DlqListArgs) -> Result<Vec<dlq::D
     }
 }
 
-fn selection(queue: &str, all: bool, ids: &[String], verb: &str) -> Result<Selection> {
-    if all {
+fn selection(t: &DisposalArgs, verb: &str) -> Result<Selection> {
+    if t.all || !t.matching.filter().is_empty() {
+        // With a filter, the matching ids replace `All` once the queue is read.
         Ok(Selection::All)
-    } else if ids.is_empty() {
+    } else if t.ids.is_empty() {
         bail!(
-            "say which messages to {verb}: --all, or --id ID (repeatable); see `dlq list {queue}`"
+            "say which messages to {verb}: --all, --id ID (repeatable), --reason TEXT or --grep \
+             TEXT; see `dlq list {q}` and `dlq groups {q}`",
+            q = t.queue
         )
     } else {
-        Ok(Selection::Ids(ids.to_vec()))
+        Ok(Selection::Ids(t.ids.to_vec()))
     }
 }
 
 /// A redrive or delete as the command line asked for it.
 pub struct DisposalCommand {
     request: DisposalRequest,
+    /// Chooses the ids when the command line gave a cause or a text.
+    filter: MessageFilter,
     yes: bool,
     json: bool,
 }
 
 pub fn redrive_request(args: &RedriveArgs) -> Result<DisposalCommand> {
     let t = &args.chosen;
-    let selection = selection(&t.queue, t.all, &t.ids, "redrive")?;
+    let selection = selection(t, "redrive")?;
     let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.act.dry_run)
         .with_rate(args.rate);
     request.native = args.native;
     Ok(DisposalCommand {
         request,
+        filter: t.matching.filter(),
         yes: t.act.yes,
         json: t.act.json,
     })
@@ -83,12 +163,13 @@ pub fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
     let t = &args.chosen;
     let request = DisposalRequest::new(
         &t.queue,
-        selection(&t.queue, t.all, &t.ids, "delete")?,
+        selection(t, "delete")?,
         Disposal::Delete,
         t.act.dry_run,
     );
     Ok(DisposalCommand {
         request,
+        filter: t.matching.filter(),
         yes: t.act.yes,
         json: t.act.json,
     })
@@ -96,9 +177,22 @@ pub fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
 
 /// Redrive or delete: confirm, run with a progress bar, report.
 pub fn dispose(console: &Console, t: DisposalCommand) -> Result<()> {
-    let DisposalCommand { request, yes, json } = t;
+    let DisposalCommand {
+        mut request,
+        filter,
+        yes,
+        json,
+    } = t;
+    dispatch::authorize(&Operation::Dispose(request.clone()), console.read_only)?;
+    if !filter.is_empty() {
+        if request.native {
+            bail!("--native moves the whole queue; it cannot take --reason or --grep");
+        }
+        let ids = matching_ids(console, &request.source, &filter)?;
+        request.selection = Selection::Ids(ids);
+        request = request.chosen_by(filter.describe());
+    }
     let action = Operation::Dispose(request.clone());
-    dispatch::authorize(&action, console.read_only)?;
     let total = console.block_on(confirm_disposal(&console.backend, &action, &request, yes))?;
     let bar = progress_bar(total, request.verb());
     let outcome = console.run(action, &mut |n| {
@@ -180,7 +274,10 @@ async fn confirm_disposal(
 }
 
 pub fn export(console: &Console, args: ExportArgs) -> Result<()> {
-    let selection = if args.ids.is_empty() {
+    let filter = args.matching.filter();
+    let selection = if !filter.is_empty() {
+        Selection::Ids(matching_ids(console, &args.queue, &filter)?)
+    } else if args.ids.is_empty() {
         Selection::All
     } else {
         Selection::Ids(args.ids)

@@ -189,7 +189,7 @@ pub fn writer(cli: &Cli, interactive: bool) -> Option<String> {
         Some(Command::GoalCheck(a)) => unless_dry(a.act.dry_run, "goal-check"),
         Some(
             Command::Status(_)
-            | Command::Dlq(DlqCommand::List(_) | DlqCommand::Export(_))
+            | Command::Dlq(DlqCommand::List(_) | DlqCommand::Groups(_) | DlqCommand::Export(_))
             | Command::Dashboards(_),
         ) => None,
     }
@@ -223,6 +223,7 @@ pub fn run(console: &Console, command: Option<Command>) -> Result<()> {
         Some(Command::Status(a)) => status::run(console, a.json),
         Some(Command::Simulate(a)) => simulate::run(console, a),
         Some(Command::Dlq(DlqCommand::List(a))) => dlq::list(console, a),
+        Some(Command::Dlq(DlqCommand::Groups(a))) => dlq::groups(console, a),
         Some(Command::Dlq(DlqCommand::Redrive(a))) => {
             dlq::dispose(console, dlq::redrive_request(&a)?)
         }

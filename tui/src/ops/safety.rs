@@ -245,6 +245,9 @@ pub struct AuditEntry {
     /// A goal check's cut-off: payments after it are cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Timestamp>,
+    /// The filter that chose the messages (`cause ~ "…"`, `text ~ "…"`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub selected: u64,
     pub moved: u64,
     pub failed: u64,
@@ -270,6 +273,7 @@ impl AuditEntry {
             queue: queue.to_string(),
             to: None,
             at: None,
+            filter: None,
             selected: 0,
             moved: 0,
             failed: 0,

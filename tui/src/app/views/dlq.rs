@@ -2,20 +2,24 @@
 //! the disposals (redrive, delete) and export of what is marked.
 
 mod draw;
+mod groups;
 
 use super::{Component, Context, Cursor, Effect, motion};
 use crate::app::Action;
 use crate::app::render_cache::RenderCache;
 use crate::app::snapshot::{LoadState, Snapshot};
 use crate::dispatch::{Extent, Operation};
+use crate::ops::dlq::groups::{FailureGroup, MessageFilter, group_by_cause};
 use crate::ops::dlq::{Disposal, DisposalRequest, DlqMessage, Selection};
 use crate::render::thousands;
 use crowdfund_core::topology::QUEUE_PARKED;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 pub use draw::{highlight_json_line, wrap_words};
 
@@ -33,10 +37,18 @@ pub struct DlqBrowser {
     /// Where the last mark was made, for marking a range.
     pub anchor: Option<usize>,
     pub filter: String,
+    /// The group opened from the causes: the list shows only its messages.
+    pub cause: Option<String>,
+    /// Showing the failures grouped by cause instead of the messages.
+    pub by_cause: bool,
+    /// The selected group, while they are shown.
+    pub group_cursor: Cursor,
     pub pane: Pane,
     pub detail_scroll: u16,
     /// Emptied with every new snapshot; drawing reads and fills it.
     pub render_cache: RenderCache,
+    /// The groups of the list as filtered, computed once per snapshot and filter.
+    groups_cache: RefCell<Option<(String, Rc<Vec<FailureGroup>>)>>,
 }
 
 impl Default for DlqBrowser {
@@ -47,48 +59,92 @@ impl Default for DlqBrowser {
             marked: BTreeSet::new(),
             anchor: None,
             filter: String::new(),
+            cause: None,
+            by_cause: false,
+            group_cursor: Cursor::default(),
             pane: Pane::List,
             detail_scroll: 0,
             render_cache: RenderCache::default(),
+            groups_cache: RefCell::new(None),
         }
     }
 }
 
 impl DlqBrowser {
+    /// What the list shows: the opened group's messages, those the `/` text matches. The same
+    /// rules as `--reason`/`--grep` on the command line ([`MessageFilter`]).
+    pub fn message_filter(&self) -> MessageFilter {
+        MessageFilter::group(self.cause.clone(), Some(self.filter.clone()))
+    }
+
     /// The rows after the filter.
     pub fn rows<'s>(&self, s: &'s Snapshot) -> Vec<&'s DlqMessage> {
-        let f = self.filter.to_lowercase();
+        let matcher = self.message_filter().matcher();
         s.list(&self.queue)
             .iter()
-            .filter(|m| f.is_empty() || message_matches(m, &f))
+            .filter(|m| matcher.matches(m))
             .collect()
     }
 
     /// How many rows there are, without collecting them (moving runs this per key).
     pub fn row_count(&self, s: &Snapshot) -> usize {
         let list = s.list(&self.queue);
-        if self.filter.is_empty() {
+        let filter = self.message_filter();
+        if filter.is_empty() {
             return list.len();
         }
-        let f = self.filter.to_lowercase();
-        list.iter().filter(|m| message_matches(m, &f)).count()
+        let matcher = filter.matcher();
+        list.iter().filter(|m| matcher.matches(m)).count()
     }
 
     /// The rows in `range` (after the filter), without building the rest: the list may hold
     /// ten thousand messages and a frame shows forty.
     pub fn window<'s>(&self, s: &'s Snapshot, range: Range<usize>) -> Vec<&'s DlqMessage> {
         let list = s.list(&self.queue);
-        if self.filter.is_empty() {
+        let filter = self.message_filter();
+        if filter.is_empty() {
             let end = range.end.min(list.len());
             return list
                 .get(range.start.min(end)..end)
                 .map_or_else(Vec::new, |r| r.iter().collect());
         }
-        let f = self.filter.to_lowercase();
+        let matcher = filter.matcher();
         list.iter()
-            .filter(|m| message_matches(m, &f))
+            .filter(|m| matcher.matches(m))
             .skip(range.start)
             .take(range.len())
+            .collect()
+    }
+
+    /// The causes of the messages the `/` text matches, the largest first; computed once per
+    /// snapshot (grouping normalises every reason).
+    pub fn groups(&self, s: &Snapshot) -> Rc<Vec<FailureGroup>> {
+        let key = format!("{}\u{0}{}", self.queue, self.filter);
+        if let Some((k, groups)) = self.groups_cache.borrow().as_ref()
+            && *k == key
+        {
+            return groups.clone();
+        }
+        let matcher = MessageFilter::new(None, Some(self.filter.clone())).matcher();
+        let groups = Rc::new(group_by_cause(
+            s.list(&self.queue).iter().filter(|m| matcher.matches(m)),
+        ));
+        *self.groups_cache.borrow_mut() = Some((key, groups.clone()));
+        groups
+    }
+
+    fn selected_group(&self, s: &Snapshot) -> Option<FailureGroup> {
+        self.groups(s).get(self.group_cursor.selected).cloned()
+    }
+
+    /// The ids of one group's messages (those the `/` text matches).
+    fn group_ids(&self, s: &Snapshot, cause: &str) -> Vec<String> {
+        let matcher = MessageFilter::group(Some(cause.to_string()), Some(self.filter.clone()))
+            .matcher();
+        s.list(&self.queue)
+            .iter()
+            .filter(|m| matcher.matches(m))
+            .map(|m| m.message_id.clone())
             .collect()
     }
 
@@ -104,9 +160,40 @@ impl DlqBrowser {
         }
         self.queue = queue.to_string();
         self.cursor = Cursor::default();
+        self.group_cursor = Cursor::default();
+        self.cause = None;
         self.clear_marks();
         self.detail_scroll = 0;
         true
+    }
+
+    /// Opens the group of `cause`: the list shows its messages.
+    fn open_group(&mut self, cause: String) {
+        self.cause = Some(cause);
+        self.by_cause = false;
+        self.cursor = Cursor::default();
+        self.detail_scroll = 0;
+    }
+
+    /// Marks every message shown; in the groups, every message of the selected group (again:
+    /// unmarks them).
+    fn mark_all(&mut self, s: &Snapshot) {
+        let ids: Vec<String> = if self.by_cause {
+            let Some(g) = self.selected_group(s) else {
+                return;
+            };
+            self.group_cursor.move_by(1, self.groups(s).len());
+            self.group_ids(s, &g.cause)
+        } else {
+            self.rows(s).iter().map(|m| m.message_id.clone()).collect()
+        };
+        if ids.iter().all(|id| self.marked.contains(id)) {
+            for id in &ids {
+                self.marked.remove(id);
+            }
+        } else {
+            self.marked.extend(ids);
+        }
     }
 
     /// Filters the list by `text` (any field, case-insensitive), from its first row.
@@ -164,22 +251,37 @@ impl DlqBrowser {
         }
     }
 
-    /// A redrive or delete of what is chosen, to confirm.
+    /// A redrive or delete of what is chosen (the marked messages; else, in the groups, the
+    /// selected group; else the selected message), to confirm.
     pub fn propose_disposal(&self, disposal: Disposal, cx: &Context) -> Effect {
-        let ids = self.chosen_ids(cx.snapshot);
+        let s = cx.snapshot;
+        let (ids, chosen_by) = match self.selected_group(s) {
+            Some(g) if self.by_cause && self.marked.is_empty() => {
+                let filter = MessageFilter::group(Some(g.cause.clone()), Some(self.filter.clone()));
+                (self.group_ids(s, &g.cause), filter.describe())
+            }
+            _ => (self.chosen_ids(s), None),
+        };
         if ids.is_empty() {
             return Effect::Error(format!("{} is empty: nothing to act on", self.queue));
         }
         let count = ids.len() as u64;
         let request = DisposalRequest::new(&self.queue, Selection::Ids(ids), disposal, false)
-            .with_rate(cx.redrive_rate);
+            .with_rate(cx.redrive_rate)
+            .chosen_by(chosen_by);
         Effect::Propose(Operation::Dispose(request), Extent::messages(count))
     }
 
-    /// An export of what is marked, or of the whole queue, to confirm.
+    /// An export of what is marked, else of what is shown (the whole queue when nothing
+    /// filters it), to confirm.
     fn propose_export(&self, s: &Snapshot) -> Effect {
-        let (selection, count) = if self.marked.is_empty() {
+        let filter = self.message_filter();
+        let (selection, count) = if self.marked.is_empty() && filter.is_empty() {
             (Selection::All, self.row_count(s))
+        } else if self.marked.is_empty() {
+            let ids: Vec<String> = self.rows(s).iter().map(|m| m.message_id.clone()).collect();
+            let count = ids.len();
+            (Selection::Ids(ids), count)
         } else {
             (
                 Selection::Ids(self.marked.iter().cloned().collect()),
@@ -200,6 +302,9 @@ impl DlqBrowser {
 impl Component for DlqBrowser {
     fn update(&mut self, action: &Action, cx: &Context) -> Effect {
         let s = cx.snapshot;
+        if self.by_cause {
+            return self.update_groups(action, cx);
+        }
         if let Some(by) = motion(action) {
             self.move_by(by, s);
             return Effect::None;
@@ -208,6 +313,13 @@ impl Component for DlqBrowser {
             // Esc leaves the message for the list first (narrow terminals show it alone).
             Action::Back if self.pane == Pane::Detail => self.pane = Pane::List,
             Action::Back if !self.filter.is_empty() => self.filter.clear(),
+            // Out of an opened group: back to the groups.
+            Action::Back if self.cause.is_some() => {
+                self.cause = None;
+                self.by_cause = true;
+            }
+            Action::ToggleGroups => self.by_cause = true,
+            Action::MarkAll => self.mark_all(s),
             Action::Inspect if self.unread_work_queue(s) => return self.propose_look(s),
             Action::Inspect => self.pane = Pane::Detail,
             Action::Mark => self.toggle_mark(s),
@@ -223,11 +335,43 @@ impl Component for DlqBrowser {
 
     fn on_snapshot(&mut self, s: &Snapshot) {
         self.render_cache.clear();
+        self.groups_cache.borrow_mut().take();
         self.cursor.clamp(self.row_count(s));
+        self.group_cursor.clamp(self.groups(s).len());
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
-        self.draw_browser(frame, area, s);
+        if self.by_cause {
+            self.draw_groups(frame, area, s);
+        } else {
+            self.draw_browser(frame, area, s);
+        }
+    }
+}
+
+impl DlqBrowser {
+    /// Keys while the groups are shown: enter opens one, `a` marks it whole, `r`/`d` act on
+    /// the marked messages or else on the selected group.
+    fn update_groups(&mut self, action: &Action, cx: &Context) -> Effect {
+        let s = cx.snapshot;
+        if let Some(by) = motion(action) {
+            self.group_cursor.move_by(by, self.groups(s).len());
+            return Effect::None;
+        }
+        match action {
+            Action::Back | Action::ToggleGroups => self.by_cause = false,
+            Action::Inspect => match self.selected_group(s) {
+                Some(g) => self.open_group(g.cause),
+                None => return Effect::Error(format!("{} has no messages", self.queue)),
+            },
+            Action::Mark | Action::MarkAll => self.mark_all(s),
+            Action::Redrive => return self.propose_disposal(Disposal::Redrive { to: None }, cx),
+            Action::RedriveTo => return Effect::AskRedriveTarget,
+            Action::Delete => return self.propose_disposal(Disposal::Delete, cx),
+            Action::Export => return self.propose_export(s),
+            _ => return Effect::Ignored,
+        }
+        Effect::None
     }
 }
 
@@ -300,7 +444,7 @@ impl DlqBrowser {
 
     /// What the message pane says when no message is selected.
     pub fn empty_hint(&self, s: &Snapshot) -> String {
-        if !self.filter.is_empty() {
+        if !self.message_filter().is_empty() {
             return "no message matches the filter (esc clears it)".into();
         }
         match s.load(&self.queue).state {
@@ -327,19 +471,4 @@ impl DlqBrowser {
             Pane::Detail => Pane::List,
         }
     }
-}
-
-fn message_matches(m: &DlqMessage, f: &str) -> bool {
-    let fields = [
-        Some(m.message_id.as_str()),
-        m.kind.as_deref(),
-        m.from.as_deref(),
-        m.reason.as_deref(),
-        m.payment_id.as_deref(),
-        m.ledger_state.as_deref(),
-    ];
-    fields
-        .into_iter()
-        .flatten()
-        .any(|v| v.to_lowercase().contains(f))
 }

@@ -3,7 +3,7 @@
 
 use super::DlqError;
 use super::request::{
-    Disposal, DisposalReport, DisposalRequest, Moved, NativeMove, NotMoved, Selection,
+    Chosen, Disposal, DisposalReport, DisposalRequest, Moved, NativeMove, NotMoved, Selection,
 };
 use crate::backend::Backend;
 use crate::ops::safety::{AuditEntry, AuditTrail, Backup, Ending};
@@ -45,6 +45,7 @@ pub async fn dispose(
             &req.source,
         );
         intent.to = req.target().map(str::to_string);
+        intent.filter.clone_from(&req.chosen_by);
         if let Selection::Ids(ids) = &req.selection {
             intent.selected = ids.len() as u64;
         }
@@ -101,8 +102,9 @@ async fn plan_dry_run(
     req: &DisposalRequest,
     report: &mut DisposalReport,
 ) -> Result<(), DlqError> {
+    let chosen = req.chosen();
     for m in b.queues.peek(&req.source, usize::MAX).await? {
-        if !req.selects(&m.message_id) {
+        if !chosen.contains(&m.message_id) {
             continue;
         }
         match req.destination(&m.body) {
@@ -168,6 +170,7 @@ async fn move_messages(
     let mut backup: Option<Backup> = None;
     let mut held: Vec<ReceivedMessage> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let chosen = req.chosen();
     let wanted = match &req.selection {
         Selection::All => None,
         Selection::Ids(ids) => Some(ids.len()),
@@ -267,7 +270,7 @@ async fn move_messages(
             }
             Some(Ok(batch)) if batch.is_empty() => receiving = false,
             Some(Ok(batch)) => {
-                let prepared = classify(req, batch, &mut seen, report, &mut held);
+                let prepared = classify(req, &chosen, batch, &mut seen, report, &mut held);
                 taken += prepared.values().map(Vec::len).sum::<usize>();
                 if !prepared.is_empty() {
                     let file = match &mut backup {
@@ -310,13 +313,10 @@ async fn move_messages(
             }
         }
     }
-    // Release what was held, whatever happened above.
-    for m in &held {
-        let _ = b
-            .queues
-            .change_visibility(&req.source, &m.receipt_handle, 0)
-            .await;
-    }
+    // Release what was held, whatever happened above; a message whose release failed comes
+    // back by itself when its hold runs out.
+    let handles: Vec<String> = held.into_iter().map(|m| m.receipt_handle).collect();
+    let _ = b.queues.release_all(&req.source, &handles).await;
     report.backup = backup.map(|f| f.path.display().to_string());
     failure.map_or(Ok(()), Err)
 }
@@ -324,6 +324,7 @@ async fn move_messages(
 /// Splits a received batch into what moves (by target) and what is held or skipped.
 fn classify(
     req: &DisposalRequest,
+    chosen: &Chosen<'_>,
     batch: Vec<ReceivedMessage>,
     seen: &mut HashSet<String>,
     report: &mut DisposalReport,
@@ -331,7 +332,7 @@ fn classify(
 ) -> Prepared {
     let mut by_target = Prepared::new();
     for m in batch {
-        if !seen.insert(m.message_id.clone()) || !req.selects(&m.message_id) {
+        if !seen.insert(m.message_id.clone()) || !chosen.contains(&m.message_id) {
             held.push(m);
             continue;
         }

@@ -13,6 +13,7 @@
 //! - `dispose`: running one, batched or as an SQS move task.
 
 mod dispose;
+pub mod groups;
 mod request;
 
 pub use dispose::{NATIVE_ACTION, dispose, pace_delay};
@@ -179,19 +180,29 @@ async fn ledger_state(b: &Backend, payment_id: String) -> Result<(String, String
     Ok((payment_id, state))
 }
 
+/// Told how many messages a read has seen so far.
+pub type ReadProgress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
 /// Reads up to `limit` messages of `queue` (a browse: see [`browsable`]), and with
-/// `with_ledger` looks up each payment in the ledger.
+/// `with_ledger` looks up each payment in the ledger; `read` follows the browse.
 pub async fn list_messages(
     b: &Backend,
     queue: &str,
     limit: usize,
     with_ledger: bool,
+    read: ReadProgress<'_>,
 ) -> Result<Vec<DlqMessage>, DlqError> {
     let queue = check_queue(queue)?;
     let now = b.clock.now();
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let sink = |batch: &[ReceivedMessage]| {
+        let n = seen.fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed) + batch.len();
+        read(n);
+        true
+    };
     let read = b
         .queues
-        .browse(queue, browse_options(queue, limit), &|_| true)
+        .browse(queue, browse_options(queue, limit), &sink)
         .await?;
     let mut out: Vec<DlqMessage> = read
         .into_iter()
@@ -267,7 +278,7 @@ pub async fn look_messages(
     let mut intent = AuditEntry::intent(b.wall_clock.now(), &b.identity, "look", queue);
     intent.selected = limit as u64;
     let trail = AuditTrail::begin(&b.audit_log, intent)?;
-    let read = list_messages(b, queue, limit, true).await;
+    let read = list_messages(b, queue, limit, true, &|_| {}).await;
     let ending = match &read {
         Ok(_) => Ending::Ok,
         Err(e) => Ending::Failed(e),

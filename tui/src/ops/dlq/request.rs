@@ -37,6 +37,9 @@ pub struct DisposalRequest {
     pub native: bool,
     /// Set from outside (Ctrl-C, the TUI's cancel key) to stop after the batch in flight.
     pub cancel: CancelFlag,
+    /// How the ids were chosen when a filter chose them (a cause, a text), for the
+    /// confirmation and the audit line.
+    pub chosen_by: Option<String>,
 }
 
 /// Asks a running redrive to stop. Clones share the flag (and compare equal).
@@ -149,7 +152,14 @@ impl DisposalRequest {
             rate: None,
             native: false,
             cancel: CancelFlag::default(),
+            chosen_by: None,
         }
+    }
+
+    /// Names the filter that chose the ids (`None` when they were picked one by one).
+    pub fn chosen_by(mut self, filter: Option<String>) -> Self {
+        self.chosen_by = filter;
+        self
     }
 
     /// Redrive to `to` (or each `from`).
@@ -217,10 +227,21 @@ impl DisposalRequest {
         Ok(())
     }
 
-    pub(super) fn selects(&self, id: &str) -> bool {
+    /// The chosen ids as a set, built once: a disposal tests every message it receives, and a
+    /// group can be thousands of ids.
+    pub(super) fn chosen(&self) -> Chosen<'_> {
         match &self.selection {
-            Selection::All => true,
-            Selection::Ids(ids) => ids.iter().any(|i| i == id),
+            Selection::All => Chosen(None),
+            Selection::Ids(ids) => Chosen(Some(ids.iter().map(String::as_str).collect())),
         }
+    }
+}
+
+/// Which message ids a disposal takes (`None`: all).
+pub(super) struct Chosen<'a>(Option<std::collections::HashSet<&'a str>>);
+
+impl Chosen<'_> {
+    pub(super) fn contains(&self, id: &str) -> bool {
+        self.0.as_ref().is_none_or(|ids| ids.contains(id))
     }
 }

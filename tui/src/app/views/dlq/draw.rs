@@ -102,6 +102,9 @@ impl DlqBrowser {
                 count(self.marked.len())
             )));
         }
+        if let Some(cause) = &self.cause {
+            parts.push(TitlePart::new(format!("cause: {cause}"), "one cause"));
+        }
         if !self.filter.is_empty() {
             parts.push(TitlePart::new(
                 format!("filter /{}", self.filter),
@@ -173,7 +176,7 @@ impl DlqBrowser {
         };
         let scope = RowsScope {
             queue: self.queue.clone(),
-            filter: self.filter.clone(),
+            filter: self.message_filter().describe().unwrap_or_default(),
             width: rows_area.width,
             id_width,
         };
