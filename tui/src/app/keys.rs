@@ -158,7 +158,7 @@ impl Default for KeyBindings {
             b(
                 &[Key::ch('c')],
                 ToggleGroups,
-                "DLQ: failures grouped by cause (enter opens one), or the messages",
+                "DLQ: group failures by cause, or list the messages",
             ),
             b(
                 &[Key::ctrl('\\'), Key::ctrl('4')],
@@ -180,7 +180,11 @@ impl Default for KeyBindings {
                 Delete,
                 "delete marked (or selected), after a backup",
             ),
-            b(&[Key::ch('e')], Export, "export marked (or all) to JSONL"),
+            b(
+                &[Key::ch('e')],
+                Export,
+                "export marked (or all shown) to JSONL",
+            ),
             b(
                 &[Key::ch('g')],
                 GoalCheck,

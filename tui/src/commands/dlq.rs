@@ -23,7 +23,8 @@ pub fn list(console: &Console, args: DlqListArgs) -> Result<()> {
         let mut listed = if !dlq::browsable(&console.backend, q) {
             look(console, q, &args)?
         } else if filter.is_empty() {
-            let listed = dlq::list_messages(&console.backend, q, args.limit, !args.no_ledger, &|_| {});
+            let listed =
+                dlq::list_messages(&console.backend, q, args.limit, !args.no_ledger, &|_| {});
             console.block_on(listed)?
         } else {
             // The matches can be anywhere in the queue: read it whole, then keep `limit`.

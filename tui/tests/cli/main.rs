@@ -1,6 +1,7 @@
 //! crowdfund-console as a user runs it: the real binary, a state file in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod groups;
 mod lock;
 
 use serde_json::Value;

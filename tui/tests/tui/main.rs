@@ -558,3 +558,104 @@ fn popups_render_at_80x24() {
     );
     insta::assert_snapshot!("narrow_message", screen);
 }
+
+/// The DLQ view groups the failures by cause: `c` shows the groups, enter opens one (its
+/// messages only, esc goes back), `a` marks a whole group, and `r` on a group redrives exactly
+/// its messages, naming the cause in the question.
+#[test]
+fn failures_group_by_cause_and_a_group_is_redriven_whole() {
+    use crowdfund_console::ops::dlq::groups::cause_of;
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, "c");
+    assert!(app.views.dlq.by_cause);
+    let s = app.snapshot.clone().unwrap();
+    let groups = app.views.dlq.groups(&s);
+    assert!(
+        groups.len() >= 2,
+        "the seeded world fails for several causes"
+    );
+    let total: u64 = groups.iter().map(|g| g.count).sum();
+    assert_eq!(total as usize, s.list("etc_parked").len());
+    insta::assert_snapshot!("dlq_groups", render(&app, 120, 36));
+    insta::assert_snapshot!("dlq_groups_80x24", render(&app, 80, 24));
+
+    // Enter opens the first group: only its messages, as many as it counted.
+    app.handle_event(&key(KeyCode::Enter));
+    let rows = dlq_rows(&app);
+    assert_eq!(rows.len() as u64, groups[0].count);
+    assert!(rows.iter().all(|m| cause_of(m) == groups[0].cause));
+    app.handle_event(&key(KeyCode::Esc));
+    assert!(app.views.dlq.by_cause && app.views.dlq.cause.is_none());
+
+    // r on the second group, nothing marked: that group, whole.
+    press(&mut app, "jr");
+    let Some(Modal::Confirm { question, .. }) = &app.modal else {
+        panic!("no confirmation")
+    };
+    assert!(
+        question.contains(&format!(
+            "Redrive {} message(s) where cause = ",
+            groups[1].count
+        )),
+        "{question}"
+    );
+    press(&mut app, "y");
+    let commands = app.take_commands();
+    let [WorkerCommand::Run(Operation::Dispose(r))] = commands.as_slice() else {
+        panic!("expected one redrive, got {commands:?}")
+    };
+    let Selection::Ids(ids) = &r.selection else {
+        panic!("a group is redriven by its ids")
+    };
+    let mut expected: Vec<String> = s
+        .list("etc_parked")
+        .iter()
+        .filter(|m| cause_of(m) == groups[1].cause)
+        .map(|m| m.message_id.clone())
+        .collect();
+    let mut got = ids.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(
+        r.chosen_by
+            .as_deref()
+            .is_some_and(|c| c.contains(&groups[1].cause))
+    );
+}
+
+/// `a` marks every message of the selected group (and again unmarks them); in the list it
+/// marks exactly what the filter shows.
+#[test]
+fn a_marks_a_whole_group_or_everything_the_filter_shows() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, "c");
+    let s = app.snapshot.clone().unwrap();
+    let first = app.views.dlq.groups(&s)[0].clone();
+    press(&mut app, "a");
+    assert_eq!(app.views.dlq.marked.len() as u64, first.count);
+    press(&mut app, "ka");
+    assert!(
+        app.views.dlq.marked.is_empty(),
+        "a second a unmarks the group"
+    );
+
+    press(&mut app, "c");
+    app.update(Action::Filter);
+    for c in "declined".chars() {
+        app.handle_event(&key(KeyCode::Char(c)));
+    }
+    app.handle_event(&key(KeyCode::Enter));
+    let shown = dlq_rows(&app);
+    assert!(!shown.is_empty() && shown.len() < s.list("etc_parked").len());
+    press(&mut app, "a");
+    let marked: Vec<&String> = app.views.dlq.marked.iter().collect();
+    assert_eq!(marked.len(), shown.len());
+    assert!(
+        shown
+            .iter()
+            .all(|m| app.views.dlq.marked.contains(&m.message_id))
+    );
+}

@@ -139,8 +139,8 @@ impl DlqBrowser {
 
     /// The ids of one group's messages (those the `/` text matches).
     fn group_ids(&self, s: &Snapshot, cause: &str) -> Vec<String> {
-        let matcher = MessageFilter::group(Some(cause.to_string()), Some(self.filter.clone()))
-            .matcher();
+        let matcher =
+            MessageFilter::group(Some(cause.to_string()), Some(self.filter.clone())).matcher();
         s.list(&self.queue)
             .iter()
             .filter(|m| matcher.matches(m))

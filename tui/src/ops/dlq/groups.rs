@@ -29,7 +29,11 @@ pub fn normalise_reason(text: &str) -> String {
         let tail = &token[lead + core.len()..];
         let replaced = placeholder(core, &previous);
         previous = core.to_ascii_lowercase();
-        out.push(format!("{}{}{tail}", &token[..lead], replaced.unwrap_or(core)));
+        out.push(format!(
+            "{}{}{tail}",
+            &token[..lead],
+            replaced.unwrap_or(core)
+        ));
     }
     out.join(" ")
 }
@@ -47,6 +51,10 @@ fn placeholder<'a>(core: &'a str, previous: &str) -> Option<&'a str> {
         return Some("<email>");
     }
     if !core.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Type and version names (`i64`, `v2`) are part of the message, not of the message's data.
+    if core.len() <= 3 && core.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
     let numeric = core
@@ -237,8 +245,7 @@ impl Matcher {
 /// True when `needle` (lower case) is in the message's id, ledger state or body.
 fn text_contains(m: &DlqMessage, needle: &str) -> bool {
     contains_ignoring_case(&m.message_id, needle)
-        || m
-            .ledger_state
+        || m.ledger_state
             .as_deref()
             .is_some_and(|s| contains_ignoring_case(s, needle))
         || value_contains(&m.body, needle)
@@ -315,6 +322,10 @@ mod tests {
             "mail to \"<email>\" failed at <time>"
         );
         assert_eq!(
+            normalise_reason("invalid type: string \"lots\", expected i64 at line 1 column 93"),
+            "invalid type: string \"lots\", expected i64 at line <n> column <n>"
+        );
+        assert_eq!(
             normalise_reason("amount 50,000 over limit 1000"),
             "amount <n> over limit <n>"
         );
@@ -329,9 +340,14 @@ mod tests {
             failed("pay-9", 9, "PSP timed out after 10000 ms"),
             message("m-x", 5, Value::String("not json".into())),
         ];
-        messages.push(failed("pay-4", 4, "payment pay-4 was declined: card declined"));
+        messages.push(failed(
+            "pay-4",
+            4,
+            "payment pay-4 was declined: card declined",
+        ));
         let groups = group_by_cause(&messages);
-        let summary: Vec<(&str, u64)> = groups.iter().map(|g| (g.cause.as_str(), g.count)).collect();
+        let summary: Vec<(&str, u64)> =
+            groups.iter().map(|g| (g.cause.as_str(), g.count)).collect();
         assert_eq!(
             summary,
             vec![
@@ -366,7 +382,10 @@ mod tests {
         // A reason copied from another message of the group.
         let copied = MessageFilter::new(Some("payment pay-777 was DECLINED".into()), None);
         assert_eq!(ids(copied), vec!["pay-1"]);
-        assert_eq!(ids(MessageFilter::new(Some("unreadable".into()), None)), vec!["m-x"]);
+        assert_eq!(
+            ids(MessageFilter::new(Some("unreadable".into()), None)),
+            vec!["m-x"]
+        );
         assert_eq!(
             ids(MessageFilter::new(None, Some("tok_decline".into()))),
             vec!["pay-1", "pay-2", "m-x"]

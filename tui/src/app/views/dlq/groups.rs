@@ -94,9 +94,9 @@ impl DlqBrowser {
             None => vec![Line::from(self.empty_hint(s))],
         };
         frame.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: true })
-                .block(block("Group (enter: its messages · a: mark it · r: redrive it · c: back)")),
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(block(
+                "Group (enter: its messages · a: mark it · r: redrive it · c: back)",
+            )),
             detail,
         );
     }
@@ -133,16 +133,18 @@ fn group_detail(g: &FailureGroup, width: u16) -> Vec<Line<'static>> {
     };
     vec![
         Line::from(g.cause.clone()),
-        Line::from(cut(
-            &format!(
-                "{} message(s), sent {} … {}",
-                thousands(g.count),
-                g.first_seen.format("%Y-%m-%d %H:%M:%S"),
-                g.last_seen.format("%Y-%m-%d %H:%M:%S")
-            ),
-            room,
-        )
-        .into_owned()),
+        Line::from(
+            cut(
+                &format!(
+                    "{} message(s), sent {} … {}",
+                    thousands(g.count),
+                    g.first_seen.format("%Y-%m-%d %H:%M:%S"),
+                    g.last_seen.format("%Y-%m-%d %H:%M:%S")
+                ),
+                room,
+            )
+            .into_owned(),
+        ),
         Line::from(cut(&format!("kinds: {kinds}"), room).into_owned()),
         Line::from(cut(&format!("e.g. {}", g.sample_ids.join(", ")), room).into_owned()),
     ]
