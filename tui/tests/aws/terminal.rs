@@ -182,3 +182,149 @@ fn sorted_payment_ids(messages: &[crowdfund_core::ports::ReceivedMessage]) -> Ve
     ids.sort();
     ids
 }
+
+/// A parked message of `kind` from `from` that failed for `reason`.
+fn parked_failure(kind: &str, from: &str, payment_id: &str, reason: &str) -> String {
+    serde_json::json!({
+        "kind": kind, "from": from, "attempts": 3, "toDiscord": false, "lastError": reason,
+        "payload": {"paymentId": payment_id, "projectId": "prj-1", "amount": 50000,
+            "currency": "KRW", "card": "tok_approve"},
+    })
+    .to_string()
+}
+
+/// Parks messages in four causes of different sizes and one unreadable body; returns the
+/// payment ids of the PSP time-outs (the second largest group).
+async fn park_an_incident(sqs: &SqsQueues) -> Vec<String> {
+    use crowdfund_core::topology::QUEUE_APPROVE_PAYMENT;
+    let causes: [(&str, &str, &str, usize); 4] = [
+        (
+            "payment_attempt",
+            QUEUE_PAYMENT_ATTEMPT,
+            "payment {id} was declined: card declined",
+            9,
+        ),
+        (
+            "payment_attempt",
+            QUEUE_PAYMENT_ATTEMPT,
+            "PSP timed out after 10000 ms on {id}",
+            7,
+        ),
+        (
+            "approve_payment",
+            QUEUE_APPROVE_PAYMENT,
+            "funding API answered HTTP 503 for {id}",
+            5,
+        ),
+        (
+            "payment_attempt",
+            QUEUE_PAYMENT_ATTEMPT,
+            "payload is malformed at line 1 column {n}",
+            3,
+        ),
+    ];
+    let mut timed_out = Vec::new();
+    for (c, (kind, from, reason, count)) in causes.iter().enumerate() {
+        for n in 0..*count {
+            let id = format!("pay-{c}{n:03}");
+            let text = reason
+                .replace("{id}", &id)
+                .replace("{n}", &(n * 7).to_string());
+            sqs.send(QUEUE_PARKED, &parked_failure(kind, from, &id, &text), 0)
+                .await
+                .unwrap();
+            if c == 1 {
+                timed_out.push(id);
+            }
+        }
+    }
+    sqs.send(QUEUE_PARKED, "not json at all", 0).await.unwrap();
+    timed_out.sort();
+    timed_out
+}
+
+/// The incident walk-through on `--aws`: launch → DLQ → groups → the PSP time-outs → redrive
+/// the group → confirm; the keystrokes from launch to the redriven group.
+fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
+    let dir = state.parent().expect("the state file has a directory");
+    let state = state.display().to_string();
+    let args = [
+        "--state",
+        &state,
+        "--aws",
+        "--endpoint-url",
+        moto,
+        "--refresh",
+        "500ms",
+    ];
+    let mut t = Tmux::launch(dir, env!("CARGO_BIN_EXE_crowdfund-console"), &args);
+    t.wait_for("the overview on aws", |s| {
+        s.contains(" aws ") && s.contains(QUEUE_PARKED)
+    });
+    t.key("2");
+    t.wait_for("the parked messages, loaded", |s| {
+        s.contains("etc_parked — 25 of ~25 loaded")
+    });
+    t.key("c");
+    t.wait_for("the groups", |s| {
+        s.contains("5 cause(s)") && s.contains("PSP timed out after <n> ms on <id>")
+    });
+    t.key("j");
+    t.key("r");
+    t.wait_for("the confirmation naming the group", |s| {
+        s.contains("Redrive 7 message(s) where cause =")
+    });
+    t.key("y");
+    let summary = t.wait_for("the result summary", |s| s.contains("7 moved, 0 failed"));
+    let keystrokes = t.keystrokes();
+    t.key("q");
+    t.wait_for("the groups again, without the redriven one", |s| {
+        s.contains("4 cause(s)") && !s.contains("PSP timed out")
+    });
+    t.key("q");
+    t.key("q");
+    t.key("q");
+    (summary, keystrokes)
+}
+
+/// On moto: 25 parked messages in four causes and one unreadable body. In a real terminal the
+/// operator groups them, picks the PSP time-outs and redrives that group whole; SQS then holds
+/// exactly those seven on payment_attempt_queue and the other 18 still parked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redrive_one_cause_in_a_real_terminal_over_aws() {
+    let Some(moto) = moto_url() else { return };
+    if !tmux::available() {
+        return;
+    }
+    let _suite = SUITE.lock().await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
+    let sqs = SqsQueues::new(clients.sqs.clone());
+    let timed_out = park_an_incident(&sqs).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("console.json");
+    let (summary, keys) = {
+        let (moto, state) = (moto.clone(), state.clone());
+        tokio::task::spawn_blocking(move || redrive_a_group_in_the_console(&moto, &state))
+            .await
+            .unwrap()
+    };
+    eprintln!("keystrokes from launch to a redriven group on --aws: {keys}");
+    assert!(keys <= 12, "{keys} keystrokes");
+    assert!(
+        summary.contains("7 moved, 0 failed, 0 skipped"),
+        "{summary}"
+    );
+
+    let arrived = sorted_payment_ids(&sqs.peek(QUEUE_PAYMENT_ATTEMPT, 20).await.unwrap());
+    assert_eq!(
+        arrived, timed_out,
+        "exactly the group went back to its queue"
+    );
+    assert_eq!(sqs.stats(QUEUE_PARKED).await.unwrap().visible, 18);
+    let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"filter\":\"cause = \\\"PSP timed out after <n> ms on <id>\\\"\""),
+        "{audit}"
+    );
+}
