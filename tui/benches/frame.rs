@@ -3,8 +3,10 @@
 //! measured twice: moving between two rows (its detail pane cached), and scrolling down a row
 //! per frame (a new message, and a new window, every frame).
 //!
-//! Run: `cargo bench -p crowdfund-console --bench frame [-- FRAMES [SCENARIO…]]`; peak RSS:
-//! `/usr/bin/time -v target/release/deps/frame-* --bench`. Instruction counts, steady even on a
+//! Run: `cargo bench -p crowdfund-console --bench frame [-- FRAMES [--messages=N] [SCENARIO…]]`;
+//! peak RSS: `/usr/bin/time -v target/release/deps/frame-* --bench --messages=100000`. The
+//! messages fail for four causes, one in ten unreadable; `dlq-groups` draws them grouped by
+//! cause (the first frame groups them all). Instruction counts, steady even on a
 //! busy machine: `valgrind --tool=callgrind target/release/deps/frame-* 100 dlq` (less a run
 //! with 0 frames, over 5 × 100 frames).
 
@@ -19,7 +21,15 @@ use ratatui::backend::TestBackend;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-pub fn snapshot() -> Snapshot {
+/// Four causes, with ids in them as real reasons have (grouping takes the ids out).
+const CAUSES: [&str; 4] = [
+    "payment {id} was declined: card declined",
+    "PSP timed out after 10000 ms on {id}",
+    "funding API answered HTTP 503 for {id}",
+    "payment {id} was declined: attempt arrived with status 3 (failed upstream)",
+];
+
+pub fn snapshot(count: u64) -> Snapshot {
     let now = "2026-11-26T03:00:00Z".parse().unwrap_or_default();
     let queues = (0..50)
         .map(|i| QueueStats {
@@ -47,7 +57,7 @@ pub fn snapshot() -> Snapshot {
             deadline: now,
         })
         .collect();
-    let messages: Vec<DlqMessage> = (0..10_000)
+    let messages: Vec<DlqMessage> = (0..count)
         .map(|i| DlqMessage {
             queue: "etc_parked".into(),
             message_id: format!("m-{i:08}"),
@@ -55,14 +65,18 @@ pub fn snapshot() -> Snapshot {
             from: Some("payment_attempt_queue".into()),
             attempts: 4,
             to_discord: false,
-            reason: Some(format!("payment pay-{i:06} was declined: card declined")),
+            reason: Some(CAUSES[(i % 4) as usize].replace("{id}", &format!("pay-{i:06}"))),
             payment_id: Some(format!("pay-{i:06}")),
             ledger_state: Some("declined".into()),
             sent_at: now,
             age_seconds: i,
             receive_count: 1,
-            body: serde_json::json!({"kind": "payment_attempt", "from": "payment_attempt_queue", "attempts": 4,
-                "toDiscord": false, "payload": {"paymentId": format!("pay-{i:06}"), "amount": 50000, "currency": "KRW"}}),
+            body: if i % 10 == 9 {
+                serde_json::Value::String(format!("not an envelope {i}"))
+            } else {
+                serde_json::json!({"kind": "payment_attempt", "from": "payment_attempt_queue", "attempts": 4,
+                    "toDiscord": false, "payload": {"paymentId": format!("pay-{i:06}"), "amount": 50000, "currency": "KRW"}})
+            },
         })
         .collect();
     Snapshot {
@@ -121,8 +135,12 @@ fn main() {
         .filter(|a| a.parse::<u32>().is_err() && !a.starts_with('-'))
         .map(|a| a.to_lowercase())
         .collect();
+    let messages: u64 = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--messages=")?.parse().ok())
+        .unwrap_or(10_000);
     let mut app = App::new("local", "bench", false);
-    app.apply_snapshot(snapshot());
+    app.apply_snapshot(snapshot(messages));
     let mut terminal = match Terminal::new(TestBackend::new(160, 48)) {
         Ok(t) => t,
         Err(e) => {
@@ -130,11 +148,12 @@ fn main() {
             return;
         }
     };
-    println!("frame render time at 160x48, 50 queues, 10,000 DLQ messages (best of 5 runs)");
+    println!("frame render time at 160x48, 50 queues, {messages} DLQ messages (best of 5 runs)");
     let scenarios = [
         ("overview", View::Overview, Motion::Wiggle),
         ("dlq", View::Dlq, Motion::Wiggle),
         ("dlq-scroll", View::Dlq, Motion::Scroll),
+        ("dlq-groups", View::Dlq, Motion::Wiggle),
         ("projects", View::Projects, Motion::Wiggle),
         ("topology", View::Topology, Motion::Wiggle),
     ];
@@ -143,6 +162,20 @@ fn main() {
             continue;
         }
         app.update(Action::Show(v));
+        if name == "dlq-groups" {
+            // Grouping happens once per snapshot, on the first frame that shows the groups.
+            app.update(Action::ToggleGroups);
+            let started = Instant::now();
+            if terminal.draw(|f| view::draw(f, &app)).is_err() {
+                eprintln!("draw failed");
+                return;
+            }
+            println!(
+                "{:<10} {:>8.1} ms to group {messages} messages (first frame)",
+                "grouping",
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        }
         let mut best = f64::MAX;
         for _ in 0..5 {
             app.update(Action::Top);

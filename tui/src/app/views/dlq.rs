@@ -337,7 +337,10 @@ impl Component for DlqBrowser {
         self.render_cache.clear();
         self.groups_cache.borrow_mut().take();
         self.cursor.clamp(self.row_count(s));
-        self.group_cursor.clamp(self.groups(s).len());
+        // Grouping normalises every reason: only when the groups are on screen.
+        if self.by_cause {
+            self.group_cursor.clamp(self.groups(s).len());
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, s: &Snapshot) {
