@@ -10,6 +10,17 @@ use crowdfund_testkit::{ProvisionedMoto, moto_url, provisioned_moto};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// A provisioned moto, its queues and the suite's lock, when moto and tmux are both there.
+async fn moto_and_tmux() -> Option<(String, SqsQueues, tokio::sync::MutexGuard<'static, ()>)> {
+    let moto = moto_url()?;
+    if !tmux::available() {
+        return None;
+    }
+    let suite = SUITE.lock().await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
+    Some((moto, SqsQueues::new(clients.sqs.clone()), suite))
+}
+
 /// A declined payment as the DLQ handler parks it once its retries are used up.
 fn parked_payment(payment_id: &str) -> String {
     serde_json::json!({
@@ -104,13 +115,9 @@ fn redrive_in_the_console(moto: &str, state: &Path, payment_id: &str, message_id
 /// and waits on its `from` queue with a fresh retry budget, after a backup and an audit line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_a_parked_payment_in_a_real_terminal_over_aws() {
-    let Some(moto) = moto_url() else { return };
-    if !tmux::available() {
+    let Some((moto, sqs, _suite)) = moto_and_tmux().await else {
         return;
-    }
-    let _suite = SUITE.lock().await;
-    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
-    let sqs = SqsQueues::new(clients.sqs.clone());
+    };
     let mut parked = BTreeMap::new();
     for payment_id in ["pay-a", "pay-b", "pay-c"] {
         let id = sqs
@@ -292,13 +299,9 @@ fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
 /// exactly those seven on payment_attempt_queue and the other 18 still parked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_one_cause_in_a_real_terminal_over_aws() {
-    let Some(moto) = moto_url() else { return };
-    if !tmux::available() {
+    let Some((moto, sqs, _suite)) = moto_and_tmux().await else {
         return;
-    }
-    let _suite = SUITE.lock().await;
-    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
-    let sqs = SqsQueues::new(clients.sqs.clone());
+    };
     let timed_out = park_an_incident(&sqs).await;
 
     let dir = tempfile::tempdir().unwrap();

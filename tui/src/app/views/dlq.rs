@@ -324,11 +324,7 @@ impl Component for DlqBrowser {
             Action::Inspect => self.pane = Pane::Detail,
             Action::Mark => self.toggle_mark(s),
             Action::MarkRange => self.mark_range(s),
-            Action::Redrive => return self.propose_disposal(Disposal::Redrive { to: None }, cx),
-            Action::RedriveTo => return Effect::AskRedriveTarget,
-            Action::Delete => return self.propose_disposal(Disposal::Delete, cx),
-            Action::Export => return self.propose_export(s),
-            _ => return Effect::Ignored,
+            other => return self.propose_action(other, cx),
         }
         Effect::None
     }
@@ -368,13 +364,20 @@ impl DlqBrowser {
                 None => return Effect::Error(format!("{} has no messages", self.queue)),
             },
             Action::Mark | Action::MarkAll => self.mark_all(s),
-            Action::Redrive => return self.propose_disposal(Disposal::Redrive { to: None }, cx),
-            Action::RedriveTo => return Effect::AskRedriveTarget,
-            Action::Delete => return self.propose_disposal(Disposal::Delete, cx),
-            Action::Export => return self.propose_export(s),
-            _ => return Effect::Ignored,
+            other => return self.propose_action(other, cx),
         }
         Effect::None
+    }
+
+    /// Redrive, delete or export what is chosen, in the list and in the groups alike.
+    fn propose_action(&self, action: &Action, cx: &Context) -> Effect {
+        match action {
+            Action::Redrive => self.propose_disposal(Disposal::Redrive { to: None }, cx),
+            Action::RedriveTo => Effect::AskRedriveTarget,
+            Action::Delete => self.propose_disposal(Disposal::Delete, cx),
+            Action::Export => self.propose_export(cx.snapshot),
+            _ => Effect::Ignored,
+        }
     }
 }
 
