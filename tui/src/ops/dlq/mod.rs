@@ -11,10 +11,13 @@
 //!
 //! - `request`: what a disposal is (which messages, where to, how fast) and its report.
 //! - `dispose`: running one, batched or as an SQS move task.
+//! - [`check`]: what a redrive of chosen messages would do, by their payments' ledger states.
 
+pub mod check;
 mod dispose;
 mod request;
 
+pub use check::{LedgerCheck, check_before_redrive};
 pub use dispose::{NATIVE_ACTION, dispose, pace_delay};
 pub use request::{
     CancelFlag, Disposal, DisposalReport, DisposalRequest, Moved, NATIVE_MAX_RATE, NativeMove,
@@ -27,7 +30,6 @@ use crowdfund_core::domain::Timestamp;
 use crowdfund_core::envelope::EnvelopeHeader;
 use crowdfund_core::ports::{BrowseOptions, PortError, ReceivedMessage};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -154,29 +156,28 @@ pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMes
 }
 
 /// Each payment's state in the ledger (`approved`, `declined`, `cancelled`, or `none`), by
-/// payment id, each id asked once, a few at a time.
+/// payment id, each id asked once, in one batch read ([`Ledger::get_payments`]: BatchGetItem on
+/// DynamoDB, 100 keys a request).
+///
+/// [`Ledger::get_payments`]: crowdfund_core::ports::Ledger::get_payments
 pub async fn ledger_states<'a>(
     b: &Backend,
     payment_ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<(String, String)>, DlqError> {
-    let ids: std::collections::BTreeSet<String> =
-        payment_ids.into_iter().map(str::to_string).collect();
-    // Collected first: a lazy `map` closure would make the future not `Send`.
-    let lookups: Vec<_> = ids.into_iter().map(|id| ledger_state(b, id)).collect();
-    futures::stream::iter(lookups)
-        .buffer_unordered(BROWSE_RECEIVERS)
-        .try_collect()
-        .await
-}
-
-async fn ledger_state(b: &Backend, payment_id: String) -> Result<(String, String), DlqError> {
-    let state = b
-        .ledger
-        .get_payment(&payment_id)
-        .await?
-        .map_or("none", |r| r.status.as_str())
-        .to_string();
-    Ok((payment_id, state))
+    let ids: Vec<String> = payment_ids
+        .into_iter()
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = b.ledger.get_payments(&ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let state = found.get(&id).map_or("none", |r| r.status.as_str());
+            (id, state.to_string())
+        })
+        .collect())
 }
 
 /// Reads up to `limit` messages of `queue` (a browse: see [`browsable`]), and with
