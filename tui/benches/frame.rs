@@ -59,6 +59,7 @@ pub fn snapshot() -> Snapshot {
             payment_id: Some(format!("pay-{i:06}")),
             ledger_state: Some("declined".into()),
             sent_at: now,
+            expires_at: now + chrono::Duration::days(14),
             age_seconds: i,
             receive_count: 1,
             body: serde_json::json!({"kind": "payment_attempt", "from": "payment_attempt_queue", "attempts": 4,

@@ -2,6 +2,7 @@
 //! the disposals (redrive, delete) and export of what is marked.
 
 mod draw;
+mod order;
 
 use super::{Component, Context, Cursor, Effect, motion};
 use crate::app::Action;
@@ -18,6 +19,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 pub use draw::{highlight_json_line, wrap_words};
+pub use order::ListOrder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -33,6 +35,8 @@ pub struct DlqBrowser {
     /// Where the last mark was made, for marking a range.
     pub anchor: Option<usize>,
     pub filter: String,
+    /// Expiring first (the queue's order) or newest first (`o`).
+    pub order: ListOrder,
     pub pane: Pane,
     pub detail_scroll: u16,
     /// Emptied with every new snapshot; drawing reads and fills it.
@@ -47,6 +51,7 @@ impl Default for DlqBrowser {
             marked: BTreeSet::new(),
             anchor: None,
             filter: String::new(),
+            order: ListOrder::default(),
             pane: Pane::List,
             detail_scroll: 0,
             render_cache: RenderCache::default(),
@@ -58,8 +63,7 @@ impl DlqBrowser {
     /// The rows after the filter.
     pub fn rows<'s>(&self, s: &'s Snapshot) -> Vec<&'s DlqMessage> {
         let f = self.filter.to_lowercase();
-        s.list(&self.queue)
-            .iter()
+        order::in_order(s.list(&self.queue), self.order)
             .filter(|m| f.is_empty() || message_matches(m, &f))
             .collect()
     }
@@ -79,13 +83,10 @@ impl DlqBrowser {
     pub fn window<'s>(&self, s: &'s Snapshot, range: Range<usize>) -> Vec<&'s DlqMessage> {
         let list = s.list(&self.queue);
         if self.filter.is_empty() {
-            let end = range.end.min(list.len());
-            return list
-                .get(range.start.min(end)..end)
-                .map_or_else(Vec::new, |r| r.iter().collect());
+            return order::window_in_order(list, self.order, range);
         }
         let f = self.filter.to_lowercase();
-        list.iter()
+        order::in_order(list, self.order)
             .filter(|m| message_matches(m, &f))
             .skip(range.start)
             .take(range.len())
@@ -216,6 +217,7 @@ impl Component for DlqBrowser {
             Action::RedriveTo => return Effect::AskRedriveTarget,
             Action::Delete => return self.propose_disposal(Disposal::Delete, cx),
             Action::Export => return self.propose_export(s),
+            Action::CycleOrder => self.cycle_order(s),
             _ => return Effect::Ignored,
         }
         Effect::None
