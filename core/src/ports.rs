@@ -8,6 +8,7 @@ use crate::metrics::{MetricEvent, MetricQuery};
 use crate::money::Money;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// What can go wrong behind a port. `is_retryable` tells a handler whether to let SQS redeliver.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,6 +238,24 @@ pub trait Ledger: Send + Sync {
     /// Writes the record unless one with its payment id exists (attribute_not_exists).
     async fn put_payment(&self, record: &PaymentRecord) -> PortResult<PutOutcome>;
     async fn get_payment(&self, payment_id: &str) -> PortResult<Option<PaymentRecord>>;
+    /// The payments with these ids, by id; an id the ledger does not hold is absent from the
+    /// map (repeated ids are read once). This default asks [`Ledger::get_payment`] for each id
+    /// in turn; an adapter with a batch read (DynamoDB's BatchGetItem) overrides it.
+    async fn get_payments(
+        &self,
+        payment_ids: &[String],
+    ) -> PortResult<HashMap<String, PaymentRecord>> {
+        let mut found = HashMap::new();
+        for id in payment_ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(record) = self.get_payment(id).await? {
+                found.insert(id.clone(), record);
+            }
+        }
+        Ok(found)
+    }
     /// Payments of a project with `paidAt > after`, by the project/time index (a Query, never a
     /// Scan). `None` reads all of the project's payments.
     async fn payments_of_project(

@@ -62,6 +62,24 @@ pub fn alarms(t: &Target) -> Vec<Value> {
             evaluation_periods: 1,
             threshold: 0.0,
         },
+        // Not-empty fires once and stays in alarm while anything is parked, so it says
+        // nothing more when the pile grows. This one counts arrivals: in alarm for every 5
+        // minutes in which something was parked, back to OK after 5 quiet minutes, so each
+        // new wave notifies again. dlq_handler parks with SendMessage, which SQS counts in
+        // NumberOfMessagesSent (only moves by a redrive policy are not counted there).
+        Alarm {
+            name: format!("{stack}-{QUEUE_PARKED}-new-arrivals"),
+            description: format!(
+                "Messages are still being parked in {QUEUE_PARKED} (some in the last 5 minutes): a failure is going on now, not only left over. Find the cause with `crowdfund-console --aws dlq list {QUEUE_PARKED}` (or the console: key 2) before redriving; Discord has the alerts."
+            ),
+            namespace: "AWS/SQS",
+            metric: "NumberOfMessagesSent",
+            dims: vec![("QueueName", QUEUE_PARKED.to_string())],
+            stat: "Sum",
+            period: 300,
+            evaluation_periods: 1,
+            threshold: 0.0,
+        },
         Alarm {
             name: format!("{stack}-{QUEUE_DLQ}-not-draining"),
             description: format!(
@@ -142,6 +160,7 @@ pub fn runbook_markdown(t: &Target) -> String {
 | alarm | means | do |\n\
 |---|---|---|\n\
 | `{stack}-{QUEUE_PARKED}-not-empty` | a message failed 3 DLQ retries (or asked for a person) and was parked; Discord was alerted | `crowdfund-console --aws dlq list {QUEUE_PARKED}` → read `reason` and the ledger state → `dlq redrive {QUEUE_PARKED} --id ID` (or `--to QUEUE`) |\n\
+| `{stack}-{QUEUE_PARKED}-new-arrivals` | messages were parked in the last 5 minutes: the failure is ongoing (not-empty stays on and says nothing more; this one fires again with each new wave) | find the cause first: `crowdfund-console --aws dlq list {QUEUE_PARKED}`, the reasons and the ledger states; fix it, then redrive |\n\
 | `{stack}-{QUEUE_DLQ}-not-draining` | dlq_handler is not emptying {QUEUE_DLQ} | check dlq_handler errors/throttles below; `crowdfund-console --aws dlq list {QUEUE_DLQ}` |\n\
 | `{stack}-<queue>-stuck` | oldest message > {AGE_OF_OLDEST_ALARM_SECONDS}s: the consumer is down or slow | Lambda throttles and concurrency below; `crowdfund-console --aws status` |\n\
 | `{stack}-<function>-errors` / `-throttles` | whole invocations fail / are refused | the function's logs; reserved concurrency |\n\

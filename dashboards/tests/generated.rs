@@ -5,6 +5,7 @@
 use crowdfund_core::topology;
 use crowdfund_dashboards::{Target, alarms, ops, stakeholders, validate, write_all};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 fn target() -> Target {
     Target::new("ap-northeast-2", "prod")
@@ -39,6 +40,7 @@ fn the_topology_is_covered() {
         assert!(alarms.contains(&format!("crowdfund-prod-{}-throttles", f.name)));
     }
     assert!(alarms.contains("crowdfund-prod-etc_parked-not-empty"));
+    assert!(alarms.contains("crowdfund-prod-etc_parked-new-arrivals"));
     assert!(
         ops.contains("crowdfund-console --aws dlq list etc_parked"),
         "the runbook names the fix"
@@ -96,4 +98,67 @@ fn snapshots() {
     insta::assert_json_snapshot!("ops", ops::dashboard(&target()));
     insta::assert_json_snapshot!("stakeholders", stakeholders::dashboard(&target()));
     insta::assert_json_snapshot!("alarms", alarms::alarms(&target()));
+}
+
+/// The keys terraform's monitoring module reads from each alarm of `alarms.json`: required
+/// (the map key `a.KEY`, and `each.value.KEY`) and optional (`lookup(each.value, "KEY", ...)`).
+fn keys_terraform_reads() -> (BTreeSet<String>, BTreeSet<String>) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../terraform/modules/monitoring/main.tf"
+    );
+    let tf = std::fs::read_to_string(path).unwrap();
+    let key_after = |marker: &str| -> BTreeSet<String> {
+        tf.split(marker)
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+            })
+            .filter(|k| !k.is_empty())
+            .collect()
+    };
+    let mut required = key_after("each.value.");
+    required.extend(key_after(": a."));
+    (required, key_after("lookup(each.value, \""))
+}
+
+/// Generator and terraform agree: every key of every generated alarm is one the monitoring
+/// module reads (a key it does not read would be dropped silently on apply), and every key it
+/// requires is there. Both parked alarms stand side by side: not empty, and new arrivals.
+#[test]
+fn terraform_reads_every_generated_alarm_field() {
+    let (required, optional) = keys_terraform_reads();
+    assert!(required.contains("alarmName") && required.contains("metricName"));
+    assert!(optional.contains("treatMissingData"));
+    let generated = alarms::alarms(&target());
+    for a in &generated {
+        let name = a["alarmName"].as_str().unwrap_or("?");
+        let keys: BTreeSet<String> = a.as_object().unwrap().keys().cloned().collect();
+        let unread: Vec<&String> = keys
+            .iter()
+            .filter(|k| !required.contains(*k) && !optional.contains(*k))
+            .collect();
+        assert!(unread.is_empty(), "{name}: terraform ignores {unread:?}");
+        let missing: Vec<&String> = required.difference(&keys).collect();
+        assert!(missing.is_empty(), "{name}: terraform needs {missing:?}");
+    }
+    let parked: Vec<(&str, &str)> = generated
+        .iter()
+        .filter(|a| a["dimensions"][0]["value"] == topology::QUEUE_PARKED)
+        .map(|a| {
+            (
+                a["metricName"].as_str().unwrap_or("?"),
+                a["statistic"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parked,
+        [
+            ("ApproximateNumberOfMessagesVisible", "Maximum"),
+            ("NumberOfMessagesSent", "Sum")
+        ]
+    );
 }

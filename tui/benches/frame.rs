@@ -69,6 +69,7 @@ pub fn snapshot(count: u64) -> Snapshot {
             payment_id: Some(format!("pay-{i:06}")),
             ledger_state: Some("declined".into()),
             sent_at: now,
+            expires_at: now + chrono::Duration::days(14),
             age_seconds: i,
             receive_count: 1,
             body: if i % 10 == 9 {

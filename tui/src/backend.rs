@@ -9,7 +9,7 @@ use crate::metrics::MetricsReader;
 use anyhow::{Context, Result, bail};
 use crowdfund_core::ports::{
     Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient, SystemClock,
-    ThreadPacer,
+    ThreadPacer, VirtualPacer,
 };
 use crowdfund_core::sim::traffic::seed_demo_projects;
 use crowdfund_core::sim::{SimWorld, WorldConfig};
@@ -46,6 +46,30 @@ pub struct Backend {
     /// Function health, throughput and queue ages, where the backend has them (CloudWatch);
     /// the local world keeps its own.
     pub metrics: Option<Arc<dyn MetricsReader>>,
+}
+
+impl Backend {
+    /// A backend over an in-memory world with no state file, its audit log and backups in
+    /// `dir`, never waiting (a [`VirtualPacer`]): for tests and tools that drive a world
+    /// themselves.
+    pub fn over_world(world: Arc<SimWorld>, dir: &Path) -> Backend {
+        Backend {
+            name: "local",
+            target: "in memory".into(),
+            queues: world.clone(),
+            ledger: world.clone(),
+            funding: world.clone(),
+            publisher: world.clone(),
+            clock: world,
+            wall_clock: Arc::new(SystemClock),
+            identity: "test".into(),
+            audit_log: dir.join("audit.jsonl"),
+            backup_dir: dir.join("backups"),
+            pacer: Arc::new(VirtualPacer::default()),
+            move_tasks: None,
+            metrics: None,
+        }
+    }
 }
 
 /// The embedded local world and the file it lives in.

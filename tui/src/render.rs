@@ -4,6 +4,7 @@ use crate::ops::dlq::groups::FailureGroup;
 use crate::ops::dlq::{DisposalReport, DlqMessage};
 use crate::ops::goal::GoalPlan;
 use crate::ops::status::Status;
+use crowdfund_core::domain::Timestamp;
 use crowdfund_core::money::group_thousands;
 use crowdfund_core::topology;
 use std::fmt::Write;
@@ -21,6 +22,24 @@ pub fn age(seconds: u64) -> String {
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         s if s < 86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
         s => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// How long until `at`, seen at `now`, in its two largest units: `13d 23h`, `5h 07m`, `42m`,
+/// `<1m`; `expired` once it has passed. At most 7 characters below 100 days.
+pub fn time_left(at: Timestamp, now: Timestamp) -> String {
+    let s = (at - now).num_seconds();
+    let (days, hours, minutes) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if s <= 0 {
+        "expired".into()
+    } else if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes:02}m")
+    } else if minutes > 0 {
+        format!("{minutes}m")
+    } else {
+        "<1m".into()
     }
 }
 
@@ -104,19 +123,22 @@ pub fn messages(list: &[DlqMessage]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:<10} {:<10} REASON",
-        "QUEUE", "ID", "KIND", "FROM", "ATT", "AGE", "PAYMENT", "LEDGER"
+        "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:>7} {:<10} {:<10} REASON",
+        "QUEUE", "ID", "KIND", "FROM", "ATT", "AGE", "EXPIRES", "PAYMENT", "LEDGER"
     );
     for m in list {
+        // Seen when it was listed, as its age is.
+        let listed_at = m.sent_at + chrono::Duration::seconds(m.age_seconds as i64);
         let _ = writeln!(
             out,
-            "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:<10} {:<10} {}",
+            "{:<11} {:<10} {:<16} {:<22} {:>3} {:>7} {:>7} {:<10} {:<10} {}",
             m.queue,
             m.message_id,
             m.kind.as_deref().unwrap_or("(unreadable)"),
             m.from.as_deref().unwrap_or("-"),
             m.attempts,
             age(m.age_seconds),
+            time_left(m.expires_at, listed_at),
             m.payment_id.as_deref().unwrap_or("-"),
             m.ledger_state.as_deref().unwrap_or("-"),
             m.reason.as_deref().unwrap_or("-")

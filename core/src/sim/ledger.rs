@@ -157,3 +157,40 @@ impl IdempotencyStore for SimWorld {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::sim::WorldConfig;
+    use futures::executor::block_on;
+
+    /// The port's default batch read: the payments held, by id; a repeated id once, an id
+    /// not held absent.
+    #[test]
+    fn get_payments_maps_the_ids_it_holds() {
+        let world = SimWorld::new(1, WorldConfig::default());
+        let record = PaymentRecord {
+            payment_id: "pay-1".into(),
+            project_id: "prj-1".into(),
+            backer_email: "b@example.com".into(),
+            amount: Money::new(1_000, Currency::KRW),
+            status: PaymentStatus::Declined,
+            paid_at: "2026-11-20T12:00:00Z".parse().expect("a time"),
+            charge_id: None,
+            decline_reason: Some("card declined".into()),
+            cancel_id: None,
+            cancelled_at: None,
+        };
+        block_on(world.put_payment(&record)).expect("a write");
+        let ids = ["pay-1", "pay-2", "pay-1"].map(String::from);
+        let found = block_on(world.get_payments(&ids)).expect("a read");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found.get("pay-1"), Some(&record));
+        assert!(
+            block_on(world.get_payments(&[]))
+                .expect("a read")
+                .is_empty()
+        );
+    }
+}

@@ -8,23 +8,42 @@
 //! Idempotency keys live in the same table under `paymentId = "idem#<key>"`, with `idemState`
 //! (`in_progress` | `done`) and `expiresAt` (epoch seconds, the lease). They carry no
 //! `projectId`, so the index never sees them. Every guard is a conditional write.
+//!
+//! Many payments at once ([`Ledger::get_payments`], the console's ledger column) are read with
+//! BatchGetItem: at most [`BATCH_GET_MAX_KEYS`] keys a request, [`BATCH_GET_IN_FLIGHT`]
+//! requests at a time, and the keys DynamoDB leaves unprocessed (throttling, the 16 MB answer
+//! limit) asked for again after a doubling wait, [`BATCH_GET_RETRIES`] times at most.
 
 use super::port_error;
+use super::sqs_move::TokioPacer;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::SecondsFormat;
 use crowdfund_core::domain::{PaymentRecord, PaymentStatus, Timestamp};
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{
-    CancelOutcome, Claim, IdempotencyStore, Ledger, PortError, PortResult, PutOutcome,
+    CancelOutcome, Claim, IdempotencyStore, Ledger, Pacer, PortError, PortResult, PutOutcome,
 };
 use crowdfund_core::topology::{
     ATTR_PAID_AT, ATTR_PAYMENT_ID, ATTR_PROJECT_ID, INDEX_PROJECT_PAID_AT,
 };
-use std::collections::HashMap;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
 
 const SERVICE: &str = "DynamoDB";
+/// Keys one BatchGetItem may ask for (DynamoDB refuses more).
+pub const BATCH_GET_MAX_KEYS: usize = 100;
+/// BatchGetItem requests in flight at once: a few, so that a large lookup does not take the
+/// table's whole read capacity from the pipeline.
+pub const BATCH_GET_IN_FLIGHT: usize = 4;
+/// How many times keys left unprocessed are asked for again before the read fails.
+pub const BATCH_GET_RETRIES: u32 = 5;
+/// The wait before the first retry of unprocessed keys; it doubles with each retry
+/// (50, 100, 200, 400, 800 ms: 1.55 s in all).
+pub const BATCH_GET_FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// Key prefix of idempotency items.
 pub const IDEMPOTENCY_PREFIX: &str = "idem#";
 const IDEM_IN_PROGRESS: &str = "in_progress";
@@ -32,10 +51,20 @@ const IDEM_DONE: &str = "done";
 
 type Item = HashMap<String, AttributeValue>;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DynamoLedger {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Waits between retries of unprocessed keys.
+    pacer: Arc<dyn Pacer>,
+}
+
+impl std::fmt::Debug for DynamoLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoLedger")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One project's payments as read by [`DynamoLedger::query_project`], with DynamoDB's own
@@ -160,7 +189,14 @@ impl DynamoLedger {
         DynamoLedger {
             client,
             table: table.into(),
+            pacer: Arc::new(TokioPacer::default()),
         }
+    }
+
+    /// The same ledger, waiting through `pacer` between retries of unprocessed keys.
+    pub fn with_pacer(mut self, pacer: Arc<dyn Pacer>) -> Self {
+        self.pacer = pacer;
+        self
     }
 
     /// The project's payments (after `after`, if given) by a Query on the project/time index,
@@ -204,6 +240,73 @@ impl DynamoLedger {
     async fn get_item(&self, key: &str) -> PortResult<Option<Item>> {
         consistent_get(&self.client, &self.table, key, SERVICE).await
     }
+
+    /// One BatchGetItem of at most [`BATCH_GET_MAX_KEYS`] keys, read consistently (as
+    /// [`Ledger::get_payment`] reads): the items found, and the keys DynamoDB left unprocessed.
+    async fn batch_get(&self, keys: Vec<Item>) -> PortResult<(Vec<Item>, Vec<Item>)> {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| PortError::Rejected(format!("{SERVICE}: a BatchGetItem request: {e}")))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("table {}", self.table), e))?;
+        let found = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let unprocessed = out
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&self.table))
+            .map(|k| k.keys)
+            .unwrap_or_default();
+        Ok((found, unprocessed))
+    }
+}
+
+/// Reads `keys` with `fetch` (one BatchGetItem: the items found and the keys left unprocessed),
+/// then asks again for what was left unprocessed, waiting [`BATCH_GET_FIRST_BACKOFF`] before
+/// the first retry and twice as long before each next one. After [`BATCH_GET_RETRIES`]
+/// retries with keys still left, the read fails naming how many.
+async fn read_with_retries<F, Fut>(
+    keys: Vec<Item>,
+    table: &str,
+    pacer: &dyn Pacer,
+    fetch: F,
+) -> PortResult<Vec<Item>>
+where
+    F: Fn(Vec<Item>) -> Fut,
+    Fut: std::future::Future<Output = PortResult<(Vec<Item>, Vec<Item>)>>,
+{
+    let asked = keys.len();
+    let mut found = Vec::with_capacity(asked);
+    let mut pending = keys;
+    let mut wait = BATCH_GET_FIRST_BACKOFF;
+    for retry in 0..=BATCH_GET_RETRIES {
+        if retry > 0 {
+            pacer.sleep(wait).await;
+            wait *= 2;
+        }
+        let (items, unprocessed) = fetch(pending).await?;
+        found.extend(items);
+        pending = unprocessed;
+        if pending.is_empty() {
+            return Ok(found);
+        }
+    }
+    Err(PortError::unavailable(
+        SERVICE,
+        format!(
+            "table {table}: {} of {asked} keys stayed unprocessed after {BATCH_GET_RETRIES} \
+             retries of BatchGetItem (the table's read capacity is exhausted); try again later",
+            pending.len()
+        ),
+    ))
 }
 
 #[async_trait]
@@ -242,6 +345,41 @@ impl Ledger for DynamoLedger {
             .await?
             .map(|i| item_to_record(&i))
             .transpose()
+    }
+
+    /// BatchGetItem, [`BATCH_GET_MAX_KEYS`] keys a request, [`BATCH_GET_IN_FLIGHT`] at a time;
+    /// each id is asked once, and ids of other items of the table (with `#`) not at all.
+    async fn get_payments(
+        &self,
+        payment_ids: &[String],
+    ) -> PortResult<HashMap<String, PaymentRecord>> {
+        let ids: BTreeSet<&str> = payment_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !id.contains('#'))
+            .collect();
+        let keys: Vec<Item> = ids
+            .into_iter()
+            .map(|id| Item::from([(ATTR_PAYMENT_ID.to_string(), s(id))]))
+            .collect();
+        // Collected first: a lazy `map` closure would make the future not `Send`.
+        let reads: Vec<_> = keys
+            .chunks(BATCH_GET_MAX_KEYS)
+            .map(|chunk| {
+                read_with_retries(chunk.to_vec(), &self.table, &*self.pacer, |keys| {
+                    self.batch_get(keys)
+                })
+            })
+            .collect();
+        let items: Vec<Vec<Item>> = futures::stream::iter(reads)
+            .buffer_unordered(BATCH_GET_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        items
+            .iter()
+            .flatten()
+            .map(|item| item_to_record(item).map(|r| (r.payment_id.clone(), r)))
+            .collect()
     }
 
     async fn payments_of_project(
@@ -396,5 +534,62 @@ mod tests {
         broken.remove("amount");
         let e = item_to_record(&broken).unwrap_err();
         assert!(e.to_string().contains("pay-1") && e.to_string().contains("amount"));
+    }
+
+    fn keys(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| Item::from([(ATTR_PAYMENT_ID.to_string(), s(format!("pay-{i}")))]))
+            .collect()
+    }
+
+    /// Unprocessed keys are asked for again, and only they, after a wait that doubles.
+    #[test]
+    fn unprocessed_keys_are_retried_with_a_doubling_wait() {
+        let pacer = crowdfund_core::ports::VirtualPacer::default();
+        let asked = std::sync::Mutex::new(Vec::new());
+        // Each call processes the first half of what it is asked (at least one key).
+        let fetch = |keys: Vec<Item>| {
+            asked.lock().unwrap().push(keys.len());
+            let done = keys.len().div_ceil(2);
+            let (found, left) = keys.split_at(done);
+            std::future::ready(Ok((found.to_vec(), left.to_vec())))
+        };
+        let found =
+            futures::executor::block_on(read_with_retries(keys(10), "payments", &pacer, fetch))
+                .unwrap();
+        assert_eq!(found, keys(10), "every key read once, in order");
+        assert_eq!(*asked.lock().unwrap(), [10, 5, 2, 1]);
+        let ms = Duration::from_millis;
+        assert_eq!(pacer.sleeps(), [ms(50), ms(100), ms(200)]);
+    }
+
+    /// Keys that stay unprocessed end the read after the last retry, with their count.
+    #[test]
+    fn keys_left_unprocessed_fail_the_read_naming_how_many() {
+        let pacer = crowdfund_core::ports::VirtualPacer::default();
+        let fetch = |keys: Vec<Item>| {
+            let (found, left) = keys.split_at(keys.len().min(1));
+            std::future::ready(Ok((found.to_vec(), left.to_vec())))
+        };
+        let e = futures::executor::block_on(read_with_retries(keys(40), "payments", &pacer, fetch))
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("34 of 40 keys stayed unprocessed after 5 retries")
+                && text.contains("table payments"),
+            "{text}"
+        );
+        assert_eq!(pacer.sleeps().len(), BATCH_GET_RETRIES as usize);
+        // A failing call is not retried here: its error is the read's.
+        let failing = |_: Vec<Item>| {
+            std::future::ready(Err::<(Vec<Item>, Vec<Item>), _>(PortError::Rejected(
+                "bad".into(),
+            )))
+        };
+        let e =
+            futures::executor::block_on(read_with_retries(keys(3), "payments", &pacer, failing))
+                .unwrap_err();
+        assert_eq!(e, PortError::Rejected("bad".into()));
     }
 }

@@ -12,12 +12,15 @@ mod sandbox_gateway;
 mod sqs_move;
 mod toss;
 
-use crowdfund_core::domain::PaymentStatus;
+use crowdfund_core::domain::{PaymentRecord, PaymentStatus};
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
+use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{Ledger, MessageSender, MetricReader, QueueClient};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
+use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::provision::{Change, provision};
+use crowdfund_handlers::aws::requests::RequestCounter;
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use crowdfund_testkit::{MAIL_FROM, moto_url};
 use helpers::{FakeDiscord, spawn_app};
@@ -264,6 +267,82 @@ async fn goal_check_cancels_only_later_payments_once() {
         6,
         "four receipts and two refund notices: {mails:?}"
     );
+}
+
+/// Many payments in one `get_payments`: 250 written are read back whole over three
+/// BatchGetItem requests (100 keys each at most), repeated ids are read once, and ids the
+/// ledger does not hold (or that name other items of the table) are absent from the map.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_reads_many_payments_in_batches() {
+    use futures::{StreamExt, TryStreamExt};
+    let Some(moto) = moto_url() else { return };
+    let app = spawn_app(&moto, None).await;
+    let ledger = app.pipeline.ledger.clone();
+    let paid_at: chrono::DateTime<chrono::Utc> = "2026-11-20T12:00:00Z".parse().unwrap();
+    let records: Vec<PaymentRecord> = (0..250)
+        .map(|i| PaymentRecord {
+            payment_id: format!("pay-{i:04}"),
+            project_id: "prj-1".into(),
+            backer_email: format!("backer-{i}@example.com"),
+            amount: Money::new(1_000 + i64::from(i), Currency::KRW),
+            status: if i % 10 == 0 {
+                PaymentStatus::Declined
+            } else {
+                PaymentStatus::Approved
+            },
+            paid_at: paid_at + chrono::Duration::seconds(i64::from(i)),
+            charge_id: (i % 10 != 0).then(|| format!("ch_pay-{i:04}")),
+            decline_reason: (i % 10 == 0).then(|| "card declined".to_string()),
+            cancel_id: None,
+            cancelled_at: None,
+        })
+        .collect();
+    futures::stream::iter(records.iter().map(|r| ledger.put_payment(r)))
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+
+    let mut ids: Vec<String> = records.iter().map(|r| r.payment_id.clone()).collect();
+    ids.extend(
+        [
+            "pay-missing-1",
+            "pay-missing-2",
+            "idem#mail#receipt#pay-0001",
+            "pay-0001",
+        ]
+        .map(String::from),
+    );
+    // Its own client, whose requests are counted: 252 distinct payment ids are 3 requests.
+    let counter = RequestCounter::new();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        app.clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let counted = DynamoLedger::new(client, topology::TABLE_PAYMENTS);
+    let found = counted.get_payments(&ids).await.unwrap();
+    assert_eq!(
+        counter.total(),
+        3,
+        "BatchGetItem requests of at most 100 keys"
+    );
+    assert_eq!(found.len(), 250);
+    for r in &records {
+        assert_eq!(found.get(&r.payment_id), Some(r), "{}", r.payment_id);
+    }
+    for absent in [
+        "pay-missing-1",
+        "pay-missing-2",
+        "idem#mail#receipt#pay-0001",
+    ] {
+        assert!(!found.contains_key(absent), "{absent}");
+    }
+    assert!(counted.get_payments(&[]).await.unwrap().is_empty());
+    assert_eq!(counter.total(), 3, "no ids, no request");
 }
 
 /// A bad body is refused with 400 naming the field, and nothing reaches any queue.

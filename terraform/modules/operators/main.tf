@@ -29,10 +29,11 @@ data "aws_iam_policy_document" "read_only_operator" {
     resources = [for q in var.failure_queues : var.queue_arns[q]]
   }
 
-  # Payment state next to each message, and the goal check's preview.
+  # Payment state next to each message (BatchGetItem, 100 payments a request), and the goal
+  # check's preview.
   statement {
     sid       = "ReadLedger"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:Query"]
     resources = [var.table_arn, "${var.table_arn}/index/${var.index_name}"]
   }
 

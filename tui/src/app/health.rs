@@ -2,7 +2,7 @@
 //! snapshot. Each row says where `Enter` takes the operator to fix it.
 
 use super::snapshot::Snapshot;
-use crate::render::age;
+use crate::render::{age, time_left};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED, Trigger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,6 +89,7 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
             }
         }
     }
+    out.extend(expiring_soon(s));
     for f in &s.functions {
         if f.errors > 0 || f.throttles > 0 {
             out.push(Rule {
@@ -157,6 +158,37 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
         });
     }
     out
+}
+
+/// A failure queue's messages that SQS deletes within this many hours are warned about.
+pub const EXPIRY_WARNING_HOURS: i64 = 24;
+
+/// A warning per failure queue with loaded messages that expire within
+/// [`EXPIRY_WARNING_HOURS`]: how many, and the soonest. Each list is kept oldest first, and a
+/// queue keeps all its messages for the same retention, so the list is in expiry order too:
+/// the soonest is the first, and the count a binary search.
+fn expiring_soon(s: &Snapshot) -> Vec<Rule> {
+    let cutoff = s.status.now + chrono::Duration::hours(EXPIRY_WARNING_HOURS);
+    topology::QUEUES
+        .iter()
+        .filter(|q| topology::is_failure_queue(q.name))
+        .filter_map(|q| {
+            let list = s.list(q.name);
+            let soonest = list.first()?;
+            let count = list.partition_point(|m| m.expires_at <= cutoff);
+            (count > 0).then(|| Rule {
+                severity: Severity::Warning,
+                text: format!(
+                    "{}: {count} message(s) expire within {EXPIRY_WARNING_HOURS}h (the soonest in \
+                     {}): redrive or export them before SQS deletes them",
+                    q.name,
+                    time_left(soonest.expires_at, s.status.now)
+                ),
+                key: "2",
+                opens: Some(q.name.to_string()),
+            })
+        })
+        .collect()
 }
 
 /// One line of the topology tree.
@@ -259,4 +291,60 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
         opens: Some(QUEUE_PARKED.into()),
     });
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::dlq::to_dlq_message;
+    use crowdfund_core::domain::Timestamp;
+    use crowdfund_core::ports::ReceivedMessage;
+
+    /// Parked messages sent `hours_ago` each (oldest first), seen at `now`.
+    fn parked(now: Timestamp, hours_ago: &[i64]) -> Snapshot {
+        let list = hours_ago
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let received = ReceivedMessage {
+                    message_id: format!("m-{i}"),
+                    receipt_handle: String::new(),
+                    body: "{}".into(),
+                    receive_count: 1,
+                    sent_at: now - chrono::Duration::hours(*h),
+                };
+                to_dlq_message(QUEUE_PARKED, received, now)
+            })
+            .collect();
+        let mut s = Snapshot::empty("local", "test", now);
+        s.lists.insert(QUEUE_PARKED.into(), list);
+        s
+    }
+
+    fn expiry_rules(s: &Snapshot) -> Vec<Rule> {
+        rules(s)
+            .into_iter()
+            .filter(|r| r.text.contains("expire"))
+            .collect()
+    }
+
+    /// Parked messages kept 14 days: those sent over 13 days ago expire within 24 hours, and
+    /// the rule counts them and names the soonest; younger ones raise nothing.
+    #[test]
+    fn parked_messages_expiring_within_a_day_are_warned_about() {
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("a time");
+        let day = 24;
+        let s = parked(now, &[14 * day - 3, 13 * day + 1, 13 * day - 1, 2]);
+        let found = expiry_rules(&s);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(
+            found[0].text,
+            "etc_parked: 2 message(s) expire within 24h (the soonest in 3h 00m): redrive or \
+             export them before SQS deletes them"
+        );
+        assert_eq!(found[0].opens.as_deref(), Some(QUEUE_PARKED));
+        assert!(expiry_rules(&parked(now, &[13 * day - 1, 2])).is_empty());
+        assert!(expiry_rules(&parked(now, &[])).is_empty());
+    }
 }

@@ -186,6 +186,11 @@ impl Default for KeyBindings {
                 "export marked (or all shown) to JSONL",
             ),
             b(
+                &[Key::ch('o')],
+                CycleOrder,
+                "order the DLQ list: expiring first / newest first",
+            ),
+            b(
                 &[Key::ch('g')],
                 GoalCheck,
                 "goal check: cancel the selected project's late payments",
@@ -255,6 +260,11 @@ mod tests {
             action(KeyCode::Char('7'), KeyModifiers::NONE),
             Some(Action::Show(View::Audit))
         );
+        assert_eq!(
+            action(KeyCode::Char('o'), KeyModifiers::NONE),
+            Some(Action::CycleOrder)
+        );
+        assert!(k.help(true).iter().any(|(_, h)| h.contains("newest first")));
         assert!(k.help(false).iter().any(|(_, h)| h.contains("redrive")));
         assert!(!k.help(true).iter().any(|(_, h)| h.contains("redrive")));
         let clear = k.bindings.iter().find(|b| b.action == Action::ClearMarks);

@@ -72,6 +72,8 @@ pub enum Action {
     RedriveTo,
     Delete,
     Export,
+    /// The DLQ list's next order: expiring first (the queue's order), newest first.
+    CycleOrder,
     GoalCheck,
     ToggleLive,
     /// Refresh everything now, and read the queue on screen again.

@@ -25,6 +25,7 @@ use crate::ops::goal;
 use crate::ops::status::{collect_projects, collect_queues};
 use crowdfund_core::ports::{Clock, QueueStats, ReceivedMessage, SystemClock};
 use crowdfund_core::topology::{self, QUEUE_PARKED};
+use crowdfund_handlers::aws::dynamodb::{BATCH_GET_IN_FLIGHT, BATCH_GET_MAX_KEYS};
 use crowdfund_handlers::aws::requests::RequestCounter;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,8 +41,9 @@ pub const PROJECTS_EVERY: Duration = Duration::from_secs(60);
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often the loop looks at commands and timers.
 const TICK: Duration = Duration::from_millis(50);
-/// Payments whose ledger state one task looks up.
-const LEDGER_CHUNK: usize = 200;
+/// Payments whose ledger state one task looks up: as many BatchGetItem requests as the ledger
+/// sends at once.
+const LEDGER_CHUNK: usize = BATCH_GET_MAX_KEYS * BATCH_GET_IN_FLIGHT;
 /// How long quitting waits for a load to stop and release what it holds.
 const QUIT_WAIT: Duration = Duration::from_secs(15);
 

@@ -1,10 +1,16 @@
 //! `crowdfund-console --aws` as the two operator policies terraform ships
 //! (`terraform/modules/operators`), on moto with IAM enforced: the operator can do what on-call
 //! does (status, list, redrive, delete, dashboards deploy) without a single denied call, and the
-//! read-only operator can look but not change anything, even without `--read-only`.
+//! read-only operator can look but not change anything, even without `--read-only`. The
+//! listing looks its payments up in the ledger (BatchGetItem), so a grant missing there fails
+//! the test naming the denied action.
 
 use crate::SUITE;
+use crowdfund_core::domain::{PaymentRecord, PaymentStatus};
+use crowdfund_core::money::{Currency, Money};
+use crowdfund_core::ports::Ledger;
 use crowdfund_core::topology::{self, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT, TABLE_PAYMENTS};
+use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::sns::SnsPublisher;
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use crowdfund_testkit::iam::{
@@ -155,6 +161,21 @@ async fn the_operator_policies_are_what_the_console_needs() {
             .await
             .unwrap();
     }
+    // One of them is in the ledger: the listing's lookups (BatchGetItem) must find it.
+    let ledger = DynamoLedger::new(provisioned.clients.dynamodb.clone(), TABLE_PAYMENTS);
+    let declined = PaymentRecord {
+        payment_id: "pay-a".into(),
+        project_id: "prj-1".into(),
+        backer_email: "a@example.com".into(),
+        amount: Money::new(1_000, Currency::KRW),
+        status: PaymentStatus::Declined,
+        paid_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        charge_id: None,
+        decline_reason: Some("card declined".into()),
+        cancel_id: None,
+        cancelled_at: None,
+    };
+    ledger.put_payment(&declined).await.unwrap();
     let (operator_policy, read_only_policy) = operator_policies(&provisioned).await;
     let proxy = RecordingProxy::start(&moto).await;
     let operator = user_with_policy(&moto, "operator", &for_moto(&operator_policy)).await;
@@ -174,6 +195,22 @@ async fn the_operator_policies_are_what_the_console_needs() {
     session.ok(&read_only, &["status", "--json"]);
     let list = session.ok(&read_only, &["dlq", "list", QUEUE_PARKED, "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    let mut states: Vec<(String, String)> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let text = |k: &str| m[k].as_str().unwrap_or("?").to_string();
+            (text("paymentId"), text("ledgerState"))
+        })
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [("pay-a", "declined"), ("pay-b", "none"), ("pay-c", "none")]
+            .map(|(p, s)| (p.to_string(), s.to_string())),
+        "the listing looked each payment up in the ledger: {list}"
+    );
     let read_only_denied_before = proxy.denied_to(&read_only);
     assert!(
         read_only_denied_before.is_empty(),

@@ -9,7 +9,7 @@ use crowdfund_console::ops::dlq::{
 };
 use crowdfund_core::ports::{
     BatchSendResult, MessageMoveTasks, MessageSender, MoveTask, OutgoingMessage, PortError,
-    PortResult, QueueClient, QueueStats, ReceivedMessage, SystemClock, VirtualPacer,
+    PortResult, QueueClient, QueueStats, ReceivedMessage, VirtualPacer,
 };
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_core::topology::{QUEUE_DLQ, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
@@ -44,22 +44,8 @@ fn setup(parked: usize) -> Setup {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let pacer = Arc::new(VirtualPacer::default());
-    let backend = Backend {
-        name: "local",
-        target: "test".into(),
-        queues: world.clone(),
-        ledger: world.clone(),
-        funding: world.clone(),
-        publisher: world.clone(),
-        clock: world.clone(),
-        wall_clock: Arc::new(SystemClock),
-        identity: "test".into(),
-        audit_log: dir.path().join("audit.jsonl"),
-        backup_dir: dir.path().join("backups"),
-        pacer: pacer.clone(),
-        move_tasks: None,
-        metrics: None,
-    };
+    let mut backend = Backend::over_world(world.clone(), dir.path());
+    backend.pacer = pacer.clone();
     Setup {
         backend,
         world,

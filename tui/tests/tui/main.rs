@@ -459,6 +459,56 @@ fn the_dlq_browser_stacks_its_panes_at_80x24() {
     assert!(!app.views.dlq.filter.is_empty(), "the filter stays");
 }
 
+/// `o` turns the DLQ list newest first and back, the selection staying on its message and the
+/// title saying so; every row at 80×24 shows when SQS deletes it (parked messages are kept 14
+/// days, and the seeded world's are minutes old).
+#[test]
+fn o_orders_the_dlq_list_newest_first_and_back() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    let expiring = dlq_rows(&app);
+    assert!(expiring.len() > 5);
+    assert!(
+        expiring
+            .windows(2)
+            .all(|w| w[0].expires_at <= w[1].expires_at),
+        "expiring first"
+    );
+    press(&mut app, "jj");
+    let selected = expiring[2].message_id.clone();
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("EXPIRES"), "{screen}");
+    assert!(screen.contains("13d 23h"), "{screen}");
+
+    press(&mut app, "o");
+    let newest = dlq_rows(&app);
+    let reversed: Vec<String> = expiring
+        .iter()
+        .rev()
+        .map(|m| m.message_id.clone())
+        .collect();
+    let ids: Vec<String> = newest.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids, reversed);
+    let at = app.views.dlq.cursor.selected;
+    assert_eq!(
+        newest[at].message_id, selected,
+        "the selection stays on its message"
+    );
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("newest first"), "{screen}");
+    assert!(
+        screen.contains(&format!("id       {selected}")),
+        "the message under the list is still the selected one:\n{screen}"
+    );
+
+    press(&mut app, "o");
+    assert_eq!(
+        dlq_rows(&app)[app.views.dlq.cursor.selected].message_id,
+        selected
+    );
+    assert!(!render(&app, 80, 24).contains("newest first"));
+}
+
 /// On AWS message ids are UUIDs: the list shows their ends, as wide as the ids on screen need
 /// to be told apart, and the message shows the whole id.
 #[test]

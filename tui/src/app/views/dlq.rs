@@ -3,6 +3,7 @@
 
 mod draw;
 mod groups;
+mod order;
 
 use super::{Component, Context, Cursor, Effect, motion};
 use crate::app::Action;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 pub use draw::{highlight_json_line, wrap_words};
+pub use order::ListOrder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -43,6 +45,8 @@ pub struct DlqBrowser {
     pub by_cause: bool,
     /// The selected group, while they are shown.
     pub group_cursor: Cursor,
+    /// Expiring first (the queue's order) or newest first (`o`).
+    pub order: ListOrder,
     pub pane: Pane,
     pub detail_scroll: u16,
     /// Emptied with every new snapshot; drawing reads and fills it.
@@ -62,6 +66,7 @@ impl Default for DlqBrowser {
             cause: None,
             by_cause: false,
             group_cursor: Cursor::default(),
+            order: ListOrder::default(),
             pane: Pane::List,
             detail_scroll: 0,
             render_cache: RenderCache::default(),
@@ -80,8 +85,7 @@ impl DlqBrowser {
     /// The rows after the filter.
     pub fn rows<'s>(&self, s: &'s Snapshot) -> Vec<&'s DlqMessage> {
         let matcher = self.message_filter().matcher();
-        s.list(&self.queue)
-            .iter()
+        order::in_order(s.list(&self.queue), self.order)
             .filter(|m| matcher.matches(m))
             .collect()
     }
@@ -103,13 +107,10 @@ impl DlqBrowser {
         let list = s.list(&self.queue);
         let filter = self.message_filter();
         if filter.is_empty() {
-            let end = range.end.min(list.len());
-            return list
-                .get(range.start.min(end)..end)
-                .map_or_else(Vec::new, |r| r.iter().collect());
+            return order::window_in_order(list, self.order, range);
         }
         let matcher = filter.matcher();
-        list.iter()
+        order::in_order(list, self.order)
             .filter(|m| matcher.matches(m))
             .skip(range.start)
             .take(range.len())
@@ -324,6 +325,7 @@ impl Component for DlqBrowser {
             Action::Inspect => self.pane = Pane::Detail,
             Action::Mark => self.toggle_mark(s),
             Action::MarkRange => self.mark_range(s),
+            Action::CycleOrder => self.cycle_order(s),
             other => return self.propose_action(other, cx),
         }
         Effect::None

@@ -11,11 +11,14 @@
 //!
 //! - `request`: what a disposal is (which messages, where to, how fast) and its report.
 //! - `dispose`: running one, batched or as an SQS move task.
+//! - [`check`]: what a redrive of chosen messages would do, by their payments' ledger states.
 
+pub mod check;
 mod dispose;
 pub mod groups;
 mod request;
 
+pub use check::{LedgerCheck, check_before_redrive};
 pub use dispose::{NATIVE_ACTION, dispose, pace_delay};
 pub use request::{
     CancelFlag, Disposal, DisposalReport, DisposalRequest, Moved, NATIVE_MAX_RATE, NativeMove,
@@ -28,7 +31,6 @@ use crowdfund_core::domain::Timestamp;
 use crowdfund_core::envelope::EnvelopeHeader;
 use crowdfund_core::ports::{BrowseOptions, PortError, ReceivedMessage};
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -91,6 +93,13 @@ pub struct DlqMessage {
     pub ledger_state: Option<String>,
     /// When the message was sent to this queue (SentTimestamp).
     pub sent_at: Timestamp,
+    /// When SQS deletes it: `sent_at` plus the queue's retention period
+    /// ([`QueueSpec::retention_seconds`](topology::QueueSpec)). A message that SQS moved into a
+    /// dead-letter queue by a redrive policy keeps its original enqueue time, and so its
+    /// SentTimestamp: its expiry counts from when it entered the first queue, not from when it
+    /// arrived here, and comes sooner than its age in this queue suggests (CloudWatch's
+    /// ApproximateAgeOfOldestMessage of a DLQ counts from the move instead).
+    pub expires_at: Timestamp,
     pub age_seconds: u64,
     pub receive_count: u32,
     /// The body, as JSON when it is JSON, else as the string it is.
@@ -132,6 +141,12 @@ pub fn browsable(b: &Backend, queue: &str) -> bool {
     !reads_by_receiving(b) || FAILURE_QUEUES.contains(&queue)
 }
 
+/// How long `queue` keeps a message (the topology's retention; SQS's default of 4 days for a
+/// queue the topology does not know).
+pub fn retention_seconds(queue: &str) -> u32 {
+    topology::queue(queue).map_or(topology::DEFAULT_RETENTION_SECONDS, |q| q.retention_seconds)
+}
+
 /// A received message as the browser shows it; its ledger state is looked up apart.
 pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMessage {
     let header = EnvelopeHeader::read(&m.body)
@@ -148,6 +163,7 @@ pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMes
         payment_id: header.payment_id,
         ledger_state: None,
         sent_at: m.sent_at,
+        expires_at: m.sent_at + chrono::Duration::seconds(i64::from(retention_seconds(queue))),
         age_seconds: (now - m.sent_at).num_seconds().max(0) as u64,
         receive_count: m.receive_count,
         body: serde_json::from_str(&m.body).unwrap_or(Value::String(m.body)),
@@ -155,29 +171,28 @@ pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMes
 }
 
 /// Each payment's state in the ledger (`approved`, `declined`, `cancelled`, or `none`), by
-/// payment id, each id asked once, a few at a time.
+/// payment id, each id asked once, in one batch read ([`Ledger::get_payments`]: BatchGetItem on
+/// DynamoDB, 100 keys a request).
+///
+/// [`Ledger::get_payments`]: crowdfund_core::ports::Ledger::get_payments
 pub async fn ledger_states<'a>(
     b: &Backend,
     payment_ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<(String, String)>, DlqError> {
-    let ids: std::collections::BTreeSet<String> =
-        payment_ids.into_iter().map(str::to_string).collect();
-    // Collected first: a lazy `map` closure would make the future not `Send`.
-    let lookups: Vec<_> = ids.into_iter().map(|id| ledger_state(b, id)).collect();
-    futures::stream::iter(lookups)
-        .buffer_unordered(BROWSE_RECEIVERS)
-        .try_collect()
-        .await
-}
-
-async fn ledger_state(b: &Backend, payment_id: String) -> Result<(String, String), DlqError> {
-    let state = b
-        .ledger
-        .get_payment(&payment_id)
-        .await?
-        .map_or("none", |r| r.status.as_str())
-        .to_string();
-    Ok((payment_id, state))
+    let ids: Vec<String> = payment_ids
+        .into_iter()
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = b.ledger.get_payments(&ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let state = found.get(&id).map_or("none", |r| r.status.as_str());
+            (id, state.to_string())
+        })
+        .collect())
 }
 
 /// Told how many messages a read has seen so far.
@@ -295,3 +310,33 @@ pub async fn look_messages(
 
 /// The failure queues, in the order the console lists them.
 pub const FAILURE_QUEUES: [&str; 2] = [QUEUE_DLQ, QUEUE_PARKED];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message expires its queue's retention after its SentTimestamp: 14 days in the failure
+    /// queues, 4 in a work queue (and in a queue the topology does not know, SQS's default).
+    #[test]
+    fn a_message_expires_its_queues_retention_after_it_was_sent() {
+        let sent_at: Timestamp = "2026-11-20T12:00:00Z".parse().expect("a time");
+        let received = ReceivedMessage {
+            message_id: "m-1".into(),
+            receipt_handle: String::new(),
+            body: "not json".into(),
+            receive_count: 1,
+            sent_at,
+        };
+        let expiry = |queue: &str| {
+            let m = to_dlq_message(queue, received.clone(), sent_at);
+            (m.expires_at - m.sent_at).num_days()
+        };
+        assert_eq!(expiry(QUEUE_PARKED), 14);
+        assert_eq!(expiry(QUEUE_DLQ), 14);
+        assert_eq!(expiry(topology::QUEUE_PAYMENT_ATTEMPT), 4);
+        assert_eq!(expiry("no_such_queue"), 4);
+        let json =
+            serde_json::to_value(to_dlq_message(QUEUE_PARKED, received, sent_at)).expect("JSON");
+        assert_eq!(json["expiresAt"], "2026-12-04T12:00:00Z");
+    }
+}

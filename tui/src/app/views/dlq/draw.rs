@@ -10,7 +10,8 @@ use crate::app::view::{
     width_of, window,
 };
 use crate::ops::dlq::DlqMessage;
-use crate::render::age;
+use crate::render::{age, time_left};
+use crowdfund_core::domain::Timestamp;
 use crowdfund_core::money::group_thousands;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -24,15 +25,17 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 const MIN_ID_WIDTH: usize = 10;
 /// The list shows the FROM column from this width on (terminals of 162 columns and more).
 const FROM_LIST_WIDTH: u16 = 100;
-/// Columns of a list row besides the ID: marked, KIND, FROM, ATT, AGE, LEDGER, REASON (its
-/// least width). Message kinds and queue names are at most 16 and 22 characters
-/// (`goal_achievement`, `goal_achievement_queue`): they always show whole.
-const COLUMNS: [(u16, &str); 7] = [
+/// Columns of a list row besides the ID: marked, KIND, FROM, ATT, AGE, EXPIRES (when SQS
+/// deletes it: [`time_left`], at most 7 characters), LEDGER, REASON (its least width).
+/// Message kinds and queue names are at most 16 and 22 characters (`goal_achievement`,
+/// `goal_achievement_queue`): they always show whole.
+const COLUMNS: [(u16, &str); 8] = [
     (1, ""),
     (16, "KIND"),
     (22, "FROM"),
     (3, "ATT"),
     (6, "AGE"),
+    (7, "EXPIRES"),
     (9, "LEDGER"),
     (10, "REASON"),
 ];
@@ -110,6 +113,9 @@ impl DlqBrowser {
                 format!("filter /{}", self.filter),
                 format!("/{}", self.filter),
             ));
+        }
+        if self.order != super::ListOrder::default() {
+            parts.push(TitlePart::fixed(self.order.label().to_string()));
         }
         fit_title(&format!("{} —", self.queue), &parts, width)
     }
@@ -193,7 +199,7 @@ impl DlqBrowser {
             let y = rows_area.y + i as u16;
             let marked = self.marked.contains(&m.message_id);
             let cells = cache.row(start + i, marked, || {
-                dlq_row_cells(m, marked, from, &widths, rows_area.width)
+                dlq_row_cells(m, marked, from, s.status.now, &widths, rows_area.width)
             });
             let at = buf.index_of(rows_area.x, y);
             if let Some(target) = buf.content.get_mut(at..at + cells.len()) {
@@ -294,6 +300,7 @@ fn dlq_row_cells(
     m: &DlqMessage,
     marked: bool,
     from: bool,
+    now: Timestamp,
     widths: &[Constraint],
     width: u16,
 ) -> Vec<ratatui::buffer::Cell> {
@@ -312,6 +319,7 @@ fn dlq_row_cells(
     cells.extend([
         Cell::from(m.attempts.to_string()),
         Cell::from(age(m.age_seconds)),
+        Cell::from(time_left(m.expires_at, now)),
         Cell::from(m.ledger_state.as_deref().unwrap_or("-")),
         Cell::from(m.reason.as_deref().unwrap_or("-")),
     ]);
@@ -493,6 +501,7 @@ mod tests {
             payment_id: None,
             ledger_state: None,
             sent_at: Default::default(),
+            expires_at: Default::default(),
             age_seconds: 0,
             receive_count: 0,
             body: serde_json::Value::Null,
