@@ -347,6 +347,13 @@ pub struct RedriveArgs {
     /// back to each message's source queue or to --to. Bodies are not rewritten.
     #[arg(long, requires = "all")]
     pub native: bool,
+    /// Leave the messages the ledger says are already done (approved or cancelled: a redrive
+    /// would do nothing) where they are.
+    #[arg(long, conflicts_with_all = ["native", "delete_done"])]
+    pub skip_done: bool,
+    /// Redrive the rest, then delete the done ones (after a backup).
+    #[arg(long, conflicts_with = "native")]
+    pub delete_done: bool,
 }
 
 #[cfg(test)]

@@ -101,9 +101,13 @@ impl Operation {
                     .chosen_by
                     .as_ref()
                     .map_or_else(String::new, |f| format!(" where {f}"));
+                let ledger = extent
+                    .ledger
+                    .as_ref()
+                    .map_or_else(String::new, |l| format!(" The ledger: {l}."));
                 format!(
-                    "{} {count} message(s){chosen} from {} {whither}{pace}? A backup is written \
-                     first.",
+                    "{} {count} message(s){chosen} from {} {whither}{pace}?{ledger} A backup is \
+                     written first.",
                     capitalized(r.verb()),
                     r.source
                 )
@@ -149,16 +153,27 @@ impl Operation {
 
 /// What an operation would touch, as its confirmation states it: counted by whoever proposes
 /// it (the marked ids, the queue's depth, a goal check's preview).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extent {
     pub count: u64,
     /// A goal check's cut-off: payments after it are cancelled.
     pub after: Option<Timestamp>,
+    /// What the ledger says a redrive would do with them (`LedgerCheck::summary`).
+    pub ledger: Option<String>,
 }
 
 impl Extent {
     pub fn messages(count: u64) -> Self {
-        Extent { count, after: None }
+        Extent {
+            count,
+            ..Extent::default()
+        }
+    }
+
+    /// With what the ledger says of the messages.
+    pub fn with_ledger(mut self, summary: String) -> Self {
+        self.ledger = Some(summary);
+        self
     }
 }
 

@@ -5,6 +5,7 @@ use super::{Console, confirm, print_json, progress_bar};
 use crate::backend::Backend;
 use crate::cli::{DeleteArgs, DisposalArgs, DlqListArgs, ExportArgs, GroupsArgs, RedriveArgs};
 use crate::dispatch::{self, Extent, Operation, Outcome};
+use crate::ops::dlq::check;
 use crate::ops::dlq::groups::{MessageFilter, group_by_cause};
 use crate::ops::dlq::{self, Disposal, DisposalRequest, FAILURE_QUEUES, Selection};
 use crate::render;
@@ -137,9 +138,19 @@ fn selection(t: &DisposalArgs, verb: &str) -> Result<Selection> {
     }
 }
 
+/// What a redrive does with the messages the ledger says are already done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DoneOnes {
+    Redrive,
+    Skip,
+    Delete,
+}
+
 /// A redrive or delete as the command line asked for it.
 pub struct DisposalCommand {
     request: DisposalRequest,
+    /// What to do with the messages the ledger says are done (a redrive only).
+    done: DoneOnes,
     /// Chooses the ids when the command line gave a cause or a text.
     filter: MessageFilter,
     yes: bool,
@@ -152,8 +163,14 @@ pub fn redrive_request(args: &RedriveArgs) -> Result<DisposalCommand> {
     let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.act.dry_run)
         .with_rate(args.rate);
     request.native = args.native;
+    let done = match (args.skip_done, args.delete_done) {
+        (true, _) => DoneOnes::Skip,
+        (_, true) => DoneOnes::Delete,
+        _ => DoneOnes::Redrive,
+    };
     Ok(DisposalCommand {
         request,
+        done,
         filter: t.matching.filter(),
         yes: t.act.yes,
         json: t.act.json,
@@ -170,6 +187,7 @@ pub fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
     );
     Ok(DisposalCommand {
         request,
+        done: DoneOnes::Redrive,
         filter: t.matching.filter(),
         yes: t.act.yes,
         json: t.act.json,
@@ -180,6 +198,7 @@ pub fn delete_request(args: &DeleteArgs) -> Result<DisposalCommand> {
 pub fn dispose(console: &Console, t: DisposalCommand) -> Result<()> {
     let DisposalCommand {
         mut request,
+        done,
         filter,
         yes,
         json,
@@ -193,8 +212,19 @@ pub fn dispose(console: &Console, t: DisposalCommand) -> Result<()> {
         request.selection = Selection::Ids(ids);
         request = request.chosen_by(filter.describe());
     }
+    let (ledger, done_ids) = check_ledger(console, &mut request, done, !filter.is_empty())?;
+    if matches!(&request.selection, Selection::Ids(ids) if ids.is_empty()) {
+        // --delete-done, and every chosen message is done: only the delete is left.
+        return delete_done(console, &request, done_ids, !yes, json);
+    }
     let action = Operation::Dispose(request.clone());
-    let total = console.block_on(confirm_disposal(&console.backend, &action, &request, yes))?;
+    let total = console.block_on(confirm_disposal(
+        &console.backend,
+        &action,
+        &request,
+        yes,
+        ledger,
+    ))?;
     let bar = progress_bar(total, request.verb());
     let outcome = console.run(action, &mut |n| {
         bar.set_length(bar.length().unwrap_or(0).max(n));
@@ -204,7 +234,97 @@ pub fn dispose(console: &Console, t: DisposalCommand) -> Result<()> {
     let Outcome::Disposed { report, processed } = outcome? else {
         bail!("{} returned another outcome", request.verb());
     };
+    print_disposal(&report, processed, json)?;
+    if done == DoneOnes::Delete {
+        // The redrive's question named the delete too.
+        delete_done(console, &request, done_ids, false, json)?;
+    }
+    Ok(())
+}
+
+/// `--delete-done`: deletes the messages the ledger says are done, after a backup.
+fn delete_done(
+    console: &Console,
+    redrive: &DisposalRequest,
+    done_ids: Vec<String>,
+    ask: bool,
+    json: bool,
+) -> Result<()> {
+    if done_ids.is_empty() {
+        return Ok(());
+    }
+    let count = done_ids.len() as u64;
+    let delete = DisposalRequest::new(
+        &redrive.source,
+        Selection::Ids(done_ids),
+        Disposal::Delete,
+        redrive.dry_run,
+    )
+    .chosen_by(Some("ledger: already done".into()));
+    let action = Operation::Dispose(delete);
+    if ask && !redrive.dry_run {
+        confirm(&action.question(&Extent::messages(count)))?;
+    }
+    let Outcome::Disposed { report, processed } = console.run(action, &mut |_| {})? else {
+        bail!("delete returned another outcome");
+    };
     print_disposal(&report, processed, json)
+}
+
+/// Before a redrive of many (all, a filter, or with `--skip-done`/`--delete-done`): reads the
+/// chosen messages and asks the ledger (in batches) what the redrive would do with them, for
+/// the confirmation; with `--skip-done`/`--delete-done` the done ones leave the selection and
+/// their ids are returned. A redrive of ids named one by one is not checked: finding them
+/// means reading the whole queue.
+fn check_ledger(
+    console: &Console,
+    request: &mut DisposalRequest,
+    done: DoneOnes,
+    filtered: bool,
+) -> Result<(Option<String>, Vec<String>)> {
+    let by_ids = matches!(request.selection, Selection::Ids(_)) && !filtered;
+    let redrive = matches!(request.disposal, Disposal::Redrive { .. });
+    if !redrive || request.native || (done == DoneOnes::Redrive && (by_ids || request.dry_run)) {
+        return Ok((None, Vec::new()));
+    }
+    let mut messages = read_queue(console, &request.source, dlq::MAX_MESSAGES_LIMIT, false)?;
+    if let Selection::Ids(ids) = &request.selection {
+        let chosen: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        messages.retain(|m| chosen.contains(m.message_id.as_str()));
+    }
+    let check = console.block_on(check::check_before_redrive(&console.backend, &mut messages))?;
+    let mut summary = check.summary();
+    if done == DoneOnes::Redrive {
+        return Ok((Some(summary), Vec::new()));
+    }
+    let done_ids: std::collections::HashSet<&str> = check.done.iter().map(String::as_str).collect();
+    let rest: Vec<String> = messages
+        .iter()
+        .map(|m| m.message_id.clone())
+        .filter(|id| !done_ids.contains(id.as_str()))
+        .collect();
+    summary.push_str(&match done {
+        DoneOnes::Skip => format!("; the {} done one(s) stay", check.done.len()),
+        _ => format!(
+            "; then the {} done one(s) are deleted, after a backup",
+            check.done.len()
+        ),
+    });
+    if rest.is_empty() && done == DoneOnes::Skip {
+        bail!(
+            "all {} chosen message(s) of {} are already done in the ledger: nothing to redrive \
+             (--delete-done removes them); nothing was changed",
+            messages.len(),
+            request.source
+        );
+    }
+    request.selection = Selection::Ids(rest);
+    let skipped = "done ones left out".to_string();
+    request.chosen_by = Some(match request.chosen_by.take() {
+        Some(f) => format!("{f}, {skipped}"),
+        None => skipped,
+    });
+    Ok((Some(summary), check.done))
 }
 
 fn print_disposal(
@@ -256,6 +376,7 @@ async fn confirm_disposal(
     operation: &Operation,
     request: &DisposalRequest,
     yes: bool,
+    ledger: Option<String>,
 ) -> Result<u64> {
     if request.dry_run {
         return Ok(0);
@@ -269,7 +390,11 @@ async fn confirm_disposal(
         Selection::Ids(ids) => ids.len() as u64,
     };
     if !yes {
-        confirm(&operation.question(&Extent::messages(count)))?;
+        let mut extent = Extent::messages(count);
+        extent.ledger = ledger;
+        confirm(&operation.question(&extent))?;
+    } else if let Some(l) = ledger {
+        eprintln!("the ledger: {l}");
     }
     Ok(count)
 }

@@ -24,6 +24,7 @@ pub fn run(console: &Console, args: GoalCheckArgs) -> Result<()> {
         confirm(&action.question(&Extent {
             count: plan.payments.len() as u64,
             after: Some(plan.achieved_at),
+            ledger: None,
         }))?;
     }
     let (done, processed) = goal_check(console, action)?;

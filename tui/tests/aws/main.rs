@@ -357,3 +357,105 @@ async fn a_browse_reads_each_message_once_and_releases_them_all() {
         "all released"
     );
 }
+
+/// `dlq groups` on SQS names each cause with its count (the unreadable body a group of its
+/// own), and `dlq redrive --reason … --skip-done` moves exactly the group's messages whose
+/// payment the ledger has not decided, leaving the done ones parked; the question's ledger
+/// line and the audit line say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_then_a_cause_redriven_without_its_done_payments() {
+    use crowdfund_core::domain::{PaymentRecord, PaymentStatus};
+    use crowdfund_core::money::{Currency, Money};
+    use crowdfund_core::ports::Ledger;
+    use crowdfund_core::topology::TABLE_PAYMENTS;
+    use crowdfund_handlers::aws::dynamodb::DynamoLedger;
+    let Some(moto) = moto_url() else { return };
+    let _suite = SUITE.lock().await;
+    let ProvisionedMoto { clients, .. } = provisioned_moto(&moto).await;
+    let sqs = SqsQueues::new(clients.sqs.clone());
+    let park = |id: &str, reason: &str| {
+        serde_json::json!({"kind": "payment_attempt", "from": QUEUE_PAYMENT_ATTEMPT,
+            "attempts": 3, "lastError": reason, "payload": {"paymentId": id, "projectId": "prj-1"}})
+        .to_string()
+    };
+    for i in 0..6 {
+        let id = format!("pay-t{i}");
+        let body = park(&id, &format!("PSP timed out after {} ms on {id}", 9000 + i));
+        sqs.send(QUEUE_PARKED, &body, 0).await.unwrap();
+    }
+    for i in 0..3 {
+        let id = format!("pay-d{i}");
+        let body = park(&id, &format!("payment {id} was declined: card declined"));
+        sqs.send(QUEUE_PARKED, &body, 0).await.unwrap();
+    }
+    sqs.send(QUEUE_PARKED, "not json", 0).await.unwrap();
+    // Two of the timed-out payments were approved after all: a redrive would do nothing.
+    let ledger = DynamoLedger::new(clients.dynamodb.clone(), TABLE_PAYMENTS);
+    for id in ["pay-t1", "pay-t4"] {
+        let record = PaymentRecord {
+            payment_id: id.into(),
+            project_id: "prj-1".into(),
+            backer_email: "b@example.com".into(),
+            amount: Money::new(50_000, Currency::KRW),
+            status: PaymentStatus::Approved,
+            paid_at: "2026-11-20T12:00:00Z".parse().unwrap(),
+            charge_id: Some(format!("ch-{id}")),
+            decline_reason: None,
+            cancel_id: None,
+            cancelled_at: None,
+        };
+        ledger.put_payment(&record).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("world.json");
+
+    let groups = console(&moto, &state, &["dlq", "groups", QUEUE_PARKED, "--json"]);
+    let counts: Vec<(String, u64)> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["cause"].as_str().unwrap().to_string(),
+                g["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("PSP timed out after <n> ms on <id>".to_string(), 6),
+            ("payment <id> was declined: card declined".to_string(), 3),
+            ("(unreadable body: not a JSON envelope)".to_string(), 1),
+        ]
+    );
+
+    let moved = console(
+        &moto,
+        &state,
+        &[
+            "dlq",
+            "redrive",
+            QUEUE_PARKED,
+            "--reason",
+            "PSP timed out after 1 ms on pay-x9",
+            "--skip-done",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert_eq!(moved["moved"], 4, "{moved}");
+    let mut arrived = payment_ids(&sqs.peek(QUEUE_PAYMENT_ATTEMPT, 10).await.unwrap());
+    arrived.sort();
+    assert_eq!(arrived, ["pay-t0", "pay-t2", "pay-t3", "pay-t5"]);
+    let parked = sqs.peek(QUEUE_PARKED, 10).await.unwrap();
+    let readable: Vec<ReceivedMessage> = parked
+        .into_iter()
+        .filter(|m| m.body.starts_with('{'))
+        .collect();
+    let mut left = payment_ids(&readable);
+    left.sort();
+    assert_eq!(left, ["pay-d0", "pay-d1", "pay-d2", "pay-t1", "pay-t4"]);
+    let audit = std::fs::read_to_string(dir.path().join("aws-audit.jsonl")).unwrap();
+    assert!(audit.contains("done ones left out"), "{audit}");
+}

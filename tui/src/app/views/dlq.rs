@@ -10,6 +10,7 @@ use crate::app::Action;
 use crate::app::render_cache::RenderCache;
 use crate::app::snapshot::{LoadState, Snapshot};
 use crate::dispatch::{Extent, Operation};
+use crate::ops::dlq::check::LedgerCheck;
 use crate::ops::dlq::groups::{FailureGroup, MessageFilter, group_by_cause};
 use crate::ops::dlq::{Disposal, DisposalRequest, DlqMessage, Selection};
 use crate::render::thousands;
@@ -267,10 +268,22 @@ impl DlqBrowser {
             return Effect::Error(format!("{} is empty: nothing to act on", self.queue));
         }
         let count = ids.len() as u64;
+        let mut extent = Extent::messages(count);
+        if matches!(disposal, Disposal::Redrive { .. }) {
+            // From the ledger states the index already holds: no request.
+            let chosen: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+            let messages: Vec<DlqMessage> = s
+                .list(&self.queue)
+                .iter()
+                .filter(|m| chosen.contains(m.message_id.as_str()))
+                .cloned()
+                .collect();
+            extent.ledger = Some(LedgerCheck::of(&messages).summary());
+        }
         let request = DisposalRequest::new(&self.queue, Selection::Ids(ids), disposal, false)
             .with_rate(cx.redrive_rate)
             .chosen_by(chosen_by);
-        Effect::Propose(Operation::Dispose(request), Extent::messages(count))
+        Effect::Propose(Operation::Dispose(request), extent)
     }
 
     /// An export of what is marked, else of what is shown (the whole queue when nothing

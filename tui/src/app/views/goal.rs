@@ -54,6 +54,7 @@ pub fn propose_check(s: &Snapshot, index: usize) -> Effect {
     let extent = Extent {
         count: late as u64,
         after: Some(at),
+        ledger: None,
     };
     Effect::Propose(operation, extent)
 }
