@@ -40,7 +40,13 @@ for view in "1:Overview" "2:DLQ browser (etc_parked)" "3:Goal check" "4:Projects
   if [ "$key" = 3 ]; then t send-keys -t cap End Enter; sleep 1.5; fi
   capture "${view#*:}"
 done
-t send-keys -t cap 2 Space Space r
+t send-keys -t cap 2 c
+sleep 1.5
+capture "DLQ grouped by cause (c)" "The same messages by failure cause, the largest group first: enter opens a group, a marks it
+whole, r redrives it (the question names the cause and what the ledger says of its payments)."
+t send-keys -t cap c
+sleep 0.5
+t send-keys -t cap Space Space r
 sleep 1
 capture "Redrive confirmation"
 t send-keys -t cap n '?'
