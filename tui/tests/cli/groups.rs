@@ -5,16 +5,7 @@ use serde_json::Value;
 
 fn parked_world() -> Console {
     let c = Console::new();
-    c.json(&[
-        "simulate",
-        "--payments",
-        "300",
-        "--seed",
-        "5",
-        "--failure-rate",
-        "0.3",
-        "--json",
-    ]);
+    c.simulate(300, 5, "0.3");
     c
 }
 

@@ -66,16 +66,7 @@ fn finish(child: Child) -> Output {
 #[test]
 fn an_open_console_a_redrive_and_a_simulate_never_undo_each_other() {
     let c = Console::new();
-    c.json(&[
-        "simulate",
-        "--payments",
-        "60",
-        "--seed",
-        "5",
-        "--failure-rate",
-        "0.3",
-        "--json",
-    ]);
+    c.simulate(60, 5, "0.3");
     let parked = c.parked_ids();
     let id = parked[0].clone();
     let before = payments(&c.json(&["status", "--json"])["payments"]);

@@ -44,6 +44,21 @@ impl Console {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// `simulate --payments N --seed S --failure-rate F --json`, expected to succeed.
+    fn simulate(&self, payments: u32, seed: u64, failure_rate: &str) -> Value {
+        let (payments, seed) = (payments.to_string(), seed.to_string());
+        self.json(&[
+            "simulate",
+            "--payments",
+            &payments,
+            "--seed",
+            &seed,
+            "--failure-rate",
+            failure_rate,
+            "--json",
+        ])
+    }
+
     fn state_bytes(&self) -> Vec<u8> {
         std::fs::read(self.state()).unwrap()
     }
@@ -177,16 +192,7 @@ fn read_only_refuses_and_writes_nothing() {
 #[test]
 fn redrive_by_id_backs_up_audits_and_moves_exactly_that_message() {
     let c = Console::new();
-    c.json(&[
-        "simulate",
-        "--payments",
-        "200",
-        "--seed",
-        "11",
-        "--failure-rate",
-        "0.3",
-        "--json",
-    ]);
+    c.simulate(200, 11, "0.3");
     let parked = c.json(&["dlq", "list", "etc_parked", "--json", "--limit", "1000"]);
     let target = parked
         .as_array()
@@ -267,16 +273,7 @@ fn redrive_by_id_backs_up_audits_and_moves_exactly_that_message() {
 #[test]
 fn goal_check_previews_then_cancels_once() {
     let c = Console::new();
-    c.json(&[
-        "simulate",
-        "--payments",
-        "400",
-        "--seed",
-        "7",
-        "--failure-rate",
-        "0",
-        "--json",
-    ]);
+    c.simulate(400, 7, "0");
     let before = c.state_bytes();
     let plan = c.json(&["goal-check", "prj-solar-kiosk", "--dry-run", "--json"]);
     let late = plan["payments"].as_array().unwrap().len();
@@ -360,16 +357,7 @@ fn read_only_refuses_dashboards_deploy() {
 #[test]
 fn every_action_leaves_an_intent_and_a_result() {
     let c = Console::new();
-    c.json(&[
-        "simulate",
-        "--payments",
-        "400",
-        "--seed",
-        "7",
-        "--failure-rate",
-        "0",
-        "--json",
-    ]);
+    c.simulate(400, 7, "0");
     let out_file = c.dir.path().join("out").join("export.jsonl");
     let exported = c.run(&[
         "dlq",
