@@ -89,22 +89,24 @@ fn read_queue(
     Ok(listed?)
 }
 
-/// The ids of `queue` that `filter` takes; none is an error that changes nothing.
-fn matching_ids(console: &Console, queue: &str, filter: &MessageFilter) -> Result<Vec<String>> {
+/// The messages of `queue` that `filter` takes (the queue read once); none is an error that
+/// changes nothing.
+fn matching_messages(
+    console: &Console,
+    queue: &str,
+    filter: &MessageFilter,
+) -> Result<Vec<dlq::DlqMessage>> {
     let queue = dlq::check_queue(queue)?;
     let matcher = filter.matcher();
-    let ids: Vec<String> = read_queue(console, queue, dlq::MAX_MESSAGES_LIMIT, false)?
-        .into_iter()
-        .filter(|m| matcher.matches(m))
-        .map(|m| m.message_id)
-        .collect();
-    if ids.is_empty() {
+    let mut messages = read_queue(console, queue, dlq::MAX_MESSAGES_LIMIT, false)?;
+    messages.retain(|m| matcher.matches(m));
+    if messages.is_empty() {
         bail!(
             "no message of {queue} matches {}; nothing was changed (see `crowdfund-console dlq groups {queue}`)",
             filter.describe().unwrap_or_default()
         );
     }
-    Ok(ids)
+    Ok(messages)
 }
 
 /// A work queue on SQS: reading its messages receives them, so it is an operation, asked for.
@@ -204,15 +206,19 @@ pub fn dispose(console: &Console, t: DisposalCommand) -> Result<()> {
         json,
     } = t;
     dispatch::authorize(&Operation::Dispose(request.clone()), console.read_only)?;
-    if !filter.is_empty() {
-        if request.native {
-            bail!("--native moves the whole queue; it cannot take --reason or --grep");
-        }
-        let ids = matching_ids(console, &request.source, &filter)?;
-        request.selection = Selection::Ids(ids);
-        request = request.chosen_by(filter.describe());
+    if !filter.is_empty() && request.native {
+        bail!("--native moves the whole queue; it cannot take --reason or --grep");
     }
-    let (ledger, done_ids) = check_ledger(console, &mut request, done, !filter.is_empty())?;
+    // A filter reads the queue once; the ledger check reuses what it read.
+    let matched = if filter.is_empty() {
+        None
+    } else {
+        let messages = matching_messages(console, &request.source, &filter)?;
+        request.selection = Selection::Ids(messages.iter().map(|m| m.message_id.clone()).collect());
+        request = request.chosen_by(filter.describe());
+        Some(messages)
+    };
+    let (ledger, done_ids) = check_ledger(console, &mut request, done, matched)?;
     if matches!(&request.selection, Selection::Ids(ids) if ids.is_empty()) {
         // --delete-done, and every chosen message is done: only the delete is left.
         return delete_done(console, &request, done_ids, !yes, json);
@@ -280,18 +286,25 @@ fn check_ledger(
     console: &Console,
     request: &mut DisposalRequest,
     done: DoneOnes,
-    filtered: bool,
+    matched: Option<Vec<dlq::DlqMessage>>,
 ) -> Result<(Option<String>, Vec<String>)> {
-    let by_ids = matches!(request.selection, Selection::Ids(_)) && !filtered;
+    let by_ids = matches!(request.selection, Selection::Ids(_)) && matched.is_none();
     let redrive = matches!(request.disposal, Disposal::Redrive { .. });
     if !redrive || request.native || (done == DoneOnes::Redrive && (by_ids || request.dry_run)) {
         return Ok((None, Vec::new()));
     }
-    let mut messages = read_queue(console, &request.source, dlq::MAX_MESSAGES_LIMIT, false)?;
-    if let Selection::Ids(ids) = &request.selection {
-        let chosen: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        messages.retain(|m| chosen.contains(m.message_id.as_str()));
-    }
+    let mut messages = match matched {
+        Some(messages) => messages,
+        None => {
+            let mut all = read_queue(console, &request.source, dlq::MAX_MESSAGES_LIMIT, false)?;
+            if let Selection::Ids(ids) = &request.selection {
+                let chosen: std::collections::HashSet<&str> =
+                    ids.iter().map(String::as_str).collect();
+                all.retain(|m| chosen.contains(m.message_id.as_str()));
+            }
+            all
+        }
+    };
     let check = console.block_on(check::check_before_redrive(&console.backend, &mut messages))?;
     let mut summary = check.summary();
     if done == DoneOnes::Redrive {
@@ -402,7 +415,8 @@ async fn confirm_disposal(
 pub fn export(console: &Console, args: ExportArgs) -> Result<()> {
     let filter = args.matching.filter();
     let selection = if !filter.is_empty() {
-        Selection::Ids(matching_ids(console, &args.queue, &filter)?)
+        let messages = matching_messages(console, &args.queue, &filter)?;
+        Selection::Ids(messages.into_iter().map(|m| m.message_id).collect())
     } else if args.ids.is_empty() {
         Selection::All
     } else {
