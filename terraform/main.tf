@@ -108,6 +108,9 @@ module "operators" {
   topic_arns = module.messaging.topic_arns
   table_arn  = module.dynamodb.table_arn
   index_name = module.dynamodb.index_name
+
+  # The names only (not the module's outputs), so the policies do not wait for the functions.
+  function_names = keys(local.topology.functions)
 }
 
 module "apigateway" {

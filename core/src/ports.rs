@@ -486,6 +486,64 @@ impl Pacer for VirtualPacer {
     }
 }
 
+/// An SQS event-source mapping (a function's queue trigger) as Lambda reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMapping {
+    /// What UpdateEventSourceMapping needs.
+    pub uuid: String,
+    pub queue: String,
+    /// Enabled, Disabled, or a transition (Enabling, Disabling, Creating, Updating, Deleting).
+    pub state: String,
+    pub batch_size: u32,
+    /// "OK", "PROBLEM: ...", or "No records processed".
+    pub last_processing_result: Option<String>,
+    /// The mapping's own cap on concurrent invocations (ScalingConfig), when set.
+    pub maximum_concurrency: Option<u32>,
+}
+
+impl QueueMapping {
+    /// Polling, or about to be: the queue is drained.
+    pub fn is_enabled(&self) -> bool {
+        matches!(self.state.as_str(), "Enabled" | "Enabling" | "Creating")
+    }
+}
+
+/// A topology function with what Lambda says of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionTrigger {
+    pub function: String,
+    pub runtime: Option<String>,
+    pub architecture: Option<String>,
+    /// As Lambda writes it (ISO 8601).
+    pub last_modified: Option<String>,
+    pub timeout_seconds: Option<u32>,
+    /// Reserved concurrency; `None` when the function uses the account's unreserved pool.
+    pub reserved_concurrency: Option<u32>,
+    /// Its SQS trigger; `None` for a function without one (the broker, behind API Gateway).
+    pub mapping: Option<QueueMapping>,
+    /// Why Lambda could not describe the function (not deployed, access denied).
+    pub error: Option<String>,
+}
+
+impl FunctionTrigger {
+    /// True when the function has an SQS trigger that is not polling.
+    pub fn is_paused(&self) -> bool {
+        self.mapping.as_ref().is_some_and(|m| !m.is_enabled())
+    }
+}
+
+/// Lambda's view of the functions and their SQS triggers; pausing a trigger holds its queue
+/// (the messages wait, nothing is lost) until it is resumed.
+#[async_trait]
+pub trait Triggers: Send + Sync {
+    /// Every function of the topology, in topology order.
+    async fn list_triggers(&self) -> PortResult<Vec<FunctionTrigger>>;
+    /// Enables or disables `function`'s SQS trigger; returns the mapping after the change.
+    async fn set_trigger_enabled(&self, function: &str, enabled: bool) -> PortResult<QueueMapping>;
+}
+
 /// Business and handler metrics (Embedded Metric Format in Lambda, counters in the sim).
 pub trait Metrics: Send + Sync {
     fn record(&self, event: MetricEvent);

@@ -80,17 +80,21 @@ impl LocalPipeline {
         block_on(self.broker.handle(body))
     }
 
+    /// One batch from the queue of every function whose trigger is not paused.
     pub fn poll_once(&self) -> Result<PollReport, PipelineError> {
+        let paused = self.world.paused_triggers();
         let runner = Runner {
             queues: &self.world,
             dead_letters: &self.world,
             metrics: &self.world,
             functions: &self.functions,
+            paused: &paused,
         };
         Ok(block_on(runner.poll_once())?)
     }
 
-    /// Polls until no queue a function drains holds a message, moving the virtual clock over
+    /// Polls until no queue a function drains holds a message (a paused function's queue
+    /// keeps its messages), moving the virtual clock over
     /// visibility timeouts and retry delays. Parked messages stay parked.
     pub fn drain(&self) -> Result<DrainReport, PipelineError> {
         let mut report = DrainReport::default();

@@ -6,6 +6,7 @@ use crate::sqs::handle_batch;
 use crate::wiring::Functions;
 use crowdfund_core::ports::{MessageSender, Metrics, PortResult, QueueClient};
 use crowdfund_core::topology::{self, FUNCTIONS, Trigger};
+use std::collections::BTreeSet;
 
 /// What one round of polling did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct Runner<'a> {
     pub dead_letters: &'a dyn MessageSender,
     pub metrics: &'a dyn Metrics,
     pub functions: &'a Functions,
+    /// Functions whose trigger an operator paused: their queues are left alone.
+    pub paused: &'a BTreeSet<String>,
 }
 
 impl Runner<'_> {
@@ -30,6 +33,9 @@ impl Runner<'_> {
             let Trigger::Queue { queue, batch_size } = spec.trigger else {
                 continue;
             };
+            if self.paused.contains(spec.name) {
+                continue;
+            }
             let Some(function) = self.functions.for_queue(queue) else {
                 continue;
             };

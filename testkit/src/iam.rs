@@ -18,6 +18,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use crowdfund_handlers::aws::iam_query::IamQuery;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -43,47 +44,16 @@ impl UserKeys {
 
 /// One IAM query-API call to moto, signed with the setup credentials (auth is still off).
 async fn iam_call(moto: &str, params: &[(&str, &str)]) -> String {
-    let mut form: Vec<(&str, &str)> = vec![("Version", "2010-05-08")];
-    form.extend_from_slice(params);
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", crowdfund_core::http_api::path_segment(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let url = format!("{}/", moto.trim_end_matches('/'));
-    let identity = Credentials::new("test", "test", None, None, "setup").into();
-    let signing = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("iam")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .expect("signing params")
-        .into();
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        [("content-type", content_type)].into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .expect("signable IAM request");
-    let (instructions, _) = sign(signable, &signing).expect("sign").into_parts();
-    let mut request = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", content_type);
-    for (name, value) in instructions.headers() {
-        request = request.header(name, value);
-    }
-    let answer = request.body(body).send().await.expect("moto IAM answers");
-    let status = answer.status();
-    let text = answer.text().await.unwrap_or_default();
+    let iam =
+        IamQuery::with_credentials(moto, Credentials::new("test", "test", None, None, "setup"));
+    let answer = iam.call(params).await.expect("moto IAM answers");
     assert!(
-        status.is_success(),
-        "IAM {params:?} on moto: {status} {text}"
+        answer.is_success(),
+        "IAM {params:?} on moto: {} {}",
+        answer.status,
+        answer.body
     );
-    text
+    answer.body
 }
 
 fn xml_field(xml: &str, tag: &str) -> String {
@@ -386,11 +356,32 @@ fn action_of(
     if prefix == "ses" && path.starts_with("/v2/email/outbound-emails") && method == Method::POST {
         return Some("ses:SendEmail".to_string());
     }
+    if prefix == "lambda" {
+        return lambda_action(method, path);
+    }
     if prefix == "cloudwatch" {
         // CloudWatch's newer protocol names the operation in the path.
         return path.rsplit('/').next().map(|op| format!("cloudwatch:{op}"));
     }
     Some(format!("{prefix}:{method} {path}"))
+}
+
+/// Lambda's REST API names the operation by method and path
+/// (`/2015-03-31/event-source-mappings/{uuid}`, `/2015-03-31/functions/{name}`).
+fn lambda_action(method: &Method, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/2015-03-31/")?.trim_end_matches('/');
+    let parts: Vec<&str> = rest.split('/').collect();
+    let op = match (method.as_str(), parts.as_slice()) {
+        ("GET", ["event-source-mappings"]) => "ListEventSourceMappings",
+        ("GET", ["event-source-mappings", _]) => "GetEventSourceMapping",
+        ("PUT", ["event-source-mappings", _]) => "UpdateEventSourceMapping",
+        ("POST", ["event-source-mappings"]) => "CreateEventSourceMapping",
+        ("GET", ["functions"]) => "ListFunctions",
+        ("GET", ["functions", _]) => "GetFunction",
+        ("POST", ["functions"]) => "CreateFunction",
+        _ => return Some(format!("lambda:{method} {path}")),
+    };
+    Some(format!("lambda:{op}"))
 }
 
 /// The service prefix of an IAM action (`sqs:SendMessage` → `sqs`).

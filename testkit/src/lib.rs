@@ -8,12 +8,13 @@
 //! - [`reset_moto`]: `POST /moto-api/reset`, which empties every service.
 //! - [`provisioned_moto`] (feature `aws`): a reset moto with the topology provisioned, and the
 //!   settings and clients that point at it.
-//! - [`iam`]: IAM users with terraform's policies on moto, enforcement switched on, and a
+//! - [`iam`] (feature `aws`): IAM users with terraform's policies on moto, enforcement switched on, and a
 //!   recording proxy that says which calls were allowed and denied.
 //! - [`sigv4`]: API Gateway's AWS_IAM check, recomputing a request's signature.
 //! - [`terraform`]: terraform's files parsed, for the tests that hold code and terraform to
 //!   one another (routes, IAM policies, environment).
 
+#[cfg(feature = "aws")]
 pub mod iam;
 pub mod sigv4;
 pub mod terraform;

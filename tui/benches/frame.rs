@@ -111,6 +111,7 @@ pub fn snapshot(count: u64) -> Snapshot {
                 duration_p99_micros: Some(400),
             })
             .collect(),
+        triggers: Vec::new(),
         late_payments: BTreeMap::new(),
         audit: Vec::new(),
         collected_at: now,

@@ -1,5 +1,5 @@
 //! The `--aws` backend: the same operations over the AWS adapters of crowdfund-handlers (SQS,
-//! DynamoDB, SNS, and crowdfund-api over HTTP), pointed at AWS or at a local endpoint such as
+//! DynamoDB, SNS, Lambda's triggers, and crowdfund-api over HTTP), pointed at AWS or at a local endpoint such as
 //! moto server by `--endpoint-url`, `--region`, `--profile` or the usual `AWS_*` variables.
 //!
 //! - [`metrics`]: the metrics port on CloudWatch.
@@ -24,6 +24,7 @@ use crowdfund_handlers::aws::sns::SnsPublisher;
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use crowdfund_handlers::aws::sqs_move::TokioPacer;
 use crowdfund_handlers::aws::sts::caller_arn;
+use crowdfund_handlers::aws::triggers::LambdaTriggers;
 use crowdfund_handlers::aws::{AwsClients, AwsSettings, load_config};
 use std::path::Path;
 use std::sync::Arc;
@@ -87,6 +88,7 @@ pub async fn counted_backend(
         ledger: Arc::new(DynamoLedger::new(clients.dynamodb.clone(), TABLE_PAYMENTS)),
         funding,
         publisher: Arc::new(publisher(&clients, &identity)),
+        triggers: Arc::new(LambdaTriggers::new(clients.lambda.clone())),
         clock: Arc::new(SystemClock),
         wall_clock: Arc::new(SystemClock),
         identity,

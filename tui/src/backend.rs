@@ -9,7 +9,7 @@ use crate::metrics::MetricsReader;
 use anyhow::{Context, Result, bail};
 use crowdfund_core::ports::{
     Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient, SystemClock,
-    ThreadPacer, VirtualPacer,
+    ThreadPacer, Triggers, VirtualPacer,
 };
 use crowdfund_core::sim::traffic::seed_demo_projects;
 use crowdfund_core::sim::{SimWorld, WorldConfig};
@@ -32,6 +32,8 @@ pub struct Backend {
     pub ledger: Arc<dyn Ledger>,
     pub funding: Arc<dyn FundingApi>,
     pub publisher: Arc<dyn Publisher>,
+    /// The functions' SQS triggers (Lambda, or the local world's).
+    pub triggers: Arc<dyn Triggers>,
     pub clock: Arc<dyn Clock>,
     /// Real time, for the audit log and backup names (the local world's clock is virtual).
     pub wall_clock: Arc<dyn Clock>,
@@ -60,6 +62,7 @@ impl Backend {
             ledger: world.clone(),
             funding: world.clone(),
             publisher: world.clone(),
+            triggers: world.clone(),
             clock: world,
             wall_clock: Arc::new(SystemClock),
             identity: "test".into(),
@@ -207,6 +210,7 @@ impl LocalWorld {
             ledger: w.clone(),
             funding: w.clone(),
             publisher: w.clone(),
+            triggers: w.clone(),
             clock: w,
             wall_clock: Arc::new(SystemClock),
             identity: format!("local:{user}"),

@@ -79,6 +79,34 @@ pub enum Command {
     /// CloudWatch dashboards and alarms, and charts for stakeholders.
     #[command(subcommand)]
     Dashboards(DashboardsCommand),
+    /// The functions and their SQS triggers; pause or resume a trigger (its queue waits).
+    Triggers(TriggersArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TriggersArgs {
+    #[command(subcommand)]
+    pub command: Option<TriggersCommand>,
+    /// Print JSON instead of a table (the listing).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TriggersCommand {
+    /// Stop FUNCTION's SQS trigger: Lambda stops polling its queue, whose messages wait.
+    Pause(TriggerArgs),
+    /// Start FUNCTION's SQS trigger again.
+    Resume(TriggerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// pg, send_email, funding_update, transaction_check or dlq_handler.
+    pub function: String,
+    #[command(flatten)]
+    pub act: ActArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,6 +382,10 @@ pub struct RedriveArgs {
     /// Redrive the rest, then delete the done ones (after a backup).
     #[arg(long, conflicts_with = "native")]
     pub delete_done: bool,
+    /// Pause dlq_handler's SQS trigger while the redrive runs, and resume it at the end however
+    /// the redrive ends (done, failed, cancelled). A trigger paused already stays paused.
+    #[arg(long)]
+    pub pause_dlq_handler: bool,
 }
 
 #[cfg(test)]

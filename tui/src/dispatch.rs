@@ -6,8 +6,10 @@
 use crate::backend::{Backend, LocalWorld};
 use crate::ops::dlq::{self, Disposal, DisposalReport, DisposalRequest, Selection};
 use crate::ops::goal::{self, GoalPlan};
+use crate::ops::triggers;
 use anyhow::{Context, Result};
 use crowdfund_core::domain::Timestamp;
+use crowdfund_core::ports::QueueMapping;
 use crowdfund_handlers::local::{DrainReport, TrafficReport};
 use futures::executor::block_on;
 use std::path::PathBuf;
@@ -47,6 +49,11 @@ pub enum Operation {
         env_name: String,
         dry_run: bool,
     },
+    /// Pause (`enabled` false) or resume a function's SQS trigger.
+    SetTrigger {
+        function: String,
+        enabled: bool,
+    },
 }
 
 impl Operation {
@@ -60,7 +67,8 @@ impl Operation {
             Operation::Simulate { .. }
             | Operation::Export { .. }
             | Operation::SetTraffic { .. }
-            | Operation::Look { .. } => false,
+            | Operation::Look { .. }
+            | Operation::SetTrigger { .. } => false,
         }
     }
 
@@ -69,7 +77,7 @@ impl Operation {
     /// switch change no state file.
     pub fn changes_world(&self) -> bool {
         match self {
-            Operation::Simulate { .. } => true,
+            Operation::Simulate { .. } | Operation::SetTrigger { .. } => true,
             Operation::Dispose(_) | Operation::GoalCheck { .. } => !self.is_dry_run(),
             Operation::Export { .. }
             | Operation::SetTraffic { .. }
@@ -105,9 +113,12 @@ impl Operation {
                     .ledger
                     .as_ref()
                     .map_or_else(String::new, |l| format!(" The ledger: {l}."));
+                let paused = r.pause_trigger.as_ref().map_or_else(String::new, |f| {
+                    format!(" {f}'s trigger is paused while it runs and resumed at the end.")
+                });
                 format!(
-                    "{} {count} message(s){chosen} from {} {whither}{pace}?{ledger} A backup is \
-                     written first.",
+                    "{} {count} message(s){chosen} from {} {whither}{pace}?{ledger}{paused} A \
+                     backup is written first.",
                     capitalized(r.verb()),
                     r.source
                 )
@@ -133,6 +144,7 @@ impl Operation {
             Operation::DeployDashboards { env_name, .. } => format!(
                 "Put the dashboards and alarms of {env_name} into CloudWatch ({count} put(s))?"
             ),
+            Operation::SetTrigger { function, enabled } => trigger_question(function, *enabled),
         }
     }
 
@@ -147,6 +159,10 @@ impl Operation {
             Operation::DeployDashboards { env_name, .. } => {
                 format!("deploy the dashboards and alarms of {env_name}")
             }
+            Operation::SetTrigger { function, enabled } => format!(
+                "{} the trigger of {function}",
+                if *enabled { "resume" } else { "pause" }
+            ),
         }
     }
 }
@@ -192,6 +208,22 @@ fn look_question(queue: &str, limit: usize) -> String {
     )
 }
 
+/// What pausing or resuming a trigger does, said before it is done.
+fn trigger_question(function: &str, enabled: bool) -> String {
+    let queue = triggers::queue_of(function).unwrap_or("its queue");
+    if enabled {
+        format!(
+            "Resume {function}'s SQS trigger? Lambda polls {queue} again and handles what waited there."
+        )
+    } else {
+        format!(
+            "Pause {function}'s SQS trigger? Lambda stops polling {queue}: its messages wait \
+             there (nothing is lost, and they keep counting toward the queue's retention) until \
+             the trigger is resumed."
+        )
+    }
+}
+
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -214,7 +246,7 @@ pub fn authorize(operation: &Operation, read_only: bool) -> Result<(), ReadOnlyR
 pub enum Outcome {
     Simulated(TrafficReport),
     Disposed {
-        report: DisposalReport,
+        report: Box<DisposalReport>,
         /// What the local pipeline processed afterwards (the functions keep running).
         processed: Option<DrainReport>,
     },
@@ -229,6 +261,10 @@ pub enum Outcome {
     GoalChecked {
         plan: GoalPlan,
         processed: Option<DrainReport>,
+    },
+    TriggerSet {
+        function: String,
+        mapping: QueueMapping,
     },
 }
 
@@ -301,11 +337,29 @@ pub async fn run_on(
             anyhow::bail!("dashboards are deployed by `crowdfund-console --aws dashboards deploy`")
         }
         Operation::Dispose(request) => {
-            let report = dlq::dispose(backend, &request, progress).await?;
+            let report = match request.pause_trigger.as_deref() {
+                Some(function) if !request.dry_run => {
+                    let disposal = dlq::dispose(backend, &request, progress);
+                    let (mut report, paused) =
+                        triggers::while_paused(backend, function, disposal, |r| match r {
+                            Ok(report) if report.cancelled => "the disposal was cancelled".into(),
+                            Ok(_) => "the disposal finished".into(),
+                            Err(e) => format!("the disposal failed ({e})"),
+                        })
+                        .await?;
+                    report.paused_trigger = paused.then(|| function.to_string());
+                    report
+                }
+                _ => dlq::dispose(backend, &request, progress).await?,
+            };
             Ok(Outcome::Disposed {
-                report,
+                report: Box::new(report),
                 processed: None,
             })
+        }
+        Operation::SetTrigger { function, enabled } => {
+            let mapping = triggers::set(backend, &function, enabled).await?;
+            Ok(Outcome::TriggerSet { function, mapping })
         }
         Operation::Export {
             queue,
@@ -371,6 +425,10 @@ mod tests {
             Operation::DeployDashboards {
                 env_name: "dev".into(),
                 dry_run,
+            },
+            Operation::SetTrigger {
+                function: "dlq_handler".into(),
+                enabled: false,
             },
         ]
     }

@@ -6,6 +6,7 @@ use crate::ops::goal::GoalPlan;
 use crate::ops::status::Status;
 use crowdfund_core::domain::Timestamp;
 use crowdfund_core::money::group_thousands;
+use crowdfund_core::ports::FunctionTrigger;
 use crowdfund_core::topology;
 use std::fmt::Write;
 
@@ -237,6 +238,12 @@ pub fn disposal(r: &DisposalReport) -> String {
                 .map_or_else(String::new, |f| format!(" ({f})"))
         );
     }
+    if let Some(f) = &r.paused_trigger {
+        let _ = writeln!(
+            out,
+            "{f}'s trigger was paused while this ran, and resumed after it"
+        );
+    }
     let _ = writeln!(
         out,
         "{}{}: {} {verb}, {} failed, {} skipped, {} not found{}",
@@ -292,6 +299,64 @@ pub fn goal_plan(plan: &GoalPlan) -> String {
             group_thousands(p.amount.amount),
             p.amount.currency,
             p.paid_at.to_rfc3339()
+        );
+    }
+    out
+}
+
+/// What triggers a function: its queue, or API Gateway.
+pub fn trigger_source(f: &FunctionTrigger) -> String {
+    match (
+        &f.mapping,
+        topology::function(&f.function).map(|s| s.trigger),
+    ) {
+        (Some(m), _) => m.queue.clone(),
+        (None, Some(topology::Trigger::HttpPost { path })) => format!("API Gateway POST {path}"),
+        (None, Some(topology::Trigger::Queue { queue, .. })) => format!("{queue} (no mapping)"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// `triggers`: one row per function.
+pub fn triggers(functions: &[FunctionTrigger]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>8}  {:<16} {:<7} MODIFIED",
+        "FUNCTION", "TRIGGER", "STATE", "BATCH", "LAST RESULT", "RESERVED", "RUNTIME", "ARCH"
+    );
+    let dash = || "-".to_string();
+    for f in functions {
+        let m = f.mapping.as_ref();
+        let _ = writeln!(
+            out,
+            "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>8}  {:<16} {:<7} {}",
+            f.function,
+            trigger_source(f),
+            m.map_or_else(dash, |m| m.state.clone()),
+            m.map_or_else(dash, |m| m.batch_size.to_string()),
+            m.and_then(|m| m.last_processing_result.clone())
+                .unwrap_or_else(dash),
+            f.reserved_concurrency
+                .map_or_else(|| "unreserved".to_string(), |n| n.to_string()),
+            f.runtime.clone().unwrap_or_else(dash),
+            f.architecture.clone().unwrap_or_else(dash),
+            f.last_modified.clone().unwrap_or_else(dash),
+        );
+        if let Some(e) = &f.error {
+            let _ = writeln!(out, "  {}: {e}", f.function);
+        }
+    }
+    let paused: Vec<&str> = functions
+        .iter()
+        .filter(|f| f.is_paused())
+        .map(|f| f.function.as_str())
+        .collect();
+    if !paused.is_empty() {
+        let _ = writeln!(
+            out,
+            "paused: {} (their queues wait; `triggers resume FUNCTION`)",
+            paused.join(", ")
         );
     }
     out

@@ -45,7 +45,10 @@ impl SimWorld {
         let next = s
             .queues
             .iter()
-            .filter(|(name, _)| topology::function_of_queue(name).is_some())
+            .filter(|(name, _)| {
+                topology::function_of_queue(name)
+                    .is_some_and(|f| !s.paused_triggers.contains(f.name))
+            })
             .filter_map(|(_, q)| q.next_visible_at(now))
             .min();
         match next {

@@ -19,6 +19,7 @@
 //! - `notify`: `Mailer` (SES's sent-mail store) and `Alerter` (the Discord webhook).
 //! - `metrics`: `Metrics`, per-minute counters and Lambda function counters.
 //! - `clock`: `Clock`, the virtual clock and how it moves.
+//! - `triggers`: `Triggers`, the functions' SQS triggers, which an operator can pause.
 //! - `state`: [`WorldState`] and its state file.
 //! - [`rng`]: the seeded random source.
 //! - [`traffic`]: backers, projects and bad producers.
@@ -35,6 +36,7 @@ mod queues;
 pub mod rng;
 mod state;
 pub mod traffic;
+mod triggers;
 
 pub use funding::FundingProject;
 pub use metrics::{FunctionCounters, MetricBuckets};

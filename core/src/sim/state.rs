@@ -46,6 +46,9 @@ pub struct WorldState {
     pub depth_history: BTreeMap<i64, BTreeMap<String, u64>>,
     /// Counter for generated payment ids, so runs on one state file never reuse an id.
     pub next_payment_number: u64,
+    /// Functions whose SQS trigger an operator paused: their queues are not polled.
+    #[serde(default)]
+    pub(super) paused_triggers: BTreeSet<String>,
 }
 
 impl WorldState {
@@ -83,6 +86,7 @@ impl WorldState {
             functions: BTreeMap::new(),
             depth_history: BTreeMap::new(),
             next_payment_number: 1,
+            paused_triggers: BTreeSet::new(),
         }
     }
 }

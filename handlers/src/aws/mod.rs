@@ -19,7 +19,11 @@
 //! - [`toss`]: the Toss Payments adapter of the same port (`PAYMENT_GATEWAY=toss`), its secret
 //!   key read from Secrets Manager (`secret`, feature `lambda`).
 //! - [`funding_http`]: [`FundingApi`](crowdfund_core::ports::FundingApi) over crowdfund-api.
-//! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint.
+//! - [`provision`]: creates the topology from `crowdfund_core::topology` on any endpoint (and,
+//!   on request, the six functions with placeholder code and their SQS triggers).
+//! - [`triggers`]: [`Triggers`](crowdfund_core::ports::Triggers) over Lambda: each function's
+//!   configuration and SQS trigger, paused and resumed by UpdateEventSourceMapping.
+//! - [`iam_query`]: IAM's query API for the calls provisioning and the moto suites make.
 //! - [`broker_http`]: `POST /broker` served over HTTP, the way API Gateway calls the broker.
 //! - [`sqs_move`]: SQS's own message move tasks by queue name (the console's `--native` redrive).
 //! - [`requests`]: counts the requests the clients send (the console shows its rate).
@@ -38,6 +42,7 @@ pub mod dynamodb;
 #[cfg(feature = "lambda")]
 pub mod emf;
 pub mod funding_http;
+pub mod iam_query;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod pipeline;
@@ -52,6 +57,7 @@ pub mod sqs;
 pub mod sqs_move;
 pub mod sts;
 pub mod toss;
+pub mod triggers;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
@@ -166,6 +172,8 @@ pub struct AwsClients {
     pub ses: aws_sdk_sesv2::Client,
     pub sts: aws_sdk_sts::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: iam_query::IamQuery,
     /// The region in use, for logs.
     pub region: String,
 }
@@ -185,6 +193,8 @@ impl AwsClients {
             ses: aws_sdk_sesv2::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            iam: iam_query::IamQuery::new(config),
             region: region_of(config),
         }
     }
@@ -207,6 +217,8 @@ impl AwsClients {
             ses: counted!(aws_sdk_sesv2),
             sts: counted!(aws_sdk_sts),
             cloudwatch: counted!(aws_sdk_cloudwatch),
+            lambda: counted!(aws_sdk_lambda),
+            iam: iam_query::IamQuery::new(config),
             region: region_of(config),
         }
     }

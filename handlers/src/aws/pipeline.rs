@@ -26,6 +26,7 @@ use crowdfund_core::ports::{
 };
 use crowdfund_core::sim::{SimWorld, WorldConfig};
 use crowdfund_core::topology::{self, TABLE_PAYMENTS, Trigger};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -185,6 +186,8 @@ impl AwsPipeline {
             dead_letters: self.queues.as_ref(),
             metrics: self.metrics.as_ref(),
             functions: &self.functions,
+            // Lambda's triggers on moto are records only (see `provision`): every queue is polled.
+            paused: &BTreeSet::new(),
         }
         .poll_once()
         .await?;

@@ -4,8 +4,13 @@
 //!
 //! Idempotent: each resource is looked up first and only created (or its attributes set) when
 //! missing or different, and every step says which of those happened. A second run reports
-//! every step `unchanged`. SQS queue policies that let SNS deliver on real AWS are terraform's
+//! every step `unchanged`. [`provision_functions`] adds the six functions and their (disabled)
+//! SQS triggers, on request: see its module for why they stay disabled on moto. SQS queue policies that let SNS deliver on real AWS are terraform's
 //! job; local endpoints do not check them.
+
+mod functions;
+
+pub use functions::{FUNCTION_ROLE, provision_functions};
 
 use super::sns::topic_arns;
 use super::{AwsClients, port_error};
@@ -33,7 +38,8 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
-    /// `queue`, `topic`, `subscription`, `table`, `email identity`.
+    /// `queue`, `topic`, `subscription`, `table`, `email identity`, `role`, `function`,
+    /// `trigger`.
     pub resource: &'static str,
     pub name: String,
     pub change: Change,

@@ -1,7 +1,8 @@
 //! `crowdfund-local`: the pipeline on any AWS endpoint (moto server, LocalStack, or AWS).
 //!
 //! - `provision --endpoint-url URL`: creates the topology from `crowdfund_core::topology`;
-//!   running it again changes nothing and says so.
+//!   running it again changes nothing and says so. `--lambda-functions` adds the six functions
+//!   (placeholder code) and their SQS triggers, disabled, for the console's trigger views.
 //! - `run --endpoint-url URL [--broker-port P] [--until-idle]`: polls every function's queue
 //!   like Lambda's event-source mapping and serves `POST /broker` on 127.0.0.1:P.
 
@@ -9,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use crowdfund_core::sim::traffic::seed_demo_projects;
 use crowdfund_handlers::aws::pipeline::{AwsPipeline, PipelineOptions};
-use crowdfund_handlers::aws::provision::provision;
+use crowdfund_handlers::aws::provision::{provision, provision_functions};
 use crowdfund_handlers::aws::ses::DEFAULT_MAIL_FROM;
 use crowdfund_handlers::aws::{AwsClients, AwsSettings, broker_http};
 use std::process::ExitCode;
@@ -50,6 +51,11 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also create the six functions (placeholder code, never run) and their SQS triggers,
+        /// disabled: moto would invoke an enabled trigger's function on every send, and without
+        /// Docker that fails. `run` plays the triggers itself, whatever their state.
+        #[arg(long)]
+        lambda_functions: bool,
     },
     /// Run the handlers as queue pollers and serve the broker.
     Run(RunArgs),
@@ -124,10 +130,19 @@ async fn run(cli: Cli) -> Result<()> {
     let clients = AwsClients::load(&settings).await?;
     let target = settings.describe(&clients.region);
     match cli.command {
-        Command::Provision { json } => {
-            let report = provision(&clients, &cli.aws.mail_from)
+        Command::Provision {
+            json,
+            lambda_functions,
+        } => {
+            let mut report = provision(&clients, &cli.aws.mail_from)
                 .await
                 .with_context(|| format!("provisioning {target}"))?;
+            if lambda_functions {
+                let functions = provision_functions(&clients)
+                    .await
+                    .with_context(|| format!("creating the functions on {target}"))?;
+                report.steps.extend(functions.steps);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -1,5 +1,5 @@
 # What `crowdfund-console --aws` needs, and nothing more: one managed policy for on-call
-# operators (read, redrive, delete, goal check, dashboards deploy) and one for read-only
+# operators (read, redrive, delete, goal check, dashboards deploy, pausing triggers) and one for read-only
 # operators (status, DLQ listing, previews, reports). Attach them to the SSO permission sets or
 # roles people assume. `tui/tests/aws/iam.rs` runs the console with exactly these on moto.
 
@@ -11,6 +11,9 @@ locals {
   # `dashboards generate` names them crowdfund-<env>-ops, -stakeholders and crowdfund-<env>-*.
   dashboards = "arn:${data.aws_partition.current.partition}:cloudwatch::${data.aws_caller_identity.current.account_id}:dashboard/${var.name}-*"
   alarms     = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:alarm:${var.name}-*"
+  # The functions carry the topology's names; their triggers are attached to the `live` alias.
+  function_arns = [for f in var.function_names : "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${f}"]
+  mappings      = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:event-source-mapping:*"
 }
 
 data "aws_iam_policy_document" "read_only_operator" {
@@ -57,6 +60,20 @@ data "aws_iam_policy_document" "read_only_operator" {
     actions   = ["cloudwatch:DescribeAlarms"]
     resources = [local.alarms]
   }
+
+  # The functions and their SQS triggers (topology and health views, `triggers`). Listing
+  # mappings has no resource-level permission in IAM.
+  statement {
+    sid       = "ReadTriggers"
+    actions   = ["lambda:ListEventSourceMappings"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadFunctions"
+    actions   = ["lambda:GetFunction"]
+    resources = local.function_arns
+  }
 }
 
 data "aws_iam_policy_document" "operator" {
@@ -95,6 +112,20 @@ data "aws_iam_policy_document" "operator" {
     sid       = "DeployAlarms"
     actions   = ["cloudwatch:PutMetricAlarm"]
     resources = [local.alarms]
+  }
+
+  # `triggers pause|resume`, and dlq_handler's trigger held during a redrive: only the
+  # mappings of this stack's functions.
+  statement {
+    sid       = "PauseTriggers"
+    actions   = ["lambda:UpdateEventSourceMapping"]
+    resources = [local.mappings]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:FunctionArn"
+      values   = concat(local.function_arns, [for f in local.function_arns : "${f}:*"])
+    }
   }
 }
 

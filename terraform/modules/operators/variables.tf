@@ -28,3 +28,8 @@ variable "index_name" {
   description = "The ledger's project/time index."
   type        = string
 }
+
+variable "function_names" {
+  description = "The functions' names, whose configuration and SQS triggers operators read and pause."
+  type        = list(string)
+}

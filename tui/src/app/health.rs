@@ -90,6 +90,7 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
         }
     }
     out.extend(expiring_soon(s));
+    out.extend(trigger_rules(s));
     for f in &s.functions {
         if f.errors > 0 || f.throttles > 0 {
             out.push(Rule {
@@ -160,6 +161,70 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
     out
 }
 
+/// Paused triggers (their queues wait), triggers that report a problem, and functions Lambda
+/// does not know.
+fn trigger_rules(s: &Snapshot) -> Vec<Rule> {
+    let mut out = Vec::new();
+    if let super::snapshot::Part::Failed(e) = &s.parts.triggers {
+        out.push(Rule {
+            severity: Severity::Warning,
+            text: format!("Lambda triggers unavailable: {e}"),
+            key: "",
+            opens: None,
+        });
+    }
+    for f in &s.triggers {
+        let Some(m) = &f.mapping else { continue };
+        if !m.is_enabled() {
+            out.push(Rule {
+                severity: Severity::Warning,
+                text: format!(
+                    "λ {}: trigger on {} is {}; its messages wait there (t in topology resumes it)",
+                    f.function, m.queue, m.state
+                ),
+                key: "5",
+                opens: Some("topology".into()),
+            });
+        }
+        if let Some(problem) = m
+            .last_processing_result
+            .as_deref()
+            .filter(|r| r.starts_with("PROBLEM"))
+        {
+            out.push(Rule {
+                severity: Severity::Warning,
+                text: format!("λ {}: trigger on {} reports {problem}", f.function, m.queue),
+                key: "5",
+                opens: Some("topology".into()),
+            });
+        }
+    }
+    let missing: Vec<&str> = s
+        .triggers
+        .iter()
+        .filter(|f| f.error.is_some())
+        .map(|f| f.function.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let why = s
+            .triggers
+            .iter()
+            .find_map(|f| f.error.as_deref())
+            .unwrap_or("");
+        out.push(Rule {
+            severity: Severity::Warning,
+            text: format!(
+                "Lambda cannot describe {} function(s): {} ({why})",
+                missing.len(),
+                missing.join(", ")
+            ),
+            key: "5",
+            opens: Some("topology".into()),
+        });
+    }
+    out
+}
+
 /// A failure queue's messages that SQS deletes within this many hours are warned about.
 pub const EXPIRY_WARNING_HOURS: i64 = 24;
 
@@ -199,6 +264,73 @@ pub struct TopologyRow {
     /// Non-zero failure or backlog worth colouring.
     pub alert: bool,
     pub opens: Option<String>,
+    /// The function on this row (its trigger is what `t` pauses or resumes).
+    pub function: Option<&'static str>,
+}
+
+/// A queue function's row: its trigger as Lambda reports it (state, batch, last result), then
+/// what the function is (reserved concurrency, runtime, architecture, last modified) and its
+/// errors. Before Lambda has answered, the topology's batch size.
+fn function_row(s: &Snapshot, f: &topology::FunctionSpec, errors: u64) -> TopologyRow {
+    let known = s.triggers.iter().find(|t| t.function == f.name);
+    let trigger = match known.and_then(|t| t.mapping.as_ref()) {
+        Some(m) => format!(
+            "trigger {} · batch {} · last {}",
+            m.state,
+            m.batch_size,
+            m.last_processing_result.as_deref().unwrap_or("-")
+        ),
+        None => match f.trigger {
+            Trigger::Queue { batch_size, .. } if known.is_some() => {
+                format!("NO TRIGGER (batch {batch_size} expected)")
+            }
+            Trigger::Queue { batch_size, .. } => format!("batch {batch_size}"),
+            Trigger::HttpPost { .. } => String::new(),
+        },
+    };
+    let paused = known.is_some_and(|t| t.is_paused());
+    TopologyRow {
+        indent: 3,
+        text: format!(
+            "λ {}  {trigger} · errors {errors}{}",
+            f.name,
+            function_details(s, f.name)
+        ),
+        alert: errors > 0 || paused,
+        opens: Some("overview".into()),
+        function: Some(f.name),
+    }
+}
+
+/// ` · reserved 20 · provided.al2023 arm64 · modified 2026-11-30T…`, or why Lambda could not
+/// say; empty before it has answered.
+fn function_details(s: &Snapshot, function: &str) -> String {
+    let Some(t) = s.triggers.iter().find(|t| t.function == function) else {
+        return String::new();
+    };
+    if let Some(e) = &t.error {
+        return format!(" · {e}");
+    }
+    let mut out = String::new();
+    // Lambda names an architecture for every function; without one (the local world) there
+    // is no concurrency setting to speak of either.
+    match (t.reserved_concurrency, &t.architecture) {
+        (Some(n), _) => out.push_str(&format!(" · reserved {n}")),
+        (None, Some(_)) => out.push_str(" · unreserved"),
+        (None, None) => {}
+    }
+    let what: Vec<&str> = [&t.runtime, &t.architecture]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    if !what.is_empty() {
+        out.push_str(&format!(" · {}", what.join(" ")));
+    }
+    if let Some(m) = &t.last_modified {
+        out.push_str(&format!(" · modified {}", m.get(..16).unwrap_or(m)));
+    }
+    out
 }
 
 /// topic → subscription → queue → redrive target → function, with live depth and errors.
@@ -216,9 +348,13 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
     };
     let mut rows = vec![TopologyRow {
         indent: 0,
-        text: "λ broker  ← API Gateway POST /broker".into(),
+        text: format!(
+            "λ broker  ← API Gateway POST /broker{}",
+            function_details(s, topology::FN_BROKER)
+        ),
         alert: false,
         opens: Some("overview".into()),
+        function: Some(topology::FN_BROKER),
     }];
     for t in topology::TOPICS {
         rows.push(TopologyRow {
@@ -226,6 +362,7 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
             text: format!("◆ topic {}", t.name),
             alert: false,
             opens: None,
+            function: None,
         });
         for q in t.subscribers {
             let (d, oldest) = depth(q);
@@ -234,12 +371,14 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
                 text: "└ subscription  raw delivery · no filter".into(),
                 alert: false,
                 opens: None,
+                function: None,
             });
             rows.push(TopologyRow {
                 indent: 2,
                 text: format!("▤ queue {q}  depth {d} · oldest {}", age(oldest)),
                 alert: d > 0 && oldest > 150,
                 opens: Some(q.to_string()),
+                function: None,
             });
             if let Some(r) = topology::queue(q).and_then(|spec| spec.redrive) {
                 let (dd, _) = depth(r.target);
@@ -251,23 +390,11 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
                     ),
                     alert: dd > 0,
                     opens: Some(r.target.to_string()),
+                    function: None,
                 });
             }
             if let Some(f) = topology::function_of_queue(q) {
-                let batch = match f.trigger {
-                    Trigger::Queue { batch_size, .. } => batch_size,
-                    Trigger::HttpPost { .. } => 0,
-                };
-                let e = errors(f.name);
-                rows.push(TopologyRow {
-                    indent: 3,
-                    text: format!(
-                        "λ {}  batch {batch} · partial batch failures · errors {e}",
-                        f.name
-                    ),
-                    alert: e > 0,
-                    opens: Some("overview".into()),
-                });
+                rows.push(function_row(s, f, errors(f.name)));
             }
         }
     }
@@ -275,12 +402,14 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
     let (parked, oldest) = depth(QUEUE_PARKED);
     rows.push(TopologyRow {
         indent: 0,
-        text: format!(
-            "▤ queue {QUEUE_DLQ}  depth {dlq}  → λ dlq_handler (retry ≤ 3, then park + Discord)"
-        ),
+        text: format!("▤ queue {QUEUE_DLQ}  depth {dlq}  (retry ≤ 3, then park + Discord)"),
         alert: dlq > 0,
         opens: Some(QUEUE_DLQ.into()),
+        function: None,
     });
+    if let Some(f) = topology::function_of_queue(QUEUE_DLQ) {
+        rows.push(function_row(s, f, errors(f.name)));
+    }
     rows.push(TopologyRow {
         indent: 1,
         text: format!(
@@ -289,6 +418,7 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
         ),
         alert: parked > 0,
         opens: Some(QUEUE_PARKED.into()),
+        function: None,
     });
     rows
 }

@@ -196,6 +196,11 @@ impl Default for KeyBindings {
                 "goal check: cancel the selected project's late payments",
             ),
             b(
+                &[Key::ch('t')],
+                ToggleTrigger,
+                "topology: pause / resume the selected function's SQS trigger",
+            ),
+            b(
                 &[Key::ch('p')],
                 ToggleLive,
                 "pause / resume the local world's traffic",

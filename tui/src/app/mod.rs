@@ -75,6 +75,8 @@ pub enum Action {
     /// The DLQ list's next order: expiring first (the queue's order), newest first.
     CycleOrder,
     GoalCheck,
+    /// The topology view: pause or resume the selected function's SQS trigger.
+    ToggleTrigger,
     ToggleLive,
     /// Refresh everything now, and read the queue on screen again.
     Refresh,
@@ -82,6 +84,8 @@ pub enum Action {
     StopRunning,
     Show(View),
     Confirm,
+    /// Confirm a redrive, with dlq_handler's trigger paused while it runs.
+    ConfirmPausingHandler,
     Cancel,
     Input(char),
     InputBackspace,
@@ -98,6 +102,7 @@ impl Action {
                 | Action::Delete
                 | Action::Export
                 | Action::GoalCheck
+                | Action::ToggleTrigger
                 | Action::ToggleLive
                 | Action::StopRunning
         )
@@ -229,7 +234,10 @@ impl App {
         {
             return;
         }
-        if !matches!(action, Action::Confirm | Action::Cancel) {
+        if !matches!(
+            action,
+            Action::Confirm | Action::ConfirmPausingHandler | Action::Cancel
+        ) {
             self.error = None;
         }
         match action {
@@ -264,7 +272,8 @@ impl App {
                 self.outbox.push(WorkerCommand::Refresh);
                 self.notice = Some("refreshing…".into());
             }
-            Action::Confirm => self.confirm(),
+            Action::Confirm => self.confirm(false),
+            Action::ConfirmPausingHandler => self.confirm(true),
             Action::Cancel => self.modal = None,
             Action::StopRunning => self.stop_running(),
             Action::Input(_) | Action::InputBackspace => {
@@ -381,10 +390,18 @@ impl App {
         self.outbox.push(WorkerCommand::SetLive(self.live));
     }
 
-    fn confirm(&mut self) {
-        let Some(Modal::Confirm { action, .. }) = self.modal.take() else {
+    /// Runs the confirmed action; `pause_handler` holds dlq_handler's trigger while a redrive
+    /// runs (the popup offers it only for redrives).
+    fn confirm(&mut self, pause_handler: bool) {
+        let Some(Modal::Confirm { mut action, .. }) = self.modal.take() else {
             return;
         };
+        if let Operation::Dispose(r) = &mut action
+            && pause_handler
+            && r.offers_pausing_handler()
+        {
+            r.pause_trigger = Some(topology::FN_DLQ_HANDLER.to_string());
+        }
         let (total, cancel) = match &action {
             Operation::Dispose(r) => (
                 match &r.selection {

@@ -54,8 +54,11 @@ impl Modal {
                 }
                 _ => None,
             },
-            Modal::Confirm { .. } => match key.code {
+            Modal::Confirm { action, .. } => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Confirm),
+                KeyCode::Char('p') if offers_pausing_handler(action) => {
+                    Some(Action::ConfirmPausingHandler)
+                }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     Some(Action::Cancel)
                 }
@@ -99,6 +102,11 @@ impl Modal {
     }
 }
 
+/// A redrive may run with dlq_handler's trigger paused.
+fn offers_pausing_handler(action: &Operation) -> bool {
+    matches!(action, Operation::Dispose(r) if r.offers_pausing_handler())
+}
+
 fn popup(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width.saturating_sub(4));
     let h = height.min(area.height.saturating_sub(2));
@@ -127,19 +135,24 @@ fn wrapped(text: &str, width: usize) -> Vec<String> {
 pub fn draw(frame: &mut Frame, area: Rect, modal: &Modal, keys: &KeyBindings, read_only: bool) {
     match modal {
         Modal::Help { page } => draw_help(frame, area, *page, keys, read_only),
-        Modal::Confirm { question, .. } => {
+        Modal::Confirm { question, action } => {
             let width = 70u16.min(area.width.saturating_sub(4));
             let mut text: Vec<Line> = wrapped(question, usize::from(width.saturating_sub(2)))
                 .into_iter()
                 .map(Line::raw)
                 .collect();
             text.push(Line::raw(""));
-            text.push(Line::from(vec![
+            let mut answers = vec![
                 Span::styled("y", Style::new().fg(GOOD).bold()),
                 Span::raw(" confirm   "),
-                Span::styled("n", Style::new().fg(BAD).bold()),
-                Span::raw(" cancel"),
-            ]));
+            ];
+            if offers_pausing_handler(action) {
+                answers.push(Span::styled("p", Style::new().fg(GOOD).bold()));
+                answers.push(Span::raw(" confirm, dlq_handler paused meanwhile   "));
+            }
+            answers.push(Span::styled("n", Style::new().fg(BAD).bold()));
+            answers.push(Span::raw(" cancel"));
+            text.push(Line::from(answers));
             // At least as tall as it always was; taller when the question wraps further.
             let r = popup(area, width, (text.len() as u16 + 2).max(7));
             frame.render_widget(Clear, r);

@@ -36,6 +36,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 /// Projects and their ledger cost a query per project; they change slowly.
 pub const PROJECTS_EVERY: Duration = Duration::from_secs(60);
+/// The functions and their triggers change when someone deploys or pauses one: seven requests
+/// a minute (a listing of the mappings, a GetFunction per function), and again after an action.
+pub const TRIGGERS_EVERY: Duration = Duration::from_secs(60);
 /// A failure queue whose count grew is swept for its new messages at most this often: SQS
 /// cannot list only the new ones, so a sweep receives until it has found them.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -95,6 +98,7 @@ struct Worker {
     busy: HashSet<&'static str>,
     next_refresh: Instant,
     next_projects: Instant,
+    next_triggers: Instant,
     operation: Option<tokio::task::JoinHandle<()>>,
     browsed: String,
     depths: Vec<QueueStats>,
@@ -127,6 +131,7 @@ pub fn run(
         busy: HashSet::new(),
         next_refresh: now,
         next_projects: now,
+        next_triggers: now,
         operation: None,
         browsed: QUEUE_PARKED.to_string(),
         depths: Vec::new(),
@@ -192,6 +197,12 @@ impl Worker {
         if all || at >= self.next_projects {
             self.next_projects = at + PROJECTS_EVERY;
             self.spawn_source("projects", |b| async move { projects(&b).await });
+        }
+        if all || at >= self.next_triggers {
+            self.next_triggers = at + TRIGGERS_EVERY;
+            self.spawn_source("triggers", |b| async move {
+                Update::Triggers(b.triggers.list_triggers().await.map_err(|e| e.to_string()))
+            });
         }
         match audit_newest_first(&self.backend) {
             Ok(audit) => {
@@ -356,6 +367,8 @@ impl Worker {
                 self.operation = None;
                 self.after_operation(&result);
                 self.event(finished(title, *result));
+                // An action may have paused or resumed a trigger: show it now.
+                self.next_triggers = Instant::now();
                 self.refresh(false);
             }
         }

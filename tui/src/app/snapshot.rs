@@ -13,7 +13,7 @@ use crate::ops::safety::{AuditEntry, read_audit};
 use crate::ops::status::{PaymentCounts, ProjectStatus, Status, collect_status};
 use crowdfund_core::domain::Timestamp;
 use crowdfund_core::metrics::MetricName;
-use crowdfund_core::ports::QueueStats;
+use crowdfund_core::ports::{FunctionTrigger, QueueStats};
 use crowdfund_core::sim::SimWorld;
 use crowdfund_core::topology;
 use crowdfund_handlers::transaction_check::plan_goal_check;
@@ -47,6 +47,8 @@ pub struct Parts {
     pub metrics: Part,
     /// Projects and the ledger's payment counts (crowdfund-api, DynamoDB).
     pub projects: Part,
+    /// The functions and their SQS triggers (Lambda).
+    pub triggers: Part,
 }
 
 impl Parts {
@@ -55,6 +57,7 @@ impl Parts {
             queues: Part::Ready,
             metrics: Part::Ready,
             projects: Part::Ready,
+            triggers: Part::Ready,
         }
     }
 }
@@ -105,6 +108,7 @@ pub enum Update {
     Ledger(Vec<(String, String)>),
     /// Requests the console sent in the last minute.
     Requests(u64),
+    Triggers(Result<Vec<FunctionTrigger>, String>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -134,6 +138,8 @@ pub struct Snapshot {
     pub requests_per_minute: Option<u64>,
     pub throughput: Vec<ThroughputPoint>,
     pub functions: Vec<FunctionHealth>,
+    /// Each function's configuration and SQS trigger, in topology order.
+    pub triggers: Vec<FunctionTrigger>,
     /// Approved payments after each achieved project's goal (what a goal check would cancel).
     pub late_payments: BTreeMap<String, usize>,
     /// Newest first.
@@ -176,6 +182,7 @@ impl Snapshot {
             requests_per_minute: None,
             throughput: Vec::new(),
             functions: Vec::new(),
+            triggers: Vec::new(),
             late_payments: BTreeMap::new(),
             audit: Vec::new(),
             collected_at: now,
@@ -256,6 +263,11 @@ impl Snapshot {
                 }
             }
             Update::Requests(n) => self.requests_per_minute = Some(n),
+            Update::Triggers(Ok(triggers)) => {
+                self.triggers = triggers;
+                self.parts.triggers = Part::Ready;
+            }
+            Update::Triggers(Err(e)) => self.parts.triggers = Part::Failed(e),
         }
     }
 }
@@ -281,6 +293,12 @@ pub async fn collect(b: &Backend, browsed: &str, wall: Timestamp) -> Result<Snap
     }
     let late_payments = late_payments(b, &status.projects).await?;
     let audit = audit_newest_first(b)?;
+    let mut parts = Parts::ready();
+    // Lambda not answering (not allowed, not there) leaves the rest of the snapshot standing.
+    let triggers = b.triggers.list_triggers().await.unwrap_or_else(|e| {
+        parts.triggers = Part::Failed(e.to_string());
+        Vec::new()
+    });
     let loads = lists
         .keys()
         .map(|q| {
@@ -293,12 +311,13 @@ pub async fn collect(b: &Backend, browsed: &str, wall: Timestamp) -> Result<Snap
         .collect();
     Ok(Snapshot {
         status,
-        parts: Parts::ready(),
+        parts,
         lists,
         loads,
         requests_per_minute: None,
         throughput: Vec::new(),
         functions: Vec::new(),
+        triggers,
         late_payments,
         audit,
         collected_at: wall,

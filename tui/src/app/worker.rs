@@ -216,6 +216,10 @@ pub fn summary(outcome: &Outcome) -> Vec<String> {
         Outcome::Looked { queue, messages } => {
             format!("read {} message(s) of {queue} once", messages.len())
         }
+        Outcome::TriggerSet { function, mapping } => format!(
+            "{function}: trigger on {} is {} (mapping {})",
+            mapping.queue, mapping.state, mapping.uuid
+        ),
         Outcome::GoalChecked { plan, processed } => {
             let mut t = render::goal_plan(plan);
             if let Some(p) = processed {

@@ -165,6 +165,9 @@ pub fn redrive_request(args: &RedriveArgs) -> Result<DisposalCommand> {
     let mut request = DisposalRequest::redrive(&t.queue, selection, args.to.clone(), t.act.dry_run)
         .with_rate(args.rate);
     request.native = args.native;
+    request.pause_trigger = args
+        .pause_dlq_handler
+        .then(|| crowdfund_core::topology::FN_DLQ_HANDLER.to_string());
     let done = match (args.skip_done, args.delete_done) {
         (true, _) => DoneOnes::Skip,
         (_, true) => DoneOnes::Delete,

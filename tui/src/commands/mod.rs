@@ -7,10 +7,14 @@ pub mod dlq;
 pub mod goal;
 pub mod simulate;
 pub mod status;
+pub mod triggers;
 
 use crate::backend::lock::StateLock;
 use crate::backend::{Backend, LocalWorld, check_share, default_state_path};
-use crate::cli::{Cli, Command, DashboardsCommand, DlqCommand, ReportArgs, ReportSource};
+use crate::cli::{
+    Cli, Command, DashboardsCommand, DlqCommand, ReportArgs, ReportSource, TriggersArgs,
+    TriggersCommand,
+};
 use crate::dispatch::{self, Operation, Outcome};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -187,10 +191,15 @@ pub fn writer(cli: &Cli, interactive: bool) -> Option<String> {
         }
         Some(Command::Dlq(DlqCommand::Delete(a))) => unless_dry(a.chosen.act.dry_run, "dlq delete"),
         Some(Command::GoalCheck(a)) => unless_dry(a.act.dry_run, "goal-check"),
+        Some(Command::Triggers(TriggersArgs {
+            command: Some(TriggersCommand::Pause(_) | TriggersCommand::Resume(_)),
+            ..
+        })) => Some("crowdfund-console triggers".into()),
         Some(
             Command::Status(_)
             | Command::Dlq(DlqCommand::List(_) | DlqCommand::Groups(_) | DlqCommand::Export(_))
-            | Command::Dashboards(_),
+            | Command::Dashboards(_)
+            | Command::Triggers(TriggersArgs { command: None, .. }),
         ) => None,
     }
 }
@@ -235,6 +244,7 @@ pub fn run(console: &Console, command: Option<Command>) -> Result<()> {
         Some(Command::Dashboards(DashboardsCommand::Generate(a))) => dashboards::generate(a),
         Some(Command::Dashboards(DashboardsCommand::Report(a))) => dashboards::report(console, a),
         Some(Command::Dashboards(DashboardsCommand::Deploy(a))) => dashboards::deploy(console, a),
+        Some(Command::Triggers(a)) => triggers::run(console, a),
     }
 }
 

@@ -6,3 +6,4 @@ pub mod goal;
 pub mod history;
 pub mod safety;
 pub mod status;
+pub mod triggers;

@@ -240,6 +240,9 @@ pub struct AuditEntry {
     pub identity: String,
     pub action: String,
     pub queue: String,
+    /// The function whose trigger was paused or resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// A goal check's cut-off: payments after it are cancelled.
@@ -271,6 +274,7 @@ impl AuditEntry {
             identity: identity.to_string(),
             action: action.to_string(),
             queue: queue.to_string(),
+            function: None,
             to: None,
             at: None,
             filter: None,

@@ -11,6 +11,7 @@ use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::Ledger;
 use crowdfund_core::topology::{self, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT, TABLE_PAYMENTS};
 use crowdfund_handlers::aws::dynamodb::DynamoLedger;
+use crowdfund_handlers::aws::provision::provision_functions;
 use crowdfund_handlers::aws::sns::SnsPublisher;
 use crowdfund_handlers::aws::sqs::SqsQueues;
 use crowdfund_testkit::iam::{
@@ -56,6 +57,15 @@ async fn operator_policies(moto: &ProvisionedMoto) -> (Value, Value) {
             json!(topology::INDEX_PROJECT_PAID_AT),
         )
         .set(&["var", "name"], json!("crowdfund-dev"))
+        .set(
+            &["var", "function_names"],
+            json!(
+                topology::FUNCTIONS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+            ),
+        )
         .aws_account(REGION, ACCOUNT)
         .variable_defaults(&body)
         .variable_placeholders(&body)
@@ -147,6 +157,75 @@ impl Session {
     }
 }
 
+/// The console's Lambda calls, judged against the policies by the test itself: moto cannot
+/// verify SigV4 on Lambda's REST calls (it recomputes their signature over the parsed query as
+/// a body, and boto3's own calls fail there alike), so these run before enforcement is on and
+/// the proxy only records them. Each action is checked on the resource IAM would check.
+fn lambda_calls_are_granted(
+    session: &Session,
+    operator_policy: &Value,
+    read_only_policy: &Value,
+    operator: &UserKeys,
+    read_only: &UserKeys,
+) {
+    let functions = session.ok(read_only, &["triggers", "--json"]);
+    let listed = functions.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), topology::FUNCTIONS.len(), "{functions}");
+    let mapping = listed
+        .iter()
+        .find(|f| f["function"] == topology::FN_DLQ_HANDLER)
+        .and_then(|f| f["mapping"]["uuid"].as_str())
+        .map(|uuid| format!("arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{uuid}"))
+        .unwrap_or_else(|| panic!("dlq_handler has a trigger: {functions}"));
+    let resumed = session.ok(
+        operator,
+        &["triggers", "resume", "dlq_handler", "--yes", "--json"],
+    );
+    assert_eq!(resumed["state"], "Enabled", "{resumed}");
+    let paused = session.ok(
+        operator,
+        &["triggers", "pause", "dlq_handler", "--yes", "--json"],
+    );
+    assert_eq!(paused["state"], "Disabled", "{paused}");
+    let resource_of = |action: &str| match action {
+        "lambda:GetFunction" => format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
+            topology::FN_DLQ_HANDLER
+        ),
+        "lambda:UpdateEventSourceMapping" => mapping.clone(),
+        _ => "*".to_string(),
+    };
+    let calls = session.proxy.calls();
+    for (keys, policy, who) in [
+        (read_only, read_only_policy, "read-only operator"),
+        (operator, operator_policy, "operator"),
+    ] {
+        let made: Vec<&String> = calls
+            .allowed
+            .get(&keys.access_key)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.starts_with("lambda:"))
+            .collect();
+        assert!(!made.is_empty(), "the {who} made no Lambda call");
+        for action in made {
+            assert!(
+                iam::resources_cover(policy, action, &resource_of(action)),
+                "terraform's {who} policy does not grant {action} on {}",
+                resource_of(action)
+            );
+        }
+    }
+    assert!(
+        !iam::resources_cover(
+            read_only_policy,
+            "lambda:UpdateEventSourceMapping",
+            &mapping
+        ),
+        "the read-only operator must not pause triggers"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_policies_are_what_the_console_needs() {
     let Some(moto) = moto_url() else { return };
@@ -176,6 +255,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
         cancelled_at: None,
     };
     ledger.put_payment(&declined).await.unwrap();
+    provision_functions(&provisioned.clients).await.unwrap();
     let (operator_policy, read_only_policy) = operator_policies(&provisioned).await;
     let proxy = RecordingProxy::start(&moto).await;
     let operator = user_with_policy(&moto, "operator", &for_moto(&operator_policy)).await;
@@ -189,6 +269,13 @@ async fn the_operator_policies_are_what_the_console_needs() {
         state: dir.path().join("world.json"),
         api_url: project_list().await,
     };
+    lambda_calls_are_granted(
+        &session,
+        &operator_policy,
+        &read_only_policy,
+        &operator,
+        &read_only,
+    );
     let enforced = iam::enforce(&moto).await;
 
     // Read-only: status and listing work; a redrive is refused by IAM even without --read-only.
@@ -306,6 +393,7 @@ async fn the_operator_policies_are_what_the_console_needs() {
         .filter(|l| l["action"] == "goal-check")
         .collect();
     assert_eq!(goal_lines.len(), 2, "an intent and a result: {audit}");
+
     for l in &goal_lines {
         assert_eq!(l["at"], "2026-01-01T00:00:00Z", "{l}");
         assert_eq!(l["selected"].as_u64(), Some(0), "{l}");

@@ -6,6 +6,7 @@ use crate::app::Action;
 use crate::app::health::topology_rows;
 use crate::app::snapshot::Snapshot;
 use crate::app::view::{BAD, block, selected_style, window};
+use crate::dispatch::{Extent, Operation};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -25,6 +26,14 @@ impl Component for Topology {
                 .get(self.cursor.selected)
                 .and_then(|r| r.opens.clone())
                 .map_or(Effect::None, Effect::Jump),
+            Action::ToggleTrigger => {
+                match rows.get(self.cursor.selected).and_then(|r| r.function) {
+                    Some(function) => propose_trigger_change(cx.snapshot, function),
+                    None => Effect::Error(
+                        "t pauses or resumes a function's trigger: select a λ row".into(),
+                    ),
+                }
+            }
             _ => move_in(&mut self.cursor, action, rows.len()),
         }
     }
@@ -39,7 +48,7 @@ impl Component for Topology {
         let range = window(rows.len(), self.cursor.selected, height);
         let start = range.start;
         // Where the tree goes on beyond the pane (at 80×24 the failure queues are below).
-        let mut title = "Topology (enter: open the node)".to_string();
+        let mut title = "Topology (enter: open the node · t: pause/resume a λ trigger)".to_string();
         if range.len() < rows.len() {
             title.push_str(&format!(
                 " · rows {}–{} of {}",
@@ -67,5 +76,26 @@ impl Component for Topology {
             })
             .collect();
         frame.render_widget(Paragraph::new(lines).block(block(title)), area);
+    }
+}
+
+/// Pausing a running trigger, or resuming a paused one, as Lambda last reported it.
+fn propose_trigger_change(s: &Snapshot, function: &str) -> Effect {
+    let Some(known) = s.triggers.iter().find(|t| t.function == function) else {
+        return Effect::Error(format!(
+            "{function}: Lambda has not answered yet; ctrl-r reads it again"
+        ));
+    };
+    match &known.mapping {
+        None => Effect::Error(format!(
+            "{function} has no SQS trigger to pause (API Gateway invokes it, or no mapping exists)"
+        )),
+        Some(m) => Effect::Propose(
+            Operation::SetTrigger {
+                function: function.to_string(),
+                enabled: !m.is_enabled(),
+            },
+            Extent::default(),
+        ),
     }
 }

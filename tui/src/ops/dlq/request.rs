@@ -40,6 +40,9 @@ pub struct DisposalRequest {
     /// How the ids were chosen when a filter chose them (a cause, a text), for the
     /// confirmation and the audit line.
     pub chosen_by: Option<String>,
+    /// A function whose SQS trigger is paused while this runs and resumed at its end
+    /// (dlq_handler, so it does not retry and re-park what is being redriven meanwhile).
+    pub pause_trigger: Option<String>,
 }
 
 /// Asks a running redrive to stop. Clones share the flag (and compare equal).
@@ -100,6 +103,9 @@ pub struct DisposalReport {
     /// The SQS move task, on the native path (it moves without naming messages).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeMove>,
+    /// The function whose trigger was paused while this ran, and resumed after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_trigger: Option<String>,
 }
 
 /// A native move task as it ended (or stood when the console stopped following it).
@@ -153,7 +159,13 @@ impl DisposalRequest {
             native: false,
             cancel: CancelFlag::default(),
             chosen_by: None,
+            pause_trigger: None,
         }
+    }
+
+    /// A redrive that is not a dry run can hold dlq_handler's trigger while it runs.
+    pub fn offers_pausing_handler(&self) -> bool {
+        matches!(self.disposal, Disposal::Redrive { .. }) && !self.dry_run
     }
 
     /// Names the filter that chose the ids (`None` when they were picked one by one).
