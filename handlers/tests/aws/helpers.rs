@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static SUITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A stand-in for the Discord webhook: records every body; answers 429 to the first
 /// `rate_limit_first` requests.

@@ -11,6 +11,7 @@ mod lambda;
 mod sandbox_gateway;
 mod sqs_move;
 mod toss;
+mod triggers;
 
 use crowdfund_core::domain::{PaymentRecord, PaymentStatus};
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};

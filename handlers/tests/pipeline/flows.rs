@@ -325,3 +325,29 @@ fn wrong_kind_on_a_queue_is_dead_lettered() {
     t.inject_and_expect_parked(QUEUE_PAYMENT_ATTEMPT, &env.to_json(), "do not belong");
     assert_eq!(t.depth(QUEUE_PARKED), 1);
 }
+
+/// A paused trigger holds its queue: the payment waits in payment_attempt_queue (nothing is
+/// charged, nothing dead-lettered, and draining does not wait for it), then is charged once
+/// the trigger is resumed.
+#[test]
+fn a_paused_trigger_holds_its_queue_until_resumed() {
+    use crowdfund_core::ports::Triggers;
+    let t = spawn_world(WorldConfig::default());
+    block_on(t.world.set_trigger_enabled(topology::FN_PG, false)).unwrap();
+    t.pay("pay-held", 50_000, "tok_approve");
+    t.drain();
+    assert_eq!(t.depth(QUEUE_PAYMENT_ATTEMPT), 1, "held, not handled");
+    assert!(
+        t.record("pay-held").is_none(),
+        "nothing charged while paused"
+    );
+    assert_eq!(t.depth(QUEUE_DLQ) + t.depth(QUEUE_PARKED), 0);
+
+    block_on(t.world.set_trigger_enabled(topology::FN_PG, true)).unwrap();
+    t.drain();
+    assert_eq!(
+        t.record("pay-held").map(|r| r.status),
+        Some(PaymentStatus::Approved)
+    );
+    assert_eq!(t.total_depth(), 0);
+}

@@ -110,3 +110,49 @@ where
     }
     result.map(|r| (r, running)).map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crowdfund_core::sim::{SimWorld, WorldConfig};
+    use crowdfund_core::topology::FN_DLQ_HANDLER;
+    use futures::executor::block_on;
+    use std::sync::Arc;
+
+    /// However the work ends, a trigger paused for it is running again afterwards, and the
+    /// work's own failure is what the caller sees.
+    #[test]
+    fn a_failed_work_still_resumes_the_trigger() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let world = Arc::new(SimWorld::new(1, WorldConfig::default()));
+        let b = Backend::over_world(world.clone(), dir.path());
+        let seen_paused = std::sync::Mutex::new(None);
+        let work = async {
+            *seen_paused.lock().expect("lock") = Some(world.paused_triggers());
+            Err::<(), _>(anyhow::anyhow!("SQS went away"))
+        };
+        let result = block_on(while_paused(&b, FN_DLQ_HANDLER, work, |_| "failed".into()));
+        let error = result.expect_err("the work's failure comes back");
+        assert!(error.to_string().contains("SQS went away"), "{error}");
+        let during = seen_paused
+            .lock()
+            .expect("lock")
+            .clone()
+            .unwrap_or_default();
+        assert!(during.contains(FN_DLQ_HANDLER), "paused while the work ran");
+        assert!(world.paused_triggers().is_empty(), "resumed after it");
+    }
+
+    #[test]
+    fn only_queue_functions_have_a_trigger() {
+        assert_eq!(queue_of("dlq_handler").ok(), Some("etc_dlq"));
+        assert!(matches!(
+            queue_of("broker"),
+            Err(TriggerError::NoTrigger(_))
+        ));
+        assert!(matches!(
+            queue_of("dlq-handler"),
+            Err(TriggerError::UnknownFunction(_))
+        ));
+    }
+}

@@ -3,6 +3,7 @@
 
 mod groups;
 mod lock;
+mod triggers;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

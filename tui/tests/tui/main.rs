@@ -217,7 +217,63 @@ fn redrive_goes_through_a_confirmation_with_the_marked_ids() {
         )
     );
     assert_eq!(r.disposal, Disposal::Redrive { to: None });
+    assert_eq!(r.pause_trigger, None, "y redrives without pausing anything");
     assert!(app.running.is_some(), "progress shows while it runs");
+}
+
+/// `p` in a redrive's confirmation runs it with dlq_handler's trigger held; a delete's
+/// confirmation does not offer it.
+#[test]
+fn p_confirms_a_redrive_with_dlq_handler_paused() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Dlq));
+    press(&mut app, " d");
+    let Some(Modal::Confirm { .. }) = &app.modal else {
+        panic!("no confirmation")
+    };
+    press(&mut app, "p");
+    assert!(app.modal.is_some(), "p is not an answer to a delete");
+    press(&mut app, "n");
+    press(&mut app, "rp");
+    let commands = app.take_commands();
+    let [WorkerCommand::Run(Operation::Dispose(r))] = commands.as_slice() else {
+        panic!("expected one redrive, got {commands:?}")
+    };
+    assert_eq!(r.pause_trigger.as_deref(), Some("dlq_handler"));
+}
+
+/// `t` on a function's row in the topology proposes pausing its trigger (resuming when it is
+/// paused); on a row without a function it explains itself.
+#[test]
+fn t_in_the_topology_pauses_the_selected_trigger() {
+    let mut app = app(false);
+    app.update(Action::Show(View::Topology));
+    press(&mut app, "t");
+    assert!(
+        app.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("broker has no SQS trigger"),
+        "{:?}",
+        app.error
+    );
+    press(&mut app, "G");
+    app.update(Action::Up);
+    press(&mut app, "t");
+    let Some(Modal::Confirm { question, .. }) = &app.modal else {
+        panic!("no confirmation: {:?}", app.error)
+    };
+    assert!(
+        question.starts_with("Pause dlq_handler's SQS trigger?"),
+        "{question}"
+    );
+    press(&mut app, "y");
+    let commands = app.take_commands();
+    let [WorkerCommand::Run(Operation::SetTrigger { function, enabled })] = commands.as_slice()
+    else {
+        panic!("expected a trigger change, got {commands:?}")
+    };
+    assert_eq!((function.as_str(), *enabled), ("dlq_handler", false));
 }
 
 /// Read-only: every action key is refused by the dispatcher with a message, and nothing is
@@ -231,6 +287,7 @@ fn read_only_refuses_every_action_key() {
         (View::Dlq, "e"),
         (View::Goal, "g"),
         (View::Overview, "p"),
+        (View::Topology, "Gkt"),
     ] {
         app.update(Action::Show(view));
         press(&mut app, keys);
