@@ -3,10 +3,13 @@
 
 use super::SUITE;
 use super::tmux::{self, Tmux};
-use crowdfund_core::ports::{MessageSender, QueueClient};
-use crowdfund_core::topology::{QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
+use crowdfund_core::ports::{MessageSender, QueueClient, Triggers};
+use crowdfund_core::topology::{self, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
+use crowdfund_handlers::aws::AwsClients;
+use crowdfund_handlers::aws::provision::provision_functions;
 use crowdfund_handlers::aws::sqs::SqsQueues;
-use crowdfund_testkit::{ProvisionedMoto, moto_url, provisioned_moto};
+use crowdfund_handlers::aws::triggers::LambdaTriggers;
+use crowdfund_testkit::{ProvisionedMoto, endpoint_settings, moto_url, provisioned_moto};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -250,8 +253,9 @@ async fn park_an_incident(sqs: &SqsQueues) -> Vec<String> {
     timed_out
 }
 
-/// The incident walk-through on `--aws`: launch → DLQ → groups → the PSP time-outs → redrive
-/// the group → confirm; the keystrokes from launch to the redriven group.
+/// The incident walk-through on `--aws` (redrives capped at 50/s): launch → DLQ → groups → the
+/// PSP time-outs → open the group → mark it all → redrive → confirm with dlq_handler paused;
+/// the keystrokes from launch to the redriven group.
 fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
     let dir = state.parent().expect("the state file has a directory");
     let state = state.display().to_string();
@@ -263,6 +267,8 @@ fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
         moto,
         "--refresh",
         "500ms",
+        "--redrive-rate",
+        "50",
     ];
     let mut t = Tmux::launch(dir, env!("CARGO_BIN_EXE_crowdfund-console"), &args);
     t.wait_for("the overview on aws", |s| {
@@ -277,14 +283,19 @@ fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
         s.contains("5 cause(s)") && s.contains("PSP timed out after <n> ms on <id>")
     });
     t.key("j");
+    t.key("Enter");
+    t.wait_for("the group's messages", |s| s.contains("7 shown"));
+    t.key("a");
     t.key("r");
-    t.wait_for("the confirmation naming the group", |s| {
-        s.contains("Redrive 7 message(s) where cause =")
-    });
-    t.key("y");
+    t.wait_for(
+        "the confirmation naming the group and offering the pause",
+        |s| s.contains("Redrive 7 message(s) where cause =") && s.contains("dlq_handler paused"),
+    );
+    t.key("p");
     let summary = t.wait_for("the result summary", |s| s.contains("7 moved, 0 failed"));
     let keystrokes = t.keystrokes();
     t.key("q");
+    t.key("Escape");
     t.wait_for("the groups again, without the redriven one", |s| {
         s.contains("4 cause(s)") && !s.contains("PSP timed out")
     });
@@ -294,15 +305,24 @@ fn redrive_a_group_in_the_console(moto: &str, state: &Path) -> (String, u32) {
     (summary, keystrokes)
 }
 
-/// On moto: 25 parked messages in four causes and one unreadable body. In a real terminal the
-/// operator groups them, picks the PSP time-outs and redrives that group whole; SQS then holds
-/// exactly those seven on payment_attempt_queue and the other 18 still parked.
+/// On moto: 25 parked messages in four causes and one unreadable body, and the six functions
+/// with dlq_handler's trigger running. In a real terminal the operator groups them, opens the
+/// PSP time-outs, marks them all and redrives them at a rate with dlq_handler's trigger paused
+/// meanwhile; SQS then holds exactly those seven on payment_attempt_queue, the other 18 are
+/// still parked, and the trigger runs again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_one_cause_in_a_real_terminal_over_aws() {
     let Some((moto, sqs, _suite)) = moto_and_tmux().await else {
         return;
     };
     let timed_out = park_an_incident(&sqs).await;
+    let clients = AwsClients::load(&endpoint_settings(&moto)).await.unwrap();
+    provision_functions(&clients).await.unwrap();
+    let lambda = LambdaTriggers::new(clients.lambda.clone());
+    lambda
+        .set_trigger_enabled(topology::FN_DLQ_HANDLER, true)
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("console.json");
@@ -330,4 +350,20 @@ async fn redrive_one_cause_in_a_real_terminal_over_aws() {
         audit.contains("\"filter\":\"cause = \\\"PSP timed out after <n> ms on <id>\\\"\""),
         "{audit}"
     );
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["phase"] == "result")
+        .map(|l| l["action"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(actions, ["pause-trigger", "redrive", "resume-trigger"]);
+    let dlq_handler = lambda
+        .list_triggers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.function == topology::FN_DLQ_HANDLER)
+        .and_then(|f| f.mapping)
+        .unwrap();
+    assert_eq!(dlq_handler.state, "Enabled", "resumed after the redrive");
 }

@@ -253,6 +253,19 @@ impl DlqBrowser {
         }
     }
 
+    /// The filter's description when the marks are exactly what it shows (a group opened and
+    /// marked whole, `/` then `a`), so the confirmation and the audit line name it.
+    fn marked_by_filter(&self, s: &Snapshot) -> Option<String> {
+        let filter = self.message_filter();
+        if self.marked.is_empty() || filter.is_empty() {
+            return None;
+        }
+        let rows = self.rows(s);
+        let exactly = rows.len() == self.marked.len()
+            && rows.iter().all(|m| self.marked.contains(&m.message_id));
+        exactly.then(|| filter.describe()).flatten()
+    }
+
     /// A redrive or delete of what is chosen (the marked messages; else, in the groups, the
     /// selected group; else the selected message), to confirm.
     pub fn propose_disposal(&self, disposal: Disposal, cx: &Context) -> Effect {
@@ -262,7 +275,7 @@ impl DlqBrowser {
                 let filter = MessageFilter::group(Some(g.cause.clone()), Some(self.filter.clone()));
                 (self.group_ids(s, &g.cause), filter.describe())
             }
-            _ => (self.chosen_ids(s), None),
+            _ => (self.chosen_ids(s), self.marked_by_filter(s)),
         };
         if ids.is_empty() {
             return Effect::Error(format!("{} is empty: nothing to act on", self.queue));
