@@ -118,20 +118,6 @@ def work_envelope(i):
     })
 
 
-def send_all(sqs, url, bodies, threads=4):
-    """SendMessageBatch of 10, on a few threads (setup only, straight to moto)."""
-    batches = [bodies[i:i + 10] for i in range(0, len(bodies), 10)]
-
-    def send(batch):
-        out = sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(n), "MessageBody": b} for n, b in enumerate(batch)])
-        if out.get("Failed"):
-            raise RuntimeError(f"SendMessageBatch failed: {out['Failed'][:2]}")
-
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, batches))
-
-
 def queue_counts(sqs, url):
     a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=COUNT_ATTRIBUTES)["Attributes"]
     return tuple(int(a.get(k, 0)) for k in COUNT_ATTRIBUTES)
@@ -178,8 +164,8 @@ def prepare(args, local, moto, sqs):
         for url in (work, dlq):
             sqs.purge_queue(QueueUrl=url)
     else:
-        send_all(sqs, parked, [parked_envelope(i) for i in range(args.messages)])
-    send_all(sqs, work, [work_envelope(i) for i in range(WORK_MESSAGES)])
+        benchlib.send_all(sqs, parked, [parked_envelope(i) for i in range(args.messages)])
+    benchlib.send_all(sqs, work, [work_envelope(i) for i in range(WORK_MESSAGES)])
     print(f"{'kept' if reused else 'reset, provisioned,'} {args.messages} parked and "
           f"{WORK_MESSAGES} work messages in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     return parked, work, dlq, reused

@@ -32,7 +32,6 @@ boto3 runs from target/bench/venv (scripts/benchlib.py); moto from target/moto/v
 (scripts/moto.sh installs it).
 """
 import argparse
-import concurrent.futures
 import json
 import os
 import socket
@@ -110,19 +109,6 @@ def start_moto(plain, log):
     sys.exit(f"moto did not answer on {url}; see {log.name}")
 
 
-def send_all(sqs, url, bodies, threads=4):
-    batches = [bodies[i:i + 10] for i in range(0, len(bodies), 10)]
-
-    def send(batch):
-        out = sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(n), "MessageBody": b} for n, b in enumerate(batch)])
-        if out.get("Failed"):
-            raise RuntimeError(f"SendMessageBatch failed: {out['Failed'][:2]}")
-
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, batches))
-
-
 def approved_item(i):
     """A payment the ledger holds as approved (done): as crowdfund's DynamoDB adapter writes it."""
     return {"paymentId": {"S": f"pay-{i:06d}"}, "projectId": {"S": f"prj-{i % 5 + 1}"},
@@ -146,7 +132,7 @@ def seed(args, sqs, dynamodb):
         parked[cause].append(i)
         bodies.append(body(i, cause))
     url = sqs.get_queue_url(QueueName=PARKED)["QueueUrl"]
-    send_all(sqs, url, bodies)
+    benchlib.send_all(sqs, url, bodies)
     candidates = parked[REDRIVE_CAUSE]
     done = candidates[::max(1, round(1 / args.done_share))] if args.done_share > 0 else []
     for start in range(0, len(done), 25):
@@ -230,8 +216,9 @@ def measure(args, console, local, moto, tmp):
           file=sys.stderr)
     state = os.path.join(tmp, "world.json")
     limit = str(args.messages + 100)
-    groups_seconds, groups = run_console(
+    groups_seconds, report = run_console(
         console, moto, state, ["dlq", "groups", PARKED, "--limit", limit, "--json"], args.timeout)
+    groups = report["groups"]
     expected = sorted([len(v) for v in parked.values()] + [unreadable], reverse=True)
     found = sorted((g["count"] for g in groups), reverse=True)
     if found != expected:
@@ -241,7 +228,7 @@ def measure(args, console, local, moto, tmp):
         console, moto, state,
         ["dlq", "redrive", PARKED, "--reason", cause, "--skip-done", "--yes", "--json"],
         args.timeout)
-    moved = len(report.get("moved", []))
+    moved = report["moved"]
     expected_moved = len(parked[REDRIVE_CAUSE]) - len(done)
     work = sqs.get_queue_attributes(
         QueueUrl=sqs.get_queue_url(QueueName=WORK)["QueueUrl"],

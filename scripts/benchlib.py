@@ -7,6 +7,7 @@
   because the benchmarks reset the endpoint's whole state.
 - `reset`, `provision`, `binary`, `client`: moto reset, `crowdfund-local provision`, locating a
   built binary, a boto3 client with bounded timeouts.
+- `send_all`: fills a queue with SendMessageBatch on a few threads.
 - `median`, `table`, `load_note`: figures, the printed table, the machine's load.
 """
 import atexit
@@ -124,6 +125,21 @@ def client(service, moto):
                         aws_access_key_id="test", aws_secret_access_key="test",
                         config=Config(connect_timeout=5, read_timeout=120,
                                       retries={"max_attempts": 3, "mode": "standard"}))
+
+
+def send_all(sqs, url, bodies, threads=4):
+    """SendMessageBatch of 10, on a few threads (setup only, straight to moto)."""
+    import concurrent.futures
+    batches = [bodies[i:i + 10] for i in range(0, len(bodies), 10)]
+
+    def send(batch):
+        out = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": b} for n, b in enumerate(batch)])
+        if out.get("Failed"):
+            raise RuntimeError(f"SendMessageBatch failed: {out['Failed'][:2]}")
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, batches))
 
 
 def load_note():

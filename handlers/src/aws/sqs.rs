@@ -111,17 +111,25 @@ impl SqsQueues {
         Ok(out.messages().iter().filter_map(to_received).collect())
     }
 
-    /// One receiver of a browse: receives until the queue has nothing new for it, the browse
-    /// has `max`, or the sink says stop.
+    /// One receiver of a browse: receives until the queue has nothing for it, the browse has
+    /// `max`, or the sink says stop.
+    ///
+    /// A browse that outlasts its hold (a slow link, a big queue) meets the messages it read
+    /// first again, visible once more. It does not stop there: receiving them hides them again,
+    /// for longer ([`hold_for`] grows with the browse's age), so they cannot come back forever,
+    /// and the messages not read yet are still behind them.
     async fn browse_receiver(
         &self,
         url: &str,
         queue: &str,
         options: BrowseOptions,
+        started: std::time::Instant,
         state: &Mutex<Browse>,
         sink: BrowseSink<'_>,
     ) -> PortResult<()> {
         let mut empty_rounds = 0;
+        let mut stale_rounds = 0;
+        let mut failures = 0;
         loop {
             let want = match state.lock() {
                 Ok(s) if !s.stopped && s.messages.len() < options.max => {
@@ -132,21 +140,42 @@ impl SqsQueues {
             // An empty short poll may only have missed: SQS answers it from a sample of its
             // servers. A one-second long poll asks them all before the receiver gives up.
             let wait = if empty_rounds == 0 { 0 } else { 1 };
-            let batch = self
-                .receive_from(url, queue, want, options.hold_seconds, wait)
-                .await?;
+            let hold = hold_for(options.hold_seconds, started.elapsed());
+            let batch = match self.receive_from(url, queue, want, hold, wait).await {
+                Ok(batch) => {
+                    failures = 0;
+                    batch
+                }
+                // A 5xx or throttling the SDK's own retries did not get past: one receiver
+                // backs off and tries again rather than end the whole browse.
+                Err(e) if e.is_retryable() && failures < MAX_RECEIVE_RETRIES => {
+                    failures += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250 << failures)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let received = batch.len();
             let fresh = match state.lock() {
                 Ok(mut s) => s.take(batch, options.max),
                 Err(_) => return Ok(()),
             };
-            if fresh.is_empty() {
-                // Nothing new: an empty queue, or only messages whose hold ran out.
+            if received == 0 {
+                // Nothing visible: everything is read (and held), or the queue is empty.
                 empty_rounds += 1;
                 if empty_rounds >= 2 {
                     return Ok(());
                 }
+            } else if fresh.is_empty() {
+                // Only messages read before, whose hold ran out: now held longer.
+                empty_rounds = 0;
+                stale_rounds += 1;
+                if stale_rounds >= MAX_STALE_ROUNDS {
+                    return Ok(());
+                }
             } else {
                 empty_rounds = 0;
+                stale_rounds = 0;
                 if !sink(&fresh)
                     && let Ok(mut s) = state.lock()
                 {
@@ -200,6 +229,24 @@ impl SqsQueues {
             .await;
         results.into_iter().collect()
     }
+}
+
+/// A receiver that meets only messages it read before this many times in a row stops (a
+/// guard: longer holds make that end by themselves).
+const MAX_STALE_ROUNDS: u32 = 50;
+/// Receives in a row that failed (after the SDK's own retries) before a browse gives up.
+const MAX_RECEIVE_RETRIES: u32 = 5;
+/// SQS's longest visibility timeout (12 hours).
+const MAX_HOLD_SECONDS: u64 = 43_200;
+
+/// How long a browse `elapsed` into its run hides what it receives now: the queue's own hold,
+/// or twice the time the browse has taken so far and that hold again, whichever is longer. A
+/// message received now then stays hidden past the end of a browse that runs as long again,
+/// and one whose hold ran out is hidden longer each time it comes back. Everything is
+/// released at the end, so a long hold only matters if the console dies mid-browse.
+pub fn hold_for(base_seconds: u32, elapsed: std::time::Duration) -> u32 {
+    let grown = 2 * elapsed.as_secs() + u64::from(base_seconds);
+    u32::try_from(grown.min(MAX_HOLD_SECONDS)).unwrap_or(u32::MAX)
 }
 
 /// ChangeMessageVisibilityBatch calls in flight when releasing what a disposal held.
@@ -419,8 +466,9 @@ impl QueueClient for SqsQueues {
     ) -> PortResult<Vec<ReceivedMessage>> {
         let url = self.url(queue).await?;
         let state = Mutex::new(Browse::default());
+        let started = std::time::Instant::now();
         let receivers = (0..options.receivers.max(1))
-            .map(|_| self.browse_receiver(&url, queue, options, &state, sink));
+            .map(|_| self.browse_receiver(&url, queue, options, started, &state, sink));
         let received: PortResult<Vec<()>> = futures::future::join_all(receivers)
             .await
             .into_iter()
@@ -461,5 +509,25 @@ impl QueueClient for SqsQueues {
             // ApproximateAgeOfOldestMessage); the adapter does not read CloudWatch.
             oldest_age_seconds: 0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A browse's hold starts at the queue's own and always outlasts the browse so far twice
+    /// over, up to SQS's 12 hours.
+    #[test]
+    fn a_longer_browse_holds_what_it_reads_longer() {
+        assert_eq!(hold_for(120, Duration::ZERO), 120);
+        assert_eq!(hold_for(120, Duration::from_secs(100)), 320);
+        assert_eq!(hold_for(10, Duration::from_secs(600)), 1_210);
+        assert_eq!(hold_for(120, Duration::from_secs(30 * 3600)), 43_200);
+        for elapsed in [0, 1, 59, 3_600] {
+            let hold = hold_for(120, Duration::from_secs(elapsed));
+            assert!(u64::from(hold) > elapsed, "{hold} s held at {elapsed} s");
+        }
     }
 }

@@ -20,25 +20,6 @@ impl LambdaTriggers {
         LambdaTriggers { client }
     }
 
-    /// Every SQS mapping in the account and region (one paginated listing, not one per function).
-    async fn mappings(&self) -> PortResult<Vec<QueueMapping>> {
-        let mut found = Vec::new();
-        let mut pages = self
-            .client
-            .list_event_source_mappings()
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| port_error("Lambda", "event-source mappings", e))?;
-            found.extend(
-                page.event_source_mappings()
-                    .iter()
-                    .filter_map(queue_mapping),
-            );
-        }
-        Ok(found)
-    }
-
     async fn function(&self, name: &str, mappings: &[QueueMapping]) -> FunctionTrigger {
         let mapping = topology::function(name).and_then(|spec| match spec.trigger {
             Trigger::Queue { queue, .. } => mapping_of_queue(mappings, queue).cloned(),
@@ -72,6 +53,21 @@ impl LambdaTriggers {
         }
         trigger
     }
+}
+
+/// Every SQS mapping in the account and region (one paginated listing, not one per function).
+pub async fn queue_mappings(client: &aws_sdk_lambda::Client) -> PortResult<Vec<QueueMapping>> {
+    let mut found = Vec::new();
+    let mut pages = client.list_event_source_mappings().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| port_error("Lambda", "event-source mappings", e))?;
+        found.extend(
+            page.event_source_mappings()
+                .iter()
+                .filter_map(queue_mapping),
+        );
+    }
+    Ok(found)
 }
 
 /// The mapping that reads `queue`: an enabled one if there are several.
@@ -111,7 +107,7 @@ fn queue_mapping(m: &EventSourceMappingConfiguration) -> Option<QueueMapping> {
 #[async_trait]
 impl Triggers for LambdaTriggers {
     async fn list_triggers(&self) -> PortResult<Vec<FunctionTrigger>> {
-        let mappings = self.mappings().await?;
+        let mappings = queue_mappings(&self.client).await?;
         let reads = FUNCTIONS.iter().map(|f| self.function(f.name, &mappings));
         Ok(futures::future::join_all(reads).await)
     }
@@ -124,7 +120,7 @@ impl Triggers for LambdaTriggers {
                 "{function} has no SQS trigger (API Gateway invokes it)"
             )));
         };
-        let mappings = self.mappings().await?;
+        let mappings = queue_mappings(&self.client).await?;
         let mapping = mapping_of_queue(&mappings, queue).ok_or_else(|| {
             PortError::not_found(format!(
                 "an event-source mapping of {function} reading {queue}"

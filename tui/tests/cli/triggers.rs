@@ -113,6 +113,18 @@ fn pausing_dlq_handler_holds_etc_dlq_until_it_is_resumed() {
     );
 }
 
+fn redrive_holding_dlq_handler(c: &Console, queue: &str) -> Value {
+    c.json(&[
+        "dlq",
+        "redrive",
+        queue,
+        "--all",
+        "--pause-dlq-handler",
+        "--yes",
+        "--json",
+    ])
+}
+
 /// `--pause-dlq-handler`: the question says so, the trigger is paused for the redrive and
 /// resumed after it, in that order in the audit log; a trigger paused before stays paused.
 #[test]
@@ -131,15 +143,7 @@ fn a_redrive_can_hold_dlq_handler_and_resumes_it_after() {
         "{}",
         stderr(&out)
     );
-    let report = c.json(&[
-        "dlq",
-        "redrive",
-        "etc_parked",
-        "--all",
-        "--pause-dlq-handler",
-        "--yes",
-        "--json",
-    ]);
+    let report = redrive_holding_dlq_handler(&c, "etc_parked");
     assert_eq!(report["report"]["pausedTrigger"], "dlq_handler", "{report}");
     assert!(report["moved"].as_u64().unwrap() > 0, "{report}");
     let order: Vec<String> = audit(&c)
@@ -157,15 +161,7 @@ fn a_redrive_can_hold_dlq_handler_and_resumes_it_after() {
     // Paused by someone before: the redrive leaves it paused, and says nothing of it.
     c.json(&["triggers", "pause", "dlq_handler", "--yes", "--json"]);
     c.simulate(100, 6, "0.3");
-    let report = c.json(&[
-        "dlq",
-        "redrive",
-        "etc_dlq",
-        "--all",
-        "--pause-dlq-handler",
-        "--yes",
-        "--json",
-    ]);
+    let report = redrive_holding_dlq_handler(&c, "etc_dlq");
     assert!(report["report"].get("pausedTrigger").is_none(), "{report}");
     let dlq_handler = states(&c)
         .into_iter()

@@ -7,6 +7,7 @@
 //! their receive count raised. `crowdfund-local run` plays Lambda's pollers itself.
 
 use super::{Change, ProvisionReport};
+use crate::aws::triggers::queue_mappings;
 use crate::aws::{AwsClients, port_error};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, FunctionCode, FunctionResponseType, Runtime};
@@ -38,13 +39,13 @@ pub async fn provision_functions(c: &AwsClients) -> PortResult<ProvisionReport> 
             ensure_function(c, f.name, &role_arn).await?,
         );
     }
-    let mapped = mapped_queues(c).await?;
+    let mapped = queue_mappings(&c.lambda).await?;
     for f in FUNCTIONS {
         let Trigger::Queue { queue, batch_size } = f.trigger else {
             continue;
         };
         let name = format!("{queue} -> {} (disabled)", f.name);
-        if mapped.iter().any(|q| q == queue) {
+        if mapped.iter().any(|m| m.queue == queue) {
             report.push("trigger", name, Change::Unchanged);
             continue;
         }
@@ -128,25 +129,6 @@ async fn ensure_function(c: &AwsClients, name: &str, role_arn: &str) -> PortResu
         .await
         .map_err(|e| port_error("Lambda", name, e))?;
     Ok(Change::Created)
-}
-
-/// The queues some mapping reads already (by the queue name at the end of the source ARN).
-async fn mapped_queues(c: &AwsClients) -> PortResult<Vec<String>> {
-    let mut queues = Vec::new();
-    let mut pages = c
-        .lambda
-        .list_event_source_mappings()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| port_error("Lambda", "event-source mappings", e))?;
-        queues.extend(
-            page.event_source_mappings()
-                .iter()
-                .filter_map(|m| m.event_source_arn()?.rsplit(':').next().map(str::to_string)),
-        );
-    }
-    Ok(queues)
 }
 
 async fn queue_arn(c: &AwsClients, queue: &str) -> PortResult<String> {
