@@ -132,7 +132,7 @@ fn draw_functions(frame: &mut Frame, area: Rect, s: &Snapshot) {
         rows,
         [
             Constraint::Length(18),
-            Constraint::Length(22),
+            Constraint::Length(24),
             Constraint::Length(9),
             Constraint::Length(5),
             Constraint::Length(12),
