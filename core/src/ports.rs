@@ -107,6 +107,20 @@ impl BrowseOptions {
     }
 }
 
+/// SQS's longest visibility timeout (12 hours).
+const MAX_HOLD_SECONDS: u64 = 43_200;
+
+/// How long a pass over a queue (a browse, a disposal's receives) `elapsed` into its run hides
+/// what it receives now: the queue's own hold,
+/// or twice the time the browse has taken so far and that hold again, whichever is longer. A
+/// message received now then stays hidden past the end of a browse that runs as long again,
+/// and one whose hold ran out is hidden longer each time it comes back. Everything is
+/// released at the end, so a long hold only matters if the console dies mid-browse.
+pub fn hold_for(base_seconds: u32, elapsed: std::time::Duration) -> u32 {
+    let grown = 2 * elapsed.as_secs() + u64::from(base_seconds);
+    u32::try_from(grown.min(MAX_HOLD_SECONDS)).unwrap_or(u32::MAX)
+}
+
 /// Told each batch of messages a browse sees for the first time; answering `false` stops it.
 pub type BrowseSink<'a> = &'a (dyn Fn(&[ReceivedMessage]) -> bool + Send + Sync);
 
@@ -555,4 +569,24 @@ pub struct NoMetrics;
 
 impl Metrics for NoMetrics {
     fn record(&self, _event: MetricEvent) {}
+}
+
+#[cfg(test)]
+mod hold_tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A browse's hold starts at the queue's own and always outlasts the browse so far twice
+    /// over, up to SQS's 12 hours.
+    #[test]
+    fn a_longer_browse_holds_what_it_reads_longer() {
+        assert_eq!(hold_for(120, Duration::ZERO), 120);
+        assert_eq!(hold_for(120, Duration::from_secs(100)), 320);
+        assert_eq!(hold_for(10, Duration::from_secs(600)), 1_210);
+        assert_eq!(hold_for(120, Duration::from_secs(30 * 3600)), 43_200);
+        for elapsed in [0, 1, 59, 3_600] {
+            let hold = hold_for(120, Duration::from_secs(elapsed));
+            assert!(u64::from(hold) > elapsed, "{hold} s held at {elapsed} s");
+        }
+    }
 }

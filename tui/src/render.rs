@@ -322,7 +322,7 @@ pub fn triggers(functions: &[FunctionTrigger]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>8}  {:<16} {:<7} MODIFIED",
+        "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>10}  {:<16} {:<7} MODIFIED",
         "FUNCTION", "TRIGGER", "STATE", "BATCH", "LAST RESULT", "RESERVED", "RUNTIME", "ARCH"
     );
     let dash = || "-".to_string();
@@ -330,15 +330,19 @@ pub fn triggers(functions: &[FunctionTrigger]) -> String {
         let m = f.mapping.as_ref();
         let _ = writeln!(
             out,
-            "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>8}  {:<16} {:<7} {}",
+            "{:<18} {:<26} {:<9} {:>5}  {:<14} {:>10}  {:<16} {:<7} {}",
             f.function,
             trigger_source(f),
             m.map_or_else(dash, |m| m.state.clone()),
             m.map_or_else(dash, |m| m.batch_size.to_string()),
             m.and_then(|m| m.last_processing_result.clone())
                 .unwrap_or_else(dash),
-            f.reserved_concurrency
-                .map_or_else(|| "unreserved".to_string(), |n| n.to_string()),
+            match (f.reserved_concurrency, &f.architecture) {
+                (Some(n), _) => n.to_string(),
+                // Lambda names an architecture for every function it describes.
+                (None, Some(_)) => "unreserved".to_string(),
+                (None, None) => dash(),
+            },
             f.runtime.clone().unwrap_or_else(dash),
             f.architecture.clone().unwrap_or_else(dash),
             f.last_modified.clone().unwrap_or_else(dash),

@@ -268,7 +268,7 @@ fn progress_bar(len: u64, what: &str) -> ProgressBar {
 fn confirm(question: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!(
-            "{question} Refusing without confirmation: pass --yes, or --dry-run to see what would move"
+            "{question} Refusing without confirmation: pass --yes (a redrive, delete or goal check also takes --dry-run, to see what it would do)"
         );
     }
     eprint!("{question} [y/N] ");

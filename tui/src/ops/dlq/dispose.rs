@@ -7,14 +7,14 @@ use super::request::{
 };
 use crate::backend::Backend;
 use crate::ops::safety::{AuditEntry, AuditTrail, Backup, Ending};
-use crowdfund_core::ports::{OutgoingMessage, ReceivedMessage};
+use crowdfund_core::ports::{OutgoingMessage, ReceivedMessage, hold_for};
 use crowdfund_core::topology::SQS_BATCH_LIMIT;
 use std::collections::{BTreeMap, HashSet};
 
 /// The audit log's name for a redrive by SQS's own move task.
 pub const NATIVE_ACTION: &str = "redrive-native";
 
-/// How long unselected messages stay hidden while a redrive runs.
+/// How long unselected messages stay hidden while a redrive runs, at first (see `hold_for`).
 const HOLD_SECONDS: u32 = 120;
 
 /// Runs a disposal (or, with `dry_run`, says what it would do). `progress` gets the number of
@@ -179,6 +179,8 @@ async fn move_messages(
     let batch_size = req
         .rate
         .map_or(SQS_BATCH_LIMIT, |r| (r as usize).clamp(1, SQS_BATCH_LIMIT));
+    // Also what the holds grow with: a pass that outlasts its first hold meets the messages
+    // it held again; holding them longer each time keeps it from going round them for ever.
     let started = b.pacer.elapsed();
     let mut sent_so_far: u64 = 0;
     let mut taken = 0usize;
@@ -205,7 +207,11 @@ async fn move_messages(
             if receiving {
                 Some(
                     b.queues
-                        .receive(&req.source, batch_size, HOLD_SECONDS)
+                        .receive(
+                            &req.source,
+                            batch_size,
+                            hold_for(HOLD_SECONDS, b.pacer.elapsed() - started),
+                        )
                         .await,
                 )
             } else {
