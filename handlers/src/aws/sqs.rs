@@ -150,7 +150,7 @@ impl SqsQueues {
                 // backs off and tries again rather than end the whole browse.
                 Err(e) if e.is_retryable() && failures < MAX_RECEIVE_RETRIES => {
                     failures += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(250 << failures)).await;
+                    tokio::time::sleep(retry_delay(failures)).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -234,8 +234,14 @@ impl SqsQueues {
 /// A receiver that meets only messages it read before this many times in a row stops (a
 /// guard: longer holds make that end by themselves).
 const MAX_STALE_ROUNDS: u32 = 50;
-/// Receives in a row that failed (after the SDK's own retries) before a browse gives up.
-const MAX_RECEIVE_RETRIES: u32 = 5;
+/// Receives in a row that failed (after the SDK's own retries, whose quota a burst of 5xx
+/// empties) before a receiver gives up: about a minute and a half of backing off.
+const MAX_RECEIVE_RETRIES: u32 = 20;
+
+/// 0.5 s, 1 s, 2 s, 4 s, then 5 s each time.
+fn retry_delay(failures: u32) -> std::time::Duration {
+    std::time::Duration::from_millis((250u64 << failures.min(5)).min(5_000))
+}
 
 /// ChangeMessageVisibilityBatch calls in flight when releasing what a disposal held.
 const RELEASE_PARALLEL: usize = 8;
@@ -497,5 +503,21 @@ impl QueueClient for SqsQueues {
             // ApproximateAgeOfOldestMessage); the adapter does not read CloudWatch.
             oldest_age_seconds: 0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_receiver_backs_off_up_to_five_seconds() {
+        let delays: Vec<Duration> = (1..=7).map(retry_delay).collect();
+        assert_eq!(delays[0], Duration::from_millis(500));
+        assert_eq!(delays[3], Duration::from_secs(4));
+        assert!(delays[4..].iter().all(|d| *d == Duration::from_secs(5)));
+        let total: Duration = (1..=MAX_RECEIVE_RETRIES).map(retry_delay).sum();
+        assert!(total < Duration::from_secs(120), "{total:?}");
     }
 }
