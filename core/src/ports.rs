@@ -554,6 +554,9 @@ impl FunctionTrigger {
 pub trait Triggers: Send + Sync {
     /// Every function of the topology, in topology order.
     async fn list_triggers(&self) -> PortResult<Vec<FunctionTrigger>>;
+    /// `function`'s SQS trigger alone (`None` when it has none): what a pause needs to know,
+    /// without describing every function.
+    async fn trigger_of(&self, function: &str) -> PortResult<Option<QueueMapping>>;
     /// Enables or disables `function`'s SQS trigger; returns the mapping after the change.
     async fn set_trigger_enabled(&self, function: &str, enabled: bool) -> PortResult<QueueMapping>;
 }

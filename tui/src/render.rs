@@ -317,6 +317,17 @@ pub fn trigger_source(f: &FunctionTrigger) -> String {
     }
 }
 
+/// A function's reserved concurrency: the number, `unreserved` (Lambda described it and it
+/// has none: it draws on the account's pool), or `-` (nothing to say: the local world).
+pub fn reserved(f: &FunctionTrigger) -> String {
+    match (f.reserved_concurrency, &f.architecture) {
+        (Some(n), _) => n.to_string(),
+        // Lambda names an architecture for every function it describes.
+        (None, Some(_)) => "unreserved".to_string(),
+        (None, None) => "-".to_string(),
+    }
+}
+
 /// `triggers`: one row per function.
 pub fn triggers(functions: &[FunctionTrigger]) -> String {
     let mut out = String::new();
@@ -337,12 +348,7 @@ pub fn triggers(functions: &[FunctionTrigger]) -> String {
             m.map_or_else(dash, |m| m.batch_size.to_string()),
             m.and_then(|m| m.last_processing_result.clone())
                 .unwrap_or_else(dash),
-            match (f.reserved_concurrency, &f.architecture) {
-                (Some(n), _) => n.to_string(),
-                // Lambda names an architecture for every function it describes.
-                (None, Some(_)) => "unreserved".to_string(),
-                (None, None) => dash(),
-            },
+            reserved(f),
             f.runtime.clone().unwrap_or_else(dash),
             f.architecture.clone().unwrap_or_else(dash),
             f.last_modified.clone().unwrap_or_else(dash),

@@ -48,6 +48,10 @@ impl Triggers for SimWorld {
             .collect())
     }
 
+    async fn trigger_of(&self, function: &str) -> PortResult<Option<QueueMapping>> {
+        Ok(self.mapping_of(function))
+    }
+
     async fn set_trigger_enabled(&self, function: &str, enabled: bool) -> PortResult<QueueMapping> {
         if topology::function(function).is_none() {
             return Err(PortError::not_found(format!("function {function}")));

@@ -112,6 +112,15 @@ impl Triggers for LambdaTriggers {
         Ok(futures::future::join_all(reads).await)
     }
 
+    async fn trigger_of(&self, function: &str) -> PortResult<Option<QueueMapping>> {
+        let Some(Trigger::Queue { queue, .. }) = topology::function(function).map(|f| f.trigger)
+        else {
+            return Ok(None);
+        };
+        let mappings = queue_mappings(&self.client).await?;
+        Ok(mapping_of_queue(&mappings, queue).cloned())
+    }
+
     async fn set_trigger_enabled(&self, function: &str, enabled: bool) -> PortResult<QueueMapping> {
         let spec = topology::function(function)
             .ok_or_else(|| PortError::not_found(format!("function {function}")))?;

@@ -87,15 +87,15 @@ where
     E: Into<anyhow::Error>,
 {
     queue_of(function)?;
-    let before = list(b).await.map_err(|source| TriggerError::Port {
-        function: function.to_string(),
-        source,
-    })?;
-    let running = before
-        .iter()
-        .find(|f| f.function == function)
-        .and_then(|f| f.mapping.as_ref())
-        .is_some_and(QueueMapping::is_enabled);
+    let before = b
+        .triggers
+        .trigger_of(function)
+        .await
+        .map_err(|source| TriggerError::Port {
+            function: function.to_string(),
+            source,
+        })?;
+    let running = before.as_ref().is_some_and(QueueMapping::is_enabled);
     if running {
         set(b, function, false).await?;
     }

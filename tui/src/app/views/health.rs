@@ -124,7 +124,7 @@ fn draw_functions(frame: &mut Frame, area: Rect, s: &Snapshot) {
                 m.and_then(|m| m.last_processing_result.clone())
                     .unwrap_or_else(dash),
             ),
-            Cell::from(f.reserved_concurrency.map_or_else(dash, |n| n.to_string())),
+            Cell::from(render::reserved(f)),
             Cell::from(details),
         ])
     });
