@@ -11,40 +11,41 @@ locals {
       goal_achievement = ["goal_achievement_queue"]
     }
 
-    # SQS queues. redrive_target/max_receive_count are null for the queues that hold failures.
+    # SQS queues. visibility_timeout_seconds is at least 6x the timeout of the function the queue
+    # triggers (AWS's advice; the drift test checks it). redrive_target/max_receive_count are null for the queues that hold failures.
     queues = {
       payment_attempt_queue = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 345600
         redrive_target             = "etc_dlq"
         max_receive_count          = 3
       }
       send_email_queue = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 345600
         redrive_target             = "etc_dlq"
         max_receive_count          = 3
       }
       approve_payment_queue = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 345600
         redrive_target             = "etc_dlq"
         max_receive_count          = 3
       }
       goal_achievement_queue = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 345600
         redrive_target             = "etc_dlq"
         max_receive_count          = 3
       }
       etc_dlq = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 1209600
         redrive_target             = null
         max_receive_count          = null
       }
       etc_parked = {
-        visibility_timeout_seconds = 30
+        visibility_timeout_seconds = 150
         retention_seconds          = 1209600
         redrive_target             = null
         max_receive_count          = null
@@ -52,30 +53,37 @@ locals {
     }
 
     # Lambda functions. trigger_queue null means API Gateway POST /broker invokes it.
+    # timeout_seconds is Lambda's timeout; the SQS functions stop taking messages 10 s before it.
     functions = {
       broker = {
-        trigger_queue = null
-        batch_size    = null
+        trigger_queue   = null
+        batch_size      = null
+        timeout_seconds = 25
       }
       pg = {
-        trigger_queue = "payment_attempt_queue"
-        batch_size    = 10
+        trigger_queue   = "payment_attempt_queue"
+        batch_size      = 10
+        timeout_seconds = 25
       }
       send_email = {
-        trigger_queue = "send_email_queue"
-        batch_size    = 10
+        trigger_queue   = "send_email_queue"
+        batch_size      = 10
+        timeout_seconds = 25
       }
       funding_update = {
-        trigger_queue = "approve_payment_queue"
-        batch_size    = 10
+        trigger_queue   = "approve_payment_queue"
+        batch_size      = 10
+        timeout_seconds = 25
       }
       transaction_check = {
-        trigger_queue = "goal_achievement_queue"
-        batch_size    = 10
+        trigger_queue   = "goal_achievement_queue"
+        batch_size      = 10
+        timeout_seconds = 25
       }
       dlq_handler = {
-        trigger_queue = "etc_dlq"
-        batch_size    = 10
+        trigger_queue   = "etc_dlq"
+        batch_size      = 10
+        timeout_seconds = 25
       }
     }
 

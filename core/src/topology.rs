@@ -45,7 +45,17 @@ pub const MAX_DLQ_ATTEMPTS: u32 = 3;
 pub const SQS_BATCH_LIMIT: usize = 10;
 /// SQS's upper bound for DelaySeconds.
 pub const SQS_MAX_DELAY_SECONDS: u32 = 900;
-pub const DEFAULT_VISIBILITY_TIMEOUT_SECONDS: u32 = 30;
+/// Every function's timeout. A batch must end before it: the SQS functions stop taking messages
+/// when less than [`DEADLINE_MARGIN_MILLIS`] of it is left.
+pub const FUNCTION_TIMEOUT_SECONDS: u32 = 25;
+/// AWS advises a trigger queue's visibility timeout of at least six times the function's
+/// timeout, so a batch Lambda retries (throttling, a crash) is not redelivered mid-run.
+pub const VISIBILITY_TO_TIMEOUT_RATIO: u32 = 6;
+pub const DEFAULT_VISIBILITY_TIMEOUT_SECONDS: u32 =
+    VISIBILITY_TO_TIMEOUT_RATIO * FUNCTION_TIMEOUT_SECONDS;
+/// What an SQS function keeps of its deadline for reporting the rest of its batch and for the
+/// message in hand to finish: no new message is started with less than this left.
+pub const DEADLINE_MARGIN_MILLIS: u64 = 10_000;
 pub const DEFAULT_RETENTION_SECONDS: u32 = 4 * 24 * 3600;
 pub const PARKED_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
@@ -91,6 +101,8 @@ pub struct FunctionSpec {
     pub name: &'static str,
     pub trigger: Trigger,
     pub purpose: &'static str,
+    /// Lambda's timeout for the function (terraform's `timeout`).
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,6 +170,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
         name: FN_BROKER,
         trigger: Trigger::HttpPost { path: "/broker" },
         purpose: "validates a request and publishes it to the topic named by `destination`",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
     FunctionSpec {
         name: FN_PG,
@@ -166,6 +179,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
             batch_size: SQS_BATCH_LIMIT,
         },
         purpose: "charges or refunds through the payment gateway and records it in the ledger",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
     FunctionSpec {
         name: FN_SEND_EMAIL,
@@ -174,6 +188,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
             batch_size: SQS_BATCH_LIMIT,
         },
         purpose: "mails the backer a receipt or a refund notice through SES",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
     FunctionSpec {
         name: FN_FUNDING_UPDATE,
@@ -182,6 +197,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
             batch_size: SQS_BATCH_LIMIT,
         },
         purpose: "raises (or reverses) the project's amount through crowdfund-api",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
     FunctionSpec {
         name: FN_TRANSACTION_CHECK,
@@ -190,6 +206,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
             batch_size: SQS_BATCH_LIMIT,
         },
         purpose: "cancels the payments a project received after it reached its goal",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
     FunctionSpec {
         name: FN_DLQ_HANDLER,
@@ -198,6 +215,7 @@ pub const FUNCTIONS: [FunctionSpec; 6] = [
             batch_size: SQS_BATCH_LIMIT,
         },
         purpose: "retries failed messages with backoff, then alerts Discord and parks them",
+        timeout_seconds: FUNCTION_TIMEOUT_SECONDS,
     },
 ];
 
@@ -236,6 +254,32 @@ pub fn function_of_queue(queue_name: &str) -> Option<&'static FunctionSpec> {
 /// Queues that hold failed messages and so want an operator's attention when not empty.
 pub fn is_failure_queue(queue_name: &str) -> bool {
     queue_name == QUEUE_DLQ || queue_name == QUEUE_PARKED
+}
+
+/// Each queue-triggered function whose queue's visibility timeout is below
+/// [`VISIBILITY_TO_TIMEOUT_RATIO`] times its timeout, as `(function, timeout, queue, visibility)`.
+/// `visibility_of` gives a queue's visibility timeout (core's, or terraform's in the drift test).
+pub fn visibility_shortfalls(
+    visibility_of: impl Fn(&str) -> Option<u32>,
+    timeout_of: impl Fn(&str) -> Option<u32>,
+) -> Vec<String> {
+    FUNCTIONS
+        .iter()
+        .filter_map(|f| match f.trigger {
+            Trigger::Queue { queue, .. } => Some((f.name, queue)),
+            Trigger::HttpPost { .. } => None,
+        })
+        .filter_map(|(function, queue)| {
+            let timeout = timeout_of(function)?;
+            let visibility = visibility_of(queue).unwrap_or(0);
+            (u64::from(visibility) < u64::from(VISIBILITY_TO_TIMEOUT_RATIO) * u64::from(timeout))
+                .then(|| {
+                    format!(
+                        "{queue}'s visibility timeout is {visibility} s, below {VISIBILITY_TO_TIMEOUT_RATIO} x {function}'s {timeout} s timeout"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The whole topology as one serializable value (for `--json` output and drift tests).
@@ -282,6 +326,23 @@ mod tests {
         assert!(function_of_queue(QUEUE_PARKED).is_none());
         assert_eq!(queue_of_topic(TOPIC_SEND_EMAIL), Some(QUEUE_SEND_EMAIL));
         assert_eq!(queue_of_topic("nope"), None);
+    }
+
+    /// A retried batch is never redelivered mid-run: visibility is at least 6x each timeout.
+    #[test]
+    fn trigger_queues_outlast_their_functions_sixfold() {
+        let visibility = |q: &str| queue(q).map(|q| q.visibility_timeout_seconds);
+        let timeout = |f: &str| function(f).map(|f| f.timeout_seconds);
+        assert_eq!(
+            visibility_shortfalls(visibility, timeout),
+            Vec::<String>::new()
+        );
+        let short = visibility_shortfalls(|_| Some(30), timeout);
+        assert_eq!(short.len(), 5);
+        assert_eq!(
+            short[0],
+            "payment_attempt_queue's visibility timeout is 30 s, below 6 x pg's 25 s timeout"
+        );
     }
 
     /// Parked messages are kept 14 days; only work queues redrive.

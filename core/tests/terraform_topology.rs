@@ -282,6 +282,26 @@ fn topology_drift(topology_tf: &str) -> Result<(), String> {
             as_u64(field(f, "batch_size", &what)),
             batch,
         );
+        d.eq(
+            &format!("function {name} timeout_seconds"),
+            as_u64(field(f, "timeout_seconds", &what)),
+            Some(u64::from(spec.timeout_seconds)),
+        );
+    }
+
+    // Terraform's own values keep each trigger queue's visibility >= 6x its function's timeout.
+    let number_of = |entries: &[(String, &Expression)], name: &str, key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, e)| as_u64(field(e, key, name)))
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    for shortfall in topology::visibility_shortfalls(
+        |q| number_of(&queues, q, "visibility_timeout_seconds"),
+        |f| number_of(&functions, f, "timeout_seconds"),
+    ) {
+        d.0.push(format!("terraform/topology.tf: {shortfall}"));
     }
 
     // The payments table and its project/time index.
@@ -406,6 +426,13 @@ fn wiring_drift() -> Result<(), String> {
         "aws_lambda_function.fn",
         "function_name",
         "each.key",
+    );
+    d.expect_attr(
+        file,
+        f,
+        "aws_lambda_function.fn",
+        "timeout",
+        "each.value.timeout_seconds",
     );
     d.expect_attr(
         file,
@@ -542,6 +569,42 @@ fn terraform_modules_build_from_the_topology() {
     }
 }
 
+/// GitHub's CI runs `.ci/run` itself, not a copy of its steps that could drift from it, on a
+/// machine that gives it what it expects: MariaDB on 3306 with root and no password (the API
+/// tests' default), Python for the project-local venvs.
+#[test]
+fn github_ci_runs_the_ci_script() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/ci.yml");
+    let workflow = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let runs: Vec<&str> = workflow
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: "))
+        .collect();
+    assert!(
+        runs.contains(&"bash .ci/run"),
+        "{} must run `bash .ci/run`; its run steps are {runs:?}",
+        path.display()
+    );
+    let copies: Vec<&&str> = runs.iter().filter(|r| r.contains("cargo ")).collect();
+    assert!(
+        copies.is_empty(),
+        "{} repeats .ci/run's cargo steps {copies:?}: change .ci/run instead",
+        path.display()
+    );
+    for needed in [
+        "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+        "3306:3306",
+        "actions/setup-python",
+    ] {
+        assert!(
+            workflow.contains(needed),
+            "{} lacks {needed}, which .ci/run expects of the machine",
+            path.display()
+        );
+    }
+}
+
 /// deploy-lambdas.yml deploys exactly the topology's functions.
 #[test]
 fn lambda_deploy_workflow_covers_every_function() {
@@ -595,6 +658,17 @@ fn drift_is_reported_by_name() {
     let short_parking = src.replacen("1209600", "345600", 2);
     let err = topology_drift(&short_parking).expect_err("etc_parked's 14 days must be checked");
     assert!(err.contains("queue etc_parked retention_seconds"), "{err}");
+
+    // pg's timeout raised to 30 s in terraform alone: drift, and a queue that no longer outlasts it.
+    let slow_pg = src.replacen("timeout_seconds = 25", "timeout_seconds = 30", 2);
+    let err = topology_drift(&slow_pg).expect_err("a changed function timeout must be drift");
+    assert!(err.contains("function pg timeout_seconds"), "{err}");
+    assert!(
+        err.contains(
+            "payment_attempt_queue's visibility timeout is 150 s, below 6 x pg's 30 s timeout"
+        ),
+        "{err}"
+    );
 
     let no_function = src.replacen("dlq_handler = {", "dlq_worker = {", 1);
     let err = topology_drift(&no_function).expect_err("a renamed function must be drift");

@@ -4,10 +4,11 @@ variable "name" {
 }
 
 variable "functions" {
-  description = "Function name => trigger queue and batch size (the topology's functions); trigger_queue null for the HTTP-triggered broker."
+  description = "Function name => trigger queue, batch size and timeout (the topology's functions); trigger_queue null for the HTTP-triggered broker."
   type = map(object({
-    trigger_queue = optional(string)
-    batch_size    = optional(number)
+    trigger_queue   = optional(string)
+    batch_size      = optional(number)
+    timeout_seconds = number
   }))
 }
 
@@ -20,17 +21,6 @@ variable "memory_mb" {
   description = "Memory of each function."
   type        = number
   default     = 256
-}
-
-variable "timeout_seconds" {
-  description = "Timeout of each function; below the queues' 30 s visibility timeout."
-  type        = number
-  default     = 25
-
-  validation {
-    condition     = var.timeout_seconds < 30
-    error_message = "timeout_seconds must stay below the queues' 30 s visibility timeout."
-  }
 }
 
 variable "reserved_concurrency" {
