@@ -47,7 +47,8 @@ impl Runner<'_> {
             if batch.is_empty() {
                 continue;
             }
-            let response = handle_batch(function, self.dead_letters, self.metrics, &batch).await;
+            let response =
+                handle_batch(function, self.dead_letters, self.metrics, None, &batch).await;
             let done: Vec<String> = batch
                 .iter()
                 .filter(|m| !response.failed(&m.message_id))

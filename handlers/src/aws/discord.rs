@@ -1,8 +1,9 @@
 //! Discord webhook adapter: [`Alerter`] over HTTPS with reqwest (rustls).
 //!
 //! A 429 is honoured: the adapter waits `retry_after` (from the JSON body, else the
-//! `Retry-After` header) and tries again, a few times and never longer than a cap; then it
-//! reports the webhook unavailable so the message is retried by SQS. The webhook URL is a secret
+//! `Retry-After` header) and tries again, a few times, all within [`ALERT_BUDGET`]: a wait or a
+//! try that would not fit is not started, and the webhook is reported unavailable so the message
+//! is retried by SQS. The budget fits inside the function's deadline margin. The webhook URL is a secret
 //! (whoever has it can post): it never appears in an error or a log line. On Lambda the URL is
 //! read from Secrets Manager on the first alert ([`SecretWebhookAlerter`], feature `lambda`).
 
@@ -16,7 +17,11 @@ const SERVICE: &str = "Discord webhook";
 /// Tries in all when Discord answers 429.
 const MAX_TRIES: u32 = 3;
 /// Longest single wait for a 429 before giving the message back to SQS.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3);
+/// One alert, tries and waits included: within the DLQ handler's deadline margin (10 s).
+pub const ALERT_BUDGET: Duration = Duration::from_secs(8);
+/// One try; the last one gets what is left of the budget if that is less.
+const TRY_TIMEOUT: Duration = Duration::from_secs(4);
 
 pub struct DiscordAlerter {
     http: reqwest::Client,
@@ -35,7 +40,10 @@ impl std::fmt::Debug for DiscordAlerter {
 pub fn alert_body(alert: &Alert) -> Value {
     json!({
         "username": "crowdfund",
-        "content": format!("{}: {} message {} parked in {}", alert.title, alert.kind, alert.message_id, alert.parked_in),
+        "content": match alert.count {
+            1 => format!("{}: {} message {} parked in {}", alert.title, alert.kind, alert.message_id, alert.parked_in),
+            n => format!("{}: {n} messages parked in {}, e.g. {} message {}", alert.title, alert.parked_in, alert.kind, alert.message_id),
+        },
         "embeds": [{
             "title": alert.title,
             "description": alert.reason,
@@ -43,6 +51,7 @@ pub fn alert_body(alert: &Alert) -> Value {
                 {"name": "queue", "value": alert.queue, "inline": true},
                 {"name": "kind", "value": alert.kind, "inline": true},
                 {"name": "attempts", "value": alert.attempts.to_string(), "inline": true},
+                {"name": "parked since the last alert", "value": alert.count.to_string(), "inline": true},
                 {"name": "messageId", "value": alert.message_id, "inline": false},
                 {"name": "parkedIn", "value": alert.parked_in, "inline": true},
             ],
@@ -55,7 +64,7 @@ impl DiscordAlerter {
     pub fn new(webhook_url: impl Into<String>) -> Result<Self, reqwest::Error> {
         Ok(DiscordAlerter {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
+                .connect_timeout(Duration::from_secs(2))
                 .build()?,
             webhook_url: webhook_url.into(),
         })
@@ -78,10 +87,13 @@ fn retry_after(header: Option<&str>, body: &str) -> Duration {
 impl Alerter for DiscordAlerter {
     async fn alert(&self, alert: &Alert) -> PortResult<()> {
         let body = alert_body(alert);
+        let ends = tokio::time::Instant::now() + ALERT_BUDGET;
+        let left = || ends.saturating_duration_since(tokio::time::Instant::now());
         for attempt in 1..=MAX_TRIES {
             let response = self
                 .http
                 .post(&self.webhook_url)
+                .timeout(TRY_TIMEOUT.min(left()))
                 .json(&body)
                 .send()
                 .await
@@ -98,10 +110,12 @@ impl Alerter for DiscordAlerter {
                     .and_then(|h| h.to_str().ok())
                     .map(str::to_string);
                 let text = response.text().await.unwrap_or_default();
-                if attempt == MAX_TRIES {
+                let wait = retry_after(header.as_deref(), &text);
+                // Another try needs the wait and at least a second to answer.
+                if attempt == MAX_TRIES || wait + Duration::from_secs(1) > left() {
                     break;
                 }
-                tokio::time::sleep(retry_after(header.as_deref(), &text)).await;
+                tokio::time::sleep(wait).await;
                 continue;
             }
             if status.is_server_error() {
@@ -115,7 +129,10 @@ impl Alerter for DiscordAlerter {
         }
         Err(PortError::unavailable(
             SERVICE,
-            format!("still rate limited (429) after {MAX_TRIES} tries"),
+            format!(
+                "still rate limited (429) within the alert's {} s budget",
+                ALERT_BUDGET.as_secs()
+            ),
         ))
     }
 }

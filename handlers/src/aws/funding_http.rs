@@ -11,7 +11,7 @@
 //! other 4xx are `Rejected`.
 
 use async_trait::async_trait;
-use crowdfund_core::domain::Project;
+use crowdfund_core::domain::{Project, Timestamp};
 use crowdfund_core::http_api;
 use crowdfund_core::money::Money;
 use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult};
@@ -26,11 +26,18 @@ pub struct HttpFundingApi {
     base: String,
 }
 
+/// One call to crowdfund-api: a raise is two statements and a commit, milliseconds when the
+/// database is well. Longer means trouble, and the message is better retried by SQS than left
+/// to eat the function's deadline (see `DEADLINE_MARGIN_MILLIS`).
+pub const FUNDING_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+const FUNDING_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl HttpFundingApi {
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
         Ok(HttpFundingApi {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
+                .connect_timeout(FUNDING_CONNECT_TIMEOUT)
+                .timeout(FUNDING_CALL_TIMEOUT)
                 .build()?,
             base: base_url.trim_end_matches('/').to_string(),
         })
@@ -98,11 +105,15 @@ impl FundingApi for HttpFundingApi {
         project_id: &str,
         payment_id: &str,
         amount: Money,
+        paid_at: Option<Timestamp>,
     ) -> PortResult<FundingOutcome> {
         let what = format!("funding {payment_id} of project {project_id}");
         let url = format!("{}{}", self.base, http_api::fundings_path(project_id));
-        let body =
+        let mut body =
             json!({"paymentId": payment_id, "amount": amount.amount, "currency": amount.currency});
+        if let Some(t) = paid_at {
+            body["paidAt"] = json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
         let (status, answer) = self.call(&what, self.http.post(url).json(&body)).await?;
         outcome(&what, status, &answer)
     }

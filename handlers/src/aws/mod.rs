@@ -106,7 +106,54 @@ impl AwsSettings {
     }
 }
 
-/// Loads the one shared SDK configuration.
+/// How long an SDK call may take: connecting, one attempt, and the whole operation with the
+/// SDK's retries (3 attempts, exponential backoff). Without them a call can hang for as long as
+/// the connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    pub connect: std::time::Duration,
+    pub attempt: std::time::Duration,
+    pub operation: std::time::Duration,
+}
+
+impl SdkTimeouts {
+    /// The console, `crowdfund-local` and the tools: generous, since a local endpoint holding
+    /// 10,000 messages answers one receive in seconds, yet bounded.
+    pub const CLIENT: SdkTimeouts = SdkTimeouts {
+        connect: std::time::Duration::from_secs(5),
+        attempt: std::time::Duration::from_secs(30),
+        operation: std::time::Duration::from_secs(90),
+    };
+    /// The Lambda functions: a call fits well inside the deadline margin (topology's
+    /// `DEADLINE_MARGIN_MILLIS`, 10 s), so a slow service fails one message (retried by SQS),
+    /// not the whole batch at the function's timeout.
+    pub const LAMBDA: SdkTimeouts = SdkTimeouts {
+        connect: std::time::Duration::from_secs(2),
+        attempt: std::time::Duration::from_secs(3),
+        operation: std::time::Duration::from_secs(8),
+    };
+
+    fn config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
+/// `config` with other timeouts (the Lambdas' tighter ones).
+pub fn with_timeouts(
+    config: aws_config::SdkConfig,
+    timeouts: SdkTimeouts,
+) -> aws_config::SdkConfig {
+    config
+        .into_builder()
+        .timeout_config(timeouts.config())
+        .build()
+}
+
+/// Loads the one shared SDK configuration, with [`SdkTimeouts::CLIENT`].
 ///
 /// Against an explicit local endpoint with no credentials in the environment and no profile,
 /// fixed test credentials are used (moto accepts any), so `--endpoint-url` alone is enough.
@@ -116,7 +163,9 @@ pub async fn load_config(settings: &AwsSettings) -> Result<aws_config::SdkConfig
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(SdkTimeouts::CLIENT.config());
     if let Some(p) = &settings.profile {
         loader = loader.profile_name(p);
     }

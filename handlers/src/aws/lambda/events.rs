@@ -4,7 +4,7 @@
 //! proxy response.
 
 use crate::broker::{BrokerFunction, BrokerResponse};
-use crate::sqs::{MessageOutcome, SqsFunction, handle_batch};
+use crate::sqs::{Deadline, MessageOutcome, SqsFunction, handle_batch};
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
@@ -13,6 +13,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use base64::Engine;
 use chrono::TimeZone;
 use crowdfund_core::ports::{Clock, MessageSender, Metrics, ReceivedMessage};
+use crowdfund_core::reasons::redact;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -58,8 +59,14 @@ impl SqsLambda {
     }
 
     /// One SQS batch: messages that failed transiently are listed in `batchItemFailures`, so
-    /// SQS keeps them; everything else (done, or dead-lettered to `etc_dlq`) is deleted.
-    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, EventError> {
+    /// SQS keeps them; everything else (done, or dead-lettered to `etc_dlq`) is deleted. With
+    /// the invocation's `deadline` (Lambda's, in ms since the epoch), no message is started with
+    /// less than the topology's margin left: the rest are listed as failures too.
+    pub async fn handle(
+        &self,
+        event: SqsEvent,
+        deadline_ms: Option<u64>,
+    ) -> Result<SqsBatchResponse, EventError> {
         let now = self.clock.now();
         let batch = event
             .records
@@ -67,8 +74,31 @@ impl SqsLambda {
             .enumerate()
             .map(|(index, record)| received(record, now).ok_or(EventError::NoMessageId { index }))
             .collect::<Result<Vec<_>, _>>()?;
-        let outcome =
-            handle_batch(&*self.function, &*self.dead_letters, &*self.metrics, &batch).await;
+        let deadline = deadline_ms
+            .and_then(|ms| i64::try_from(ms).ok())
+            .and_then(|ms| chrono::Utc.timestamp_millis_opt(ms).single())
+            .filter(|at| {
+                // Lambda's deadline is ahead at the start of an invocation. One behind it is not
+                // Lambda's (cargo-lambda's emulator sends a constant 600000, 1970): run the batch.
+                let ahead = *at > now;
+                if !ahead {
+                    tracing::warn!(deadline = %at, "the invocation's deadline has passed already: ignored");
+                }
+                ahead
+            })
+            .map(|at| Deadline {
+                at,
+                clock: &*self.clock,
+            });
+        let outcome = handle_batch(
+            &*self.function,
+            &*self.dead_letters,
+            &*self.metrics,
+            deadline,
+            &batch,
+        )
+        .await;
+        let left_at_deadline = outcome.left_at_deadline;
         let mut response = SqsBatchResponse::default();
         for failure in outcome.batch_item_failures {
             response.add_failure(failure.item_identifier);
@@ -77,6 +107,7 @@ impl SqsLambda {
             function = self.function.name(),
             received = batch.len(),
             failed = response.batch_item_failures.len(),
+            left_at_deadline,
             "batch handled"
         );
         Ok(response)
@@ -123,10 +154,15 @@ impl SqsFunction for Logged {
             MessageOutcome::Done => {}
             MessageOutcome::Retry(reason) => tracing::warn!(
                 message_id = %message.message_id, receive_count = message.receive_count,
-                %reason, "reported as a batch item failure: SQS redelivers it"
+                reason = %redact(reason), "reported as a batch item failure: SQS redelivers it"
             ),
             MessageOutcome::DeadLetter(reason) => tracing::warn!(
-                message_id = %message.message_id, %reason, "sent to etc_dlq: it can never succeed"
+                message_id = %message.message_id, reason = %redact(reason),
+                "sent to etc_dlq: it can never succeed"
+            ),
+            MessageOutcome::Declined(reason) => tracing::info!(
+                message_id = %message.message_id, reason = %redact(reason),
+                "declined: sent to etc_dlq to be parked"
             ),
         }
         outcome

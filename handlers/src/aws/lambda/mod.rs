@@ -73,7 +73,7 @@ pub async fn run_queue_function<F: SqsFunction + 'static>(
     )?;
     tracing::info!(function, "ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        lambda.handle(event.payload)
+        lambda.handle(event.payload, Some(event.context.deadline))
     }))
     .await
 }

@@ -13,12 +13,12 @@ use crate::aws::ses::SesMailer;
 use crate::aws::sns::SnsPublisher;
 use crate::aws::sqs::SqsQueues;
 use crate::aws::toss;
-use crate::aws::{AwsSettings, load_config};
+use crate::aws::{AwsSettings, SdkTimeouts, load_config, with_timeouts};
 use crate::sqs::SqsFunction;
 use crate::wiring::PortSource;
 use crowdfund_core::ports::{
-    Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender, Metrics,
-    PaymentGateway, Publisher, SystemClock,
+    AlertWindows, Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender,
+    Metrics, PaymentGateway, Publisher, SystemClock,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +40,10 @@ impl Lambda {
     /// credentials and region), the system clock, EMF on stdout.
     pub async fn load(function: &'static str) -> Result<Self, SetupError> {
         let env = LambdaEnv::from_env(function)?;
-        let config = load_config(&AwsSettings::default()).await?;
+        let config = with_timeouts(
+            load_config(&AwsSettings::default()).await?,
+            SdkTimeouts::LAMBDA,
+        );
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let metrics = Arc::new(EmfMetrics::stdout(
             env.metrics_namespace.clone(),
@@ -95,10 +98,10 @@ impl Lambda {
     }
 }
 
-/// How long pg waits for the PSP: below the function's timeout (25 s in terraform), so a slow
-/// call fails as retryable instead of killing the batch. The repeat carries the same
-/// idempotency key, so a charge the PSP finished is not made twice.
-pub const PSP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long pg waits for the PSP: within the deadline margin (10 s of the function's 25 s), so
+/// a slow call fails one message as retryable instead of killing the batch. The repeat carries
+/// the same idempotency key, so a charge the PSP finished is not made twice.
+pub const PSP_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl PortSource for Lambda {
     type Error = SetupError;
@@ -176,6 +179,11 @@ impl PortSource for Lambda {
 
     fn retry_sender(&self) -> Arc<dyn MessageSender> {
         self.queues()
+    }
+
+    /// The alert windows live in the payments table too.
+    fn alert_windows(&self) -> Result<Arc<dyn AlertWindows>, SetupError> {
+        Ok(self.dynamo_ledger()?)
     }
 
     /// The Discord webhook whose URL is in the secret `DISCORD_WEBHOOK_SECRET_ARN`.
