@@ -49,6 +49,10 @@ pub struct PaymentCancel {
 pub struct GoalAchievement {
     pub project_id: String,
     pub achieved_at: Timestamp,
+    /// The check `transaction_check` runs again once the ledger's index has settled, for
+    /// payments written while the first check ran.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +62,8 @@ pub enum MailTemplate {
     Receipt,
     /// "Your payment was cancelled and refunded."
     Refund,
+    /// "Your card was declined; nothing was charged."
+    Declined,
 }
 
 /// The `send_email` payload.
@@ -77,6 +83,7 @@ impl MailRequest {
         let t = match self.template {
             MailTemplate::Receipt => "receipt",
             MailTemplate::Refund => "refund",
+            MailTemplate::Declined => "declined",
         };
         format!("mail#{t}#{}", self.payment_id)
     }
@@ -85,6 +92,9 @@ impl MailRequest {
         match self.template {
             MailTemplate::Receipt => format!("Thank you for backing {}", self.project_id),
             MailTemplate::Refund => format!("Your payment to {} was refunded", self.project_id),
+            MailTemplate::Declined => {
+                format!("Your payment to {} did not go through", self.project_id)
+            }
         }
     }
 
@@ -98,6 +108,10 @@ impl MailRequest {
                 "{} reached its goal before your payment {} arrived, so {} was refunded to your card.",
                 self.project_id, self.payment_id, self.amount
             ),
+            MailTemplate::Declined => format!(
+                "Your card was declined for payment {} of {} to {}. Nothing was charged; you can back the project again with another card.",
+                self.payment_id, self.amount, self.project_id
+            ),
         }
     }
 }
@@ -109,6 +123,10 @@ pub struct FundingRaise {
     pub payment_id: String,
     pub project_id: String,
     pub amount: Money,
+    /// When the payment was approved (the ledger's `paidAt`): a raise that reaches the goal
+    /// dates the goal to it, not to when the raise was applied. Absent in older messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<Timestamp>,
 }
 
 /// The `reverse_funding` payload: take a cancelled payment back out of the project's amount, once.
@@ -195,6 +213,29 @@ pub struct Alert {
     /// Where the message now waits for a person.
     pub parked_in: String,
     pub at: Timestamp,
+    /// How many messages of this cause were parked since the previous alert of it; the alert
+    /// names one of them (`message_id`).
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// The DLQ handler's note to itself, sent to `etc_dlq` with a delay when a cause's alert window
+/// opens: when it comes back, the window is closed and one alert carries its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertDigest {
+    pub cause_key: String,
+    /// The cause, as the console groups it (redacted).
+    pub cause: String,
+    /// The first parked message of the window: where it came from, its kind and id.
+    pub queue: String,
+    pub kind: String,
+    pub message_id: String,
+    pub opened_at: Timestamp,
 }
 
 /// A mail as handed to the mailer.

@@ -156,6 +156,9 @@ pub struct EnvelopeHeader {
     pub from: Option<String>,
     pub attempts: u32,
     pub to_discord: bool,
+    /// `declined: true`: a business outcome (a declined card) that is parked at once, unretried
+    /// and unpaged.
+    pub declined: bool,
     pub last_error: Option<String>,
     /// `payload.paymentId` when there is one.
     pub payment_id: Option<String>,
@@ -181,6 +184,10 @@ impl EnvelopeHeader {
                 .get("toDiscord")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            declined: map
+                .get("declined")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             last_error: text(map.get("lastError")),
             payment_id: text(payload.and_then(|p| p.get("paymentId"))),
             project_id: text(payload.and_then(|p| p.get("projectId"))),
@@ -202,6 +209,7 @@ mod tests {
             &GoalAchievement {
                 project_id: "prj-1".into(),
                 achieved_at: "2026-11-20T12:00:00Z".parse().unwrap(),
+                second_check: false,
             },
         );
         assert_eq!(

@@ -7,6 +7,7 @@
 //! - [`money`]: integer minor units with a currency code.
 //! - [`domain`]: projects, payments, cancels, goal achievements, mails, alerts.
 //! - [`envelope`]: the JSON envelope every queued message travels in.
+//! - [`reasons`]: failure reasons grouped into causes, and redacted of backers' details.
 //! - [`rules`]: broker validation, the DLQ decision, late-payment selection (pure functions).
 //! - [`ports`]: the traits handlers depend on (queue, publisher, ledger, funding API, mailer,
 //!   alerter, payment gateway, idempotency, clock, metrics).
@@ -21,6 +22,7 @@ pub mod http_api;
 pub mod metrics;
 pub mod money;
 pub mod ports;
+pub mod reasons;
 pub mod rules;
 pub mod sandbox;
 pub mod sim;

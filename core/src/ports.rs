@@ -306,6 +306,33 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, key: &str) -> PortResult<()>;
 }
 
+/// The faults of one cause counted since its alert window opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertWindow {
+    pub count: u64,
+    pub opened_at: Timestamp,
+}
+
+/// Per-cause fault counts between Discord alerts, shared by every DLQ handler invocation, so a
+/// burst of one cause is one alert that carries its count.
+#[async_trait]
+pub trait AlertWindows: Send + Sync {
+    /// Counts one more fault of `cause_key`, opening its window at `now` if none is open, and
+    /// returns the window with this fault counted.
+    async fn count_fault(&self, cause_key: &str, now: Timestamp) -> PortResult<AlertWindow>;
+    /// Closes the window of `cause_key` that opened at `opened_at` and returns what it
+    /// counted; `None` when that window is not open (closed already by another delivery, or a
+    /// newer window is open, which its own digest closes).
+    async fn close_window(
+        &self,
+        cause_key: &str,
+        opened_at: Timestamp,
+    ) -> PortResult<Option<AlertWindow>>;
+    /// Puts a closed window's count back (its alert failed), into whichever window is open.
+    async fn reopen(&self, cause_key: &str, window: AlertWindow) -> PortResult<()>;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FundingOutcome {
     /// The change was applied; `raised` is the project's new amount.
@@ -317,11 +344,14 @@ pub enum FundingOutcome {
 /// The funding side of crowdfund-api (role funding-rw): raise and reverse, once per payment.
 #[async_trait]
 pub trait FundingApi: Send + Sync {
+    /// Raises the project by the payment approved at `paid_at` (when known): if this raise
+    /// reaches the goal, the goal is achieved at `paid_at`.
     async fn raise(
         &self,
         project_id: &str,
         payment_id: &str,
         amount: Money,
+        paid_at: Option<Timestamp>,
     ) -> PortResult<FundingOutcome>;
     async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome>;
     async fn projects(&self) -> PortResult<Vec<Project>>;

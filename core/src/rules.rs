@@ -2,6 +2,7 @@
 //! selection of late payments for a goal check. No I/O here, so each rule is tested directly.
 
 use crate::domain::{GoalAchievement, PaymentAttempt, PaymentRecord, PaymentStatus, Timestamp};
+use crate::envelope::EnvelopeHeader;
 use crate::money::Currency;
 use crate::topology::{self, MAX_DLQ_ATTEMPTS, SQS_MAX_DELAY_SECONDS};
 use serde::Serialize;
@@ -141,6 +142,7 @@ fn validate_goal_achievement(obj: &Map<String, Value>) -> Result<GoalAchievement
     Ok(GoalAchievement {
         project_id,
         achieved_at,
+        second_check: false,
     })
 }
 
@@ -253,6 +255,9 @@ pub enum ParkReason {
     RetriesExhausted,
     /// `from` names no queue that a function drains.
     UnknownSource,
+    /// A declined card: a business outcome, recorded in the ledger and mailed to the backer.
+    /// Retrying cannot change it and nobody needs paging for it.
+    Declined,
 }
 
 impl ParkReason {
@@ -262,7 +267,13 @@ impl ParkReason {
             ParkReason::ToDiscordRequested => "toDiscord was set",
             ParkReason::RetriesExhausted => "retries exhausted",
             ParkReason::UnknownSource => "from names no work queue",
+            ParkReason::Declined => "card declined",
         }
+    }
+
+    /// Whether a person is paged for it: faults yes, business outcomes no.
+    pub fn pages(&self) -> bool {
+        !matches!(self, ParkReason::Declined)
     }
 }
 
@@ -279,10 +290,18 @@ pub enum DlqDecision {
     Park { attempts: u32, reason: ParkReason },
 }
 
-/// The DLQ rule: count this failure; up to `MAX_DLQ_ATTEMPTS` go back to `from` with
-/// exponential backoff; beyond that, or when `toDiscord` is set, alert and park.
-pub fn dlq_decision(from: Option<&str>, attempts: u32, to_discord: bool) -> DlqDecision {
-    let attempts = attempts.saturating_add(1);
+/// The DLQ rule: a declined payment is parked as it is; otherwise count this failure; up to
+/// `MAX_DLQ_ATTEMPTS` go back to `from` with exponential backoff; beyond that, or when
+/// `toDiscord` is set, alert and park.
+pub fn dlq_decision(header: &EnvelopeHeader) -> DlqDecision {
+    let (from, to_discord) = (header.from.as_deref(), header.to_discord);
+    if header.declined && !to_discord {
+        return DlqDecision::Park {
+            attempts: header.attempts,
+            reason: ParkReason::Declined,
+        };
+    }
+    let attempts = header.attempts.saturating_add(1);
     if to_discord {
         return DlqDecision::Park {
             attempts,
@@ -453,12 +472,21 @@ mod tests {
         );
     }
 
+    fn header(from: Option<&str>, attempts: u32, to_discord: bool) -> EnvelopeHeader {
+        EnvelopeHeader {
+            from: from.map(str::to_string),
+            attempts,
+            to_discord,
+            ..EnvelopeHeader::default()
+        }
+    }
+
     /// attempts 0,1,2 go back with growing delays; the fourth failure parks; toDiscord parks at once.
     #[test]
     fn dlq_retries_three_times_then_parks() {
         let q = Some(topology::QUEUE_PAYMENT_ATTEMPT);
         let delays: Vec<u32> = (0..3)
-            .map(|a| match dlq_decision(q, a, false) {
+            .map(|a| match dlq_decision(&header(q, a, false)) {
                 DlqDecision::Retry {
                     queue,
                     attempts,
@@ -473,14 +501,14 @@ mod tests {
             .collect();
         assert_eq!(delays, [30, 60, 120]);
         assert_eq!(
-            dlq_decision(q, 3, false),
+            dlq_decision(&header(q, 3, false)),
             DlqDecision::Park {
                 attempts: 4,
                 reason: ParkReason::RetriesExhausted
             }
         );
         assert_eq!(
-            dlq_decision(q, 0, true),
+            dlq_decision(&header(q, 0, true)),
             DlqDecision::Park {
                 attempts: 1,
                 reason: ParkReason::ToDiscordRequested
@@ -494,7 +522,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    dlq_decision(bad, 0, false),
+                    dlq_decision(&header(bad, 0, false)),
                     DlqDecision::Park {
                         reason: ParkReason::UnknownSource,
                         ..
@@ -504,6 +532,35 @@ mod tests {
             );
         }
         assert_eq!(retry_backoff_seconds(u32::MAX), SQS_MAX_DELAY_SECONDS);
+    }
+
+    /// A declined payment is parked as it came, unretried and unpaged; toDiscord still pages.
+    #[test]
+    fn declines_park_at_once_without_a_page() {
+        let declined = EnvelopeHeader {
+            declined: true,
+            ..header(Some(topology::QUEUE_PAYMENT_ATTEMPT), 0, false)
+        };
+        let decision = dlq_decision(&declined);
+        assert_eq!(
+            decision,
+            DlqDecision::Park {
+                attempts: 0,
+                reason: ParkReason::Declined
+            }
+        );
+        assert!(!ParkReason::Declined.pages() && ParkReason::RetriesExhausted.pages());
+        let asked = EnvelopeHeader {
+            to_discord: true,
+            ..declined
+        };
+        assert!(matches!(
+            dlq_decision(&asked),
+            DlqDecision::Park {
+                reason: ParkReason::ToDiscordRequested,
+                ..
+            }
+        ));
     }
 
     #[test]

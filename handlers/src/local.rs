@@ -63,6 +63,7 @@ impl LocalPipeline {
             funding: w.clone(),
             retry_sender: w.clone(),
             alerter: w.clone(),
+            alert_windows: w.clone(),
             clock: w.clone(),
             metrics: w,
         };

@@ -2,7 +2,9 @@
 //!
 //! A `payment_attempt` is charged (the payment id is the gateway's idempotency key), written to
 //! the ledger with a conditional put, and then announced: `send_email` (receipt) and
-//! `approve_payment` (raise). A declined one is recorded and dead-lettered. A `payment_cancel`
+//! `approve_payment` (raise). A declined one is recorded, counted, the backer is mailed (once:
+//! `send_email` keys mails by payment and template), and it goes to `etc_dlq` marked declined,
+//! where it is parked without retries or a page. A `payment_cancel`
 //! is refunded (the cancel id is the refund's idempotency key), marked cancelled in the ledger,
 //! and announced: `reverse_funding` and a refund mail.
 //!
@@ -56,6 +58,16 @@ impl SqsFunction for PaymentFunction {
 fn payload<P: serde::de::DeserializeOwned>(env: &Envelope, kind: MessageKind) -> Step<P> {
     env.payload_as(kind)
         .map_err(|e| MessageOutcome::DeadLetter(e.to_string()))
+}
+
+fn mail(template: MailTemplate, r: &PaymentRecord) -> MailRequest {
+    MailRequest {
+        template,
+        payment_id: r.payment_id.clone(),
+        project_id: r.project_id.clone(),
+        to: r.backer_email.clone(),
+        amount: r.amount,
+    }
 }
 
 fn port<T>(context: &str, r: PortResult<T>) -> Step<T> {
@@ -117,15 +129,23 @@ impl PaymentFunction {
         match record.status {
             PaymentStatus::Approved => self.announce_approval(&record).await,
             PaymentStatus::Cancelled => Ok(MessageOutcome::Done),
-            PaymentStatus::Declined => Err(MessageOutcome::DeadLetter(format!(
-                "payment {} was declined: {}",
-                record.payment_id,
-                record
-                    .decline_reason
-                    .as_deref()
-                    .unwrap_or("no reason given")
-            ))),
+            PaymentStatus::Declined => self.announce_decline(&record).await,
         }
+    }
+
+    /// Tells the backer (again, on a redelivery: the mail is sent once) and hands the attempt
+    /// to `etc_dlq` as a decline.
+    async fn announce_decline(&self, r: &PaymentRecord) -> Step<MessageOutcome> {
+        self.publish(Envelope::new(
+            MessageKind::SendEmail,
+            &mail(MailTemplate::Declined, r),
+        ))
+        .await?;
+        Ok(MessageOutcome::Declined(format!(
+            "payment {} was declined: {}",
+            r.payment_id,
+            r.decline_reason.as_deref().unwrap_or("no reason given")
+        )))
     }
 
     async fn decline(&self, p: &PaymentAttempt, reason: String) -> Step<MessageOutcome> {
@@ -153,17 +173,12 @@ impl PaymentFunction {
     }
 
     async fn announce_approval(&self, r: &PaymentRecord) -> Step<MessageOutcome> {
-        let mail = MailRequest {
-            template: MailTemplate::Receipt,
-            payment_id: r.payment_id.clone(),
-            project_id: r.project_id.clone(),
-            to: r.backer_email.clone(),
-            amount: r.amount,
-        };
+        let mail = mail(MailTemplate::Receipt, r);
         let raise = FundingRaise {
             payment_id: r.payment_id.clone(),
             project_id: r.project_id.clone(),
             amount: r.amount,
+            paid_at: Some(r.paid_at),
         };
         self.publish(Envelope::new(MessageKind::SendEmail, &mail))
             .await?;
@@ -222,13 +237,7 @@ impl PaymentFunction {
             payment_id: r.payment_id.clone(),
             project_id: r.project_id.clone(),
         };
-        let mail = MailRequest {
-            template: MailTemplate::Refund,
-            payment_id: r.payment_id.clone(),
-            project_id: r.project_id.clone(),
-            to: r.backer_email.clone(),
-            amount: r.amount,
-        };
+        let mail = mail(MailTemplate::Refund, r);
         self.publish(Envelope::new(MessageKind::ReverseFunding, &reversal))
             .await?;
         self.publish(Envelope::new(MessageKind::SendEmail, &mail))

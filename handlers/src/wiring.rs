@@ -13,8 +13,8 @@ use crate::send_email::SendEmailFunction;
 use crate::sqs::SqsFunction;
 use crate::transaction_check::TransactionCheckFunction;
 use crowdfund_core::ports::{
-    Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender, Metrics,
-    PaymentGateway, Publisher,
+    AlertWindows, Alerter, Clock, FundingApi, IdempotencyStore, Ledger, Mailer, MessageSender,
+    Metrics, PaymentGateway, Publisher,
 };
 use crowdfund_core::topology::{
     self, TOPIC_APPROVE_PAYMENT, TOPIC_GOAL_ACHIEVEMENT, TOPIC_PAYMENT_ATTEMPT, TOPIC_SEND_EMAIL,
@@ -34,9 +34,12 @@ pub trait PortSource {
     fn publisher(&self, topics: &[&'static str]) -> Result<Arc<dyn Publisher>, Self::Error>;
     fn mailer(&self) -> Result<Arc<dyn Mailer>, Self::Error>;
     fn funding(&self) -> Result<Arc<dyn FundingApi>, Self::Error>;
-    /// Where `dlq_handler` sends retries and parks messages.
+    /// Sends straight to queues: `dlq_handler`'s retries, parking and alert digests,
+    /// `transaction_check`'s second check.
     fn retry_sender(&self) -> Arc<dyn MessageSender>;
     fn alerter(&self) -> Result<Arc<dyn Alerter>, Self::Error>;
+    /// Where `dlq_handler` counts faults per cause between alerts.
+    fn alert_windows(&self) -> Result<Arc<dyn AlertWindows>, Self::Error>;
     fn clock(&self) -> Arc<dyn Clock>;
     fn metrics(&self) -> Arc<dyn Metrics>;
 }
@@ -52,6 +55,7 @@ pub struct Ports {
     pub funding: Arc<dyn FundingApi>,
     pub retry_sender: Arc<dyn MessageSender>,
     pub alerter: Arc<dyn Alerter>,
+    pub alert_windows: Arc<dyn AlertWindows>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn Metrics>,
 }
@@ -82,6 +86,9 @@ impl PortSource for Ports {
     }
     fn alerter(&self) -> Result<Arc<dyn Alerter>, Infallible> {
         Ok(self.alerter.clone())
+    }
+    fn alert_windows(&self) -> Result<Arc<dyn AlertWindows>, Infallible> {
+        Ok(self.alert_windows.clone())
     }
     fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
@@ -131,6 +138,7 @@ pub fn transaction_check<P: PortSource + ?Sized>(
     Ok(TransactionCheckFunction {
         ledger: p.ledger()?,
         publisher: p.publisher(&[TOPIC_PAYMENT_ATTEMPT])?,
+        sender: p.retry_sender(),
     })
 }
 
@@ -140,6 +148,7 @@ pub fn dlq_handler<P: PortSource + ?Sized>(p: &P) -> Result<DlqHandlerFunction, 
         sender: p.retry_sender(),
         alerter: p.alerter()?,
         idempotency: p.idempotency()?,
+        windows: p.alert_windows()?,
         clock: p.clock(),
         metrics: p.metrics(),
     })

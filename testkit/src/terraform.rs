@@ -190,6 +190,7 @@ impl Scope {
             "values",
             FuncDef::builder().param(ParamType::Any).build(values),
         );
+        ctx.declare_func("keys", FuncDef::builder().param(ParamType::Any).build(keys));
         ctx.declare_func(
             "jsonencode",
             FuncDef::builder().param(ParamType::Any).build(jsonencode),
@@ -289,6 +290,20 @@ fn length(args: FuncArgs) -> Result<Value, String> {
         Value::Object(o) => Ok(Value::from(o.len() as u64)),
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         other => Err(format!("length of {other:?}")),
+    }
+}
+
+/// A map's keys in order (terraform's `keys`).
+fn keys(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Ok(Value::Array(
+                keys.into_iter().map(|k| Value::String(k.clone())).collect(),
+            ))
+        }
+        other => Err(format!("keys of {other:?}")),
     }
 }
 

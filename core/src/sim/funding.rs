@@ -74,6 +74,7 @@ impl FundingApi for SimWorld {
         project_id: &str,
         payment_id: &str,
         amount: Money,
+        paid_at: Option<Timestamp>,
     ) -> PortResult<FundingOutcome> {
         let mut s = self.lock();
         if s.inject_failure(|c| c.funding_failure_rate) {
@@ -108,12 +109,15 @@ impl FundingApi for SimWorld {
         p.project.raised += amount.amount;
         p.project.backers += 1;
         let raised = p.project.raised;
-        // The API records the moment the goal is first reached and tells the broker, once.
+        // The API records when the goal was first reached (the crossing payment's time) and
+        // tells the broker, once.
         if p.project.goal_achieved_at.is_none() && raised >= p.project.goal {
-            p.project.goal_achieved_at = Some(now);
+            let achieved_at = paid_at.map_or(now, |t| t.min(now));
+            p.project.goal_achieved_at = Some(achieved_at);
             let achievement = GoalAchievement {
                 project_id: project_id.to_string(),
-                achieved_at: now,
+                achieved_at,
+                second_check: false,
             };
             let body = Envelope::new(MessageKind::GoalAchievement, &achievement).to_json();
             s.publish(topology::TOPIC_GOAL_ACHIEVEMENT, &body)?;

@@ -1,9 +1,12 @@
-//! The [`Ledger`] and [`IdempotencyStore`] ports: the DynamoDB `payments` table, with its
-//! `project_paid_at` index and conditional writes.
+//! The [`Ledger`], [`IdempotencyStore`] and [`AlertWindows`] ports: the DynamoDB `payments`
+//! table, with its `project_paid_at` index and conditional writes.
 
 use super::{SimWorld, WorldState};
 use crate::domain::{PaymentRecord, PaymentStatus, Timestamp};
-use crate::ports::{CancelOutcome, Claim, IdempotencyStore, Ledger, PortResult, PutOutcome};
+use crate::ports::{
+    AlertWindow, AlertWindows, CancelOutcome, Claim, IdempotencyStore, Ledger, PortResult,
+    PutOutcome,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -154,6 +157,47 @@ impl IdempotencyStore for SimWorld {
         ) {
             s.idempotency.remove(key);
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AlertWindows for SimWorld {
+    async fn count_fault(&self, cause_key: &str, now: Timestamp) -> PortResult<AlertWindow> {
+        let mut s = self.lock();
+        let window = s
+            .alert_windows
+            .entry(cause_key.to_string())
+            .or_insert(AlertWindow {
+                count: 0,
+                opened_at: now,
+            });
+        window.count += 1;
+        Ok(*window)
+    }
+
+    async fn close_window(
+        &self,
+        cause_key: &str,
+        opened_at: Timestamp,
+    ) -> PortResult<Option<AlertWindow>> {
+        let mut s = self.lock();
+        match s.alert_windows.get(cause_key) {
+            Some(w) if w.opened_at == opened_at => Ok(s.alert_windows.remove(cause_key)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn reopen(&self, cause_key: &str, window: AlertWindow) -> PortResult<()> {
+        let mut s = self.lock();
+        let open = s
+            .alert_windows
+            .entry(cause_key.to_string())
+            .or_insert(AlertWindow {
+                count: 0,
+                opened_at: window.opened_at,
+            });
+        open.count += window.count;
         Ok(())
     }
 }

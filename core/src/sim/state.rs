@@ -8,6 +8,7 @@ use super::queue::{QueueSettings, SimQueue};
 use super::rng::SimRng;
 use super::{SimWorld, WorldConfig};
 use crate::domain::{Alert, Mail, PaymentRecord, Timestamp};
+use crate::ports::AlertWindow;
 use crate::topology;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -49,6 +50,9 @@ pub struct WorldState {
     /// Functions whose SQS trigger an operator paused: their queues are not polled.
     #[serde(default)]
     pub(super) paused_triggers: BTreeSet<String>,
+    /// The DLQ handler's open alert windows, by cause key.
+    #[serde(default)]
+    pub(super) alert_windows: BTreeMap<String, AlertWindow>,
 }
 
 impl WorldState {
@@ -87,6 +91,7 @@ impl WorldState {
             depth_history: BTreeMap::new(),
             next_payment_number: 1,
             paused_triggers: BTreeSet::new(),
+            alert_windows: BTreeMap::new(),
         }
     }
 }

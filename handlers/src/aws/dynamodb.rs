@@ -18,12 +18,13 @@ use super::port_error;
 use super::sqs_move::TokioPacer;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use chrono::SecondsFormat;
 use crowdfund_core::domain::{PaymentRecord, PaymentStatus, Timestamp};
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{
-    CancelOutcome, Claim, IdempotencyStore, Ledger, Pacer, PortError, PortResult, PutOutcome,
+    AlertWindow, AlertWindows, CancelOutcome, Claim, IdempotencyStore, Ledger, Pacer, PortError,
+    PortResult, PutOutcome,
 };
 use crowdfund_core::topology::{
     ATTR_PAID_AT, ATTR_PAYMENT_ID, ATTR_PROJECT_ID, INDEX_PROJECT_PAID_AT,
@@ -503,6 +504,84 @@ impl IdempotencyStore for DynamoLedger {
             Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(port_error(SERVICE, &format!("idempotency key {key}"), e)),
         }
+    }
+}
+
+/// An alert window is an item keyed `idem#alerts#<cause>`: `faultCount` counted atomically,
+/// `openedAt` set by the fault that opened it and removed when the window is closed.
+fn alert_window_id(cause_key: &str) -> String {
+    format!("{IDEMPOTENCY_PREFIX}alerts#{cause_key}")
+}
+
+fn alert_window(item: &HashMap<String, AttributeValue>) -> Option<AlertWindow> {
+    let count = item.get("faultCount")?.as_n().ok()?.parse().ok()?;
+    let opened_at = item.get("openedAt")?.as_s().ok()?.parse().ok()?;
+    Some(AlertWindow { count, opened_at })
+}
+
+#[async_trait]
+impl AlertWindows for DynamoLedger {
+    async fn count_fault(&self, cause_key: &str, now: Timestamp) -> PortResult<AlertWindow> {
+        self.add_to_window(cause_key, 1, now).await
+    }
+
+    async fn close_window(
+        &self,
+        cause_key: &str,
+        opened_at: Timestamp,
+    ) -> PortResult<Option<AlertWindow>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ATTR_PAYMENT_ID, s(alert_window_id(cause_key)))
+            .update_expression("SET faultCount = :zero REMOVE openedAt")
+            .condition_expression("openedAt = :opened")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":opened", s(format_time(opened_at)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.attributes().and_then(alert_window)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(port_error(SERVICE, &format!("alert window {cause_key}"), e)),
+        }
+    }
+
+    async fn reopen(&self, cause_key: &str, window: AlertWindow) -> PortResult<()> {
+        let count = i64::try_from(window.count).unwrap_or(i64::MAX);
+        self.add_to_window(cause_key, count, window.opened_at)
+            .await
+            .map(|_| ())
+    }
+}
+
+impl DynamoLedger {
+    /// Adds `count` faults to the cause's window (one UpdateItem, atomic), opening it at
+    /// `opened_at` if none is open.
+    async fn add_to_window(
+        &self,
+        cause_key: &str,
+        count: i64,
+        opened_at: Timestamp,
+    ) -> PortResult<AlertWindow> {
+        let context = format!("alert window {cause_key}");
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ATTR_PAYMENT_ID, s(alert_window_id(cause_key)))
+            .update_expression("ADD faultCount :n SET openedAt = if_not_exists(openedAt, :opened)")
+            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .expression_attribute_values(":opened", s(format_time(opened_at)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, &context, e))?;
+        out.attributes()
+            .and_then(alert_window)
+            .ok_or_else(|| PortError::Rejected(format!("{context}: DynamoDB returned no count")))
     }
 }
 

@@ -154,6 +154,7 @@ impl AwsPipeline {
             )),
             ledger: ledger.clone(),
             idempotency: ledger.clone(),
+            alert_windows: ledger.clone(),
             publisher: publisher.clone(),
             mailer,
             funding,

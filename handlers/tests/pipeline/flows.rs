@@ -34,48 +34,168 @@ fn approved_payment_mails_raises_and_records_once() {
     assert_eq!(t.total_depth(), 0, "nothing left in any queue");
 }
 
-/// A declined card goes to etc_dlq, is retried three times, then parked with one alert.
+/// A declined card is an outcome: recorded, mailed once, sent to etc_dlq marked declined and
+/// parked at once, with no retries and no page.
 #[test]
-fn declined_payment_is_retried_three_times_then_parked_and_alerted_once() {
+fn declined_payment_is_parked_at_once_mailed_once_and_pages_nobody() {
     let t = spawn_world(WorldConfig::default());
     t.pay("pay-no", 30_000, "tok_decline");
     t.drain();
 
     assert_eq!(t.record("pay-no").unwrap().status, PaymentStatus::Declined);
-    assert_eq!(
-        t.world.charge_attempts("pay-no"),
-        1,
-        "retries read the ledger, not the card"
-    );
+    assert_eq!(t.world.charge_attempts("pay-no"), 1);
     let parked = t.parked_headers();
     assert_eq!(parked.len(), 1);
-    assert_eq!(
-        parked[0].attempts, 4,
-        "three retries, then the fourth failure parks"
-    );
+    assert_eq!(parked[0].attempts, 0, "parked as it came: never retried");
+    assert!(parked[0].declined);
     assert_eq!(parked[0].from.as_deref(), Some(QUEUE_PAYMENT_ATTEMPT));
     assert!(
         parked[0]
             .last_error
             .as_deref()
             .unwrap()
-            .contains("declined")
+            .contains("card declined")
     );
-    let alerts = t.world.alerts();
-    assert_eq!(alerts.len(), 1);
-    assert!(!alerts[0].message_id.is_empty());
-    assert_eq!(alerts[0].attempts, 4);
+    assert!(t.world.alerts().is_empty(), "a decline pages nobody");
+    assert_eq!(t.mails_for("pay-no"), 1, "the backer is told once");
+    let mail = &t.world.mails()[0];
     assert!(
-        alerts[0].reason.contains("card declined"),
-        "{}",
-        alerts[0].reason
+        mail.idempotency_key.starts_with("mail#declined#"),
+        "{mail:?}"
     );
-    assert_eq!(t.mails_for("pay-no"), 0);
+    assert!(mail.text.contains("declined"), "{}", mail.text);
     assert_eq!(t.project(PROJECT).raised, 0);
     assert_eq!(t.total_depth(), 1, "only the parked message remains");
 }
 
-/// The seed's `status: 2` fails the attempt without charging, and ends parked like a decline.
+/// A burst of 1,000 declines, 50 of them delivered twice: every delivery parked (the duplicates
+/// too, nothing is swallowed), each backer mailed once, not one alert.
+#[test]
+fn a_burst_of_declines_is_parked_per_payment_and_alerts_nobody() {
+    let t = spawn_world(WorldConfig::default());
+    for i in 0..1_000 {
+        let id = format!("pay-d{i:04}");
+        t.pay(&id, 1_000, "tok_decline");
+        if i % 20 == 0 {
+            t.pay(&id, 1_000, "tok_decline");
+        }
+    }
+    t.drain();
+    let parked = t.parked_headers();
+    assert_eq!(parked.len(), 1_050);
+    assert!(parked.iter().all(|h| h.declined && h.attempts == 0));
+    let ids: std::collections::BTreeSet<_> =
+        parked.iter().filter_map(|h| h.payment_id.clone()).collect();
+    assert_eq!(ids.len(), 1_000);
+    assert_eq!(t.world.mails().len(), 1_000, "one mail per backer");
+    let alerts = t.world.alerts();
+    println!("alerts for a burst of 1,000 declines: {}", alerts.len());
+    assert!(alerts.is_empty(), "{alerts:?}");
+}
+
+/// 1,000 raises the funding API refuses (503) are retried, then parked: Discord gets one alert
+/// per cause per 5 minutes, and the alerts' counts add up to the 1,000.
+#[test]
+fn a_burst_of_faults_is_one_alert_per_five_minutes_with_its_count() {
+    let t = spawn_world(WorldConfig {
+        funding_failure_rate: 1.0,
+        ..WorldConfig::default()
+    });
+    for i in 0..1_000 {
+        t.pay(&format!("pay-f{i:04}"), 1_000, "tok_approve");
+    }
+    t.drain();
+    let parked = t.parked_headers();
+    assert_eq!(parked.len(), 1_000);
+    assert!(parked.iter().all(|h| h.attempts == 4 && !h.declined));
+    let alerts = t.world.alerts();
+    let counts: Vec<u64> = alerts.iter().map(|a| a.count).collect();
+    println!(
+        "alerts for a burst of 1,000 funding API failures: {} (counts {counts:?})",
+        alerts.len()
+    );
+    assert_eq!(
+        counts.iter().sum::<u64>(),
+        1_000,
+        "every parked fault is counted"
+    );
+    for pair in alerts.windows(2) {
+        assert!(
+            (pair[1].at - pair[0].at).num_seconds() >= 300,
+            "two alerts of one cause within 5 minutes: {} and {}",
+            pair[0].at,
+            pair[1].at
+        );
+    }
+    let first = parked.iter().filter_map(|h| h.last_error.clone()).next();
+    assert!(
+        alerts.iter().all(|a| a.title.contains("funding API")),
+        "{alerts:?} (parked with {first:?})"
+    );
+}
+
+/// Faults of one cause arriving one a minute for 12 minutes: an alert per 5-minute window,
+/// never two within 5 minutes, and their counts add up to the 12.
+#[test]
+fn faults_spread_over_minutes_alert_once_per_window() {
+    let t = spawn_world(WorldConfig::default());
+    for _ in 0..12 {
+        t.world.inject_raw(QUEUE_DLQ, "not json at all").unwrap();
+        t.pipeline.poll_once().unwrap();
+        t.world.advance(chrono::Duration::seconds(60));
+    }
+    t.drain();
+    let alerts = t.world.alerts();
+    let counts: Vec<u64> = alerts.iter().map(|a| a.count).collect();
+    println!(
+        "alerts for 12 faults over 12 minutes: {} (counts {counts:?})",
+        alerts.len()
+    );
+    assert_eq!(counts.iter().sum::<u64>(), 12);
+    assert!((2..=3).contains(&alerts.len()), "{alerts:?}");
+    for pair in alerts.windows(2) {
+        assert!((pair[1].at - pair[0].at).num_seconds() >= 300, "{pair:?}");
+    }
+    assert_eq!(t.parked().len(), 12);
+}
+
+/// A DLQ handler batch that Lambda runs twice (a timeout after the sends) sends each message
+/// back to its queue once.
+#[test]
+fn a_replayed_dlq_batch_sends_nothing_twice() {
+    use crowdfund_core::ports::{NoMetrics, QueueClient};
+    use crowdfund_handlers::sqs::handle_batch;
+    let t = spawn_world(WorldConfig::default());
+    for i in 0..3 {
+        let attempt = Envelope::new(
+            MessageKind::PaymentAttempt,
+            &serde_json::from_slice::<Value>(&payment_body(
+                &format!("pay-r{i}"),
+                PROJECT,
+                1_000,
+                "tok_approve",
+            ))
+            .unwrap(),
+        );
+        t.world.inject_raw(QUEUE_DLQ, &attempt.to_json()).unwrap();
+    }
+    let batch = block_on(t.world.receive(QUEUE_DLQ, 10, 30)).unwrap();
+    assert_eq!(batch.len(), 3);
+    let dlq_handler = &t.pipeline.functions.dlq_handler;
+    for _ in 0..2 {
+        let response = block_on(handle_batch(
+            dlq_handler,
+            &t.world,
+            &NoMetrics,
+            None,
+            &batch,
+        ));
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(t.depth(QUEUE_PAYMENT_ATTEMPT), 3, "one copy each, not two");
+}
+
+/// The seed's `status: 2` fails the attempt without charging, and ends parked as a decline.
 #[test]
 fn seed_status_two_fails_without_charging() {
     let t = spawn_world(WorldConfig::default());
@@ -86,7 +206,7 @@ fn seed_status_two_fails_without_charging() {
     t.drain();
     assert_eq!(t.world.charge_attempts("pay-s2"), 0);
     assert_eq!(t.record("pay-s2").unwrap().status, PaymentStatus::Declined);
-    assert_eq!((t.parked().len(), t.world.alerts().len()), (1, 1));
+    assert_eq!((t.parked().len(), t.world.alerts().len()), (1, 0));
 }
 
 /// A transient gateway error is retried by SQS, redriven to the DLQ, sent back, and approved.
@@ -217,6 +337,57 @@ fn goal_check_cancels_exactly_the_late_payments_once() {
     );
 }
 
+/// Under a backlog (funding_update paused while three payments are charged a minute apart), the
+/// goal is achieved at the `paidAt` of the payment whose raise crossed it, not when the raise
+/// was applied, so the payment made after it is cancelled; the second check cancels nothing more.
+#[test]
+fn the_goal_is_achieved_when_the_crossing_payment_was_made() {
+    use crowdfund_core::ports::Triggers;
+    let t = spawn_world(WorldConfig::default());
+    t.world.create_project(
+        "prj-backlog",
+        "Backlog",
+        crowdfund_core::money::Money::new(100_000, crowdfund_core::money::Currency::KRW),
+        t.world.now() + chrono::Duration::days(1),
+    );
+    block_on(
+        t.world
+            .set_trigger_enabled(topology::FN_FUNDING_UPDATE, false),
+    )
+    .unwrap();
+    for (id, amount) in [("b-1", 60_000), ("b-2", 60_000), ("b-3", 10_000)] {
+        let body = payment_body(id, "prj-backlog", amount, "tok_approve");
+        assert_eq!(t.pipeline.submit(&body).status, 202);
+        t.drain();
+        t.world.advance(chrono::Duration::seconds(60));
+    }
+    let crossing_paid_at = t.record("b-2").unwrap().paid_at;
+    block_on(
+        t.world
+            .set_trigger_enabled(topology::FN_FUNDING_UPDATE, true),
+    )
+    .unwrap();
+    t.drain();
+
+    let project = t.project("prj-backlog");
+    assert_eq!(project.goal_achieved_at, Some(crossing_paid_at));
+    assert!(t.world.now() > crossing_paid_at + chrono::Duration::seconds(60));
+    assert_eq!(t.record("b-1").unwrap().status, PaymentStatus::Approved);
+    assert_eq!(t.record("b-2").unwrap().status, PaymentStatus::Approved);
+    assert_eq!(
+        t.record("b-3").unwrap().status,
+        PaymentStatus::Cancelled,
+        "paid after the crossing payment"
+    );
+    assert_eq!(
+        t.world.refund_count(),
+        1,
+        "the second check cancelled nothing more"
+    );
+    assert_eq!(project.raised, 120_000);
+    assert_eq!(t.total_depth(), 0);
+}
+
 /// Reaching the goal through payments records the moment and triggers the check by itself.
 #[test]
 fn reaching_the_goal_triggers_the_check_automatically() {
@@ -319,6 +490,7 @@ fn wrong_kind_on_a_queue_is_dead_lettered() {
         &crowdfund_core::domain::GoalAchievement {
             project_id: PROJECT.into(),
             achieved_at: t.world.now(),
+            second_check: false,
         },
     );
     env.from = QUEUE_PAYMENT_ATTEMPT.to_string();

@@ -43,8 +43,9 @@ locals {
       discord    = false
     }
     transaction_check = {
-      publish    = ["payment_attempt"]
-      send_to    = ["etc_dlq"]
+      publish = ["payment_attempt"]
+      # The second goal check, delayed until the ledger's index has settled.
+      send_to    = ["etc_dlq", "goal_achievement_queue"]
       ledger     = []
       query_idx  = true
       send_email = false
@@ -52,8 +53,9 @@ locals {
     }
     dlq_handler = {
       publish = []
-      # Retries go back to the queue named in the envelope's `from`; give-ups are parked.
-      send_to = [for q, _ in var.queue_arns : q if q != "etc_dlq"]
+      # Retries go back to the queue named in the envelope's `from`; give-ups are parked; the
+      # alert digests go to etc_dlq itself, delayed by the alert window.
+      send_to = keys(var.queue_arns)
       # Parking and alerting run once per message: idempotency items in the payments table.
       ledger     = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       query_idx  = false
@@ -252,8 +254,8 @@ resource "aws_lambda_function" "fn" {
   handler       = "bootstrap"
   architectures = ["arm64"]
   memory_size   = var.memory_mb
-  # Must stay below the trigger queue's visibility timeout (30 s) or messages redeliver mid-batch.
-  timeout                        = var.timeout_seconds
+  # A sixth of the trigger queue's visibility timeout at most (topology.tf; the drift test checks).
+  timeout                        = each.value.timeout_seconds
   reserved_concurrent_executions = var.reserved_concurrency
   filename                       = local.zip[each.key]
   source_code_hash               = filebase64sha256(local.zip[each.key])

@@ -8,6 +8,7 @@
 
 use super::DlqMessage;
 use crowdfund_core::domain::Timestamp;
+pub use crowdfund_core::reasons::normalise_reason;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -18,63 +19,6 @@ pub const UNREADABLE: &str = "(unreadable body: not a JSON envelope)";
 pub const NO_REASON: &str = "(no reason recorded)";
 /// Sample ids a group carries.
 pub const SAMPLES: usize = 3;
-
-/// `text` with its varying parts replaced by placeholders (see the module docs).
-pub fn normalise_reason(text: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut previous = String::new();
-    for token in text.split_whitespace() {
-        let lead = token.len() - token.trim_start_matches(is_edge).len();
-        let core = token.trim_matches(is_edge);
-        let tail = &token[lead + core.len()..];
-        let replaced = placeholder(core, &previous);
-        previous = core.to_ascii_lowercase();
-        out.push(format!(
-            "{}{}{tail}",
-            &token[..lead],
-            replaced.unwrap_or(core)
-        ));
-    }
-    out.join(" ")
-}
-
-fn is_edge(c: char) -> bool {
-    matches!(
-        c,
-        '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | ',' | ';' | ':' | '.'
-    )
-}
-
-/// What a token stands for when it varies between messages; `None` keeps it.
-fn placeholder<'a>(core: &'a str, previous: &str) -> Option<&'a str> {
-    if core.contains('@') {
-        return Some("<email>");
-    }
-    if !core.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // Type and version names (`i64`, `v2`) are part of the message, not of the message's data.
-    if core.len() <= 3 && core.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    let numeric = core
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b',' || b == b'.' || b == b'_');
-    let status_word = matches!(previous, "http" | "status" | "code" | "status=" | "code=");
-    if numeric && status_word && core.len() == 3 {
-        return None;
-    }
-    let looks_like_time = core.len() >= 10
-        && core.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        && core.as_bytes()[4] == b'-';
-    Some(if looks_like_time {
-        "<time>"
-    } else if numeric {
-        "<n>"
-    } else {
-        "<id>"
-    })
-}
 
 /// The cause `m` is grouped under.
 pub fn cause_of(m: &DlqMessage) -> String {
