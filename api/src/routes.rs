@@ -144,13 +144,14 @@ async fn raise(
 ) -> Result<Response> {
     project_path_id(&project_id)?;
     let obj = validate::json_object(body)?;
-    let (payment_id, amount) = validate::funding(&obj)?;
+    let (payment_id, amount, paid_at) = validate::funding(&obj)?;
     let (outcome, queued) = store::raise(
         &state.pools.primary,
         &state.terms,
         &project_id,
         &payment_id,
         amount,
+        paid_at,
         state.clock.now(),
     )
     .await?;

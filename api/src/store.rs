@@ -253,6 +253,10 @@ impl TermsCache {
 /// goal, records `goalAchievedAt` and queues the `goal_achievement` message in the outbox, in
 /// the same transaction. Returns whether the outbox has a new message.
 ///
+/// The goal is achieved when the crossing payment was made (`paid_at`, from the ledger), not
+/// when its raise is applied: under a backlog the two are minutes apart, and the payments made
+/// in between are the late ones. Without `paid_at` (or with one in the future) it is `now`.
+///
 /// The project row is locked by the first statement of the transaction (the UPDATE), and held
 /// for two round trips only (the funding INSERT, then COMMIT): fundings of one project are
 /// serialized by that lock, so its length is the throughput of a project.
@@ -262,8 +266,10 @@ pub async fn raise(
     project_id: &str,
     payment_id: &str,
     amount: Money,
+    paid_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(RaiseOutcome, bool)> {
+    let achieved_at = db_time(paid_at.map_or(now, |t| t.min(now)));
     let now = db_time(now);
     let terms = terms(pool, terms_cache, project_id).await?;
     if terms.currency != amount.currency {
@@ -290,7 +296,7 @@ pub async fn raise(
     .bind(amount.amount)
     .bind(payment_id)
     .bind(amount.amount)
-    .bind(now.naive_utc())
+    .bind(achieved_at.naive_utc())
     .bind(amount.amount)
     .bind(project_id)
     .bind(amount.currency.as_str())
@@ -335,7 +341,7 @@ pub async fn raise(
         let body = serde_json::json!({
             "destination": TOPIC_GOAL_ACHIEVEMENT,
             "projectId": project_id,
-            "achievedAt": now,
+            "achievedAt": achieved_at,
         });
         let written = sqlx::query(
             "INSERT INTO outbox (destination, body) \
@@ -345,7 +351,7 @@ pub async fn raise(
         .bind(body.to_string())
         .bind(project_id)
         .bind(payment_id)
-        .bind(now.naive_utc())
+        .bind(achieved_at.naive_utc())
         .execute(&mut *tx)
         .await?;
         queued = written.rows_affected() == 1;

@@ -82,11 +82,25 @@ pub fn new_project(obj: &Map<String, Value>, now: Timestamp) -> Result<NewProjec
 }
 
 /// `POST /projects/{id}/fundings`: `{paymentId, amount, currency}`.
-pub fn funding(obj: &Map<String, Value>) -> Result<(String, Money)> {
+pub fn funding(obj: &Map<String, Value>) -> Result<(String, Money, Option<Timestamp>)> {
     let payment_id = rules::identifier(obj, "paymentId")?;
     let amount = rules::minor_units(obj, "amount")?;
     let currency = currency(obj)?;
-    Ok((payment_id, Money::new(amount, currency)))
+    let paid_at = match obj.get("paidAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    ApiError::field(
+                        "paidAt",
+                        "paidAt must be an RFC 3339 time such as 2026-11-20T12:00:00.250Z",
+                    )
+                })?
+                .with_timezone(&chrono::Utc),
+        ),
+        Some(_) => return Err(ApiError::field("paidAt", "paidAt must be a string")),
+    };
+    Ok((payment_id, Money::new(amount, currency), paid_at))
 }
 
 /// `POST /payments`: the broker's `payment_attempt` body without `destination` (or with it set
@@ -159,7 +173,7 @@ mod tests {
         let ok = obj(json!({"paymentId": "pay-1", "amount": 100, "currency": "KRW"}));
         assert_eq!(
             funding(&ok).ok(),
-            Some(("pay-1".into(), Money::new(100, Currency::KRW)))
+            Some(("pay-1".into(), Money::new(100, Currency::KRW), None))
         );
     }
 

@@ -28,7 +28,7 @@ impl SqsFunction for FundingUpdateFunction {
             MessageKind::ApprovePayment => match env.payload_as::<FundingRaise>(env.kind) {
                 Ok(r) => {
                     self.funding
-                        .raise(&r.project_id, &r.payment_id, r.amount)
+                        .raise(&r.project_id, &r.payment_id, r.amount, r.paid_at)
                         .await
                 }
                 Err(e) => return MessageOutcome::DeadLetter(e.to_string()),

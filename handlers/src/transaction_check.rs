@@ -2,6 +2,10 @@
 //! payments made after `achievedAt` (a Query on the project/time index, never a Scan) and
 //! publishes a cancel for each to `payment_attempt`. The cancel id derives from the payment id,
 //! so checking twice cancels nothing more.
+//!
+//! The index is eventually consistent, and a payment pg was writing while the check ran is not
+//! in its answer yet. So the first check sends itself a second one, delayed
+//! [`SECOND_CHECK_DELAY_SECONDS`], which runs once the index has settled.
 
 use crate::sqs::{MessageOutcome, SqsFunction};
 use async_trait::async_trait;
@@ -9,12 +13,18 @@ use crowdfund_core::domain::{GoalAchievement, PaymentCancel, PaymentRecord, Time
 use crowdfund_core::envelope::{Envelope, MessageKind};
 use crowdfund_core::ports::*;
 use crowdfund_core::rules;
-use crowdfund_core::topology::FN_TRANSACTION_CHECK;
+use crowdfund_core::topology::{FN_TRANSACTION_CHECK, FUNCTION_TIMEOUT_SECONDS};
 use std::sync::Arc;
+
+/// When the second check runs: after the first one's function could have ended (pg's ledger
+/// writes in flight have landed) and the index has caught up (usually well under a second).
+pub const SECOND_CHECK_DELAY_SECONDS: u32 = 2 * FUNCTION_TIMEOUT_SECONDS + 10;
 
 pub struct TransactionCheckFunction {
     pub ledger: Arc<dyn Ledger>,
     pub publisher: Arc<dyn Publisher>,
+    /// Sends the second check to `goal_achievement_queue`.
+    pub sender: Arc<dyn MessageSender>,
 }
 
 /// The payments a goal check at `achieved_at` would cancel (what a dry run shows).
@@ -73,6 +83,22 @@ impl SqsFunction for TransactionCheckFunction {
             {
                 // Cancels already published are idempotent, so the whole check can run again.
                 return MessageOutcome::from_port_error("publish cancel", &e);
+            }
+        }
+        if !goal.second_check {
+            let again = GoalAchievement {
+                second_check: true,
+                ..goal
+            };
+            let body = Envelope::new(MessageKind::GoalAchievement, &again).to_json();
+            let queue = MessageKind::GoalAchievement.queue();
+            if let Err(e) = self
+                .sender
+                .send(queue, &body, SECOND_CHECK_DELAY_SECONDS)
+                .await
+            {
+                // The whole check runs again on redelivery; its cancels are idempotent.
+                return MessageOutcome::from_port_error("schedule the second check", &e);
             }
         }
         MessageOutcome::Done

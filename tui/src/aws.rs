@@ -12,7 +12,7 @@ pub mod metrics;
 use crate::backend::Backend;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use crowdfund_core::domain::Project;
+use crowdfund_core::domain::{Project, Timestamp};
 use crowdfund_core::money::Money;
 use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError, PortResult, SystemClock};
 use crowdfund_core::topology::TABLE_PAYMENTS;
@@ -42,7 +42,13 @@ struct NoFundingApi;
 
 #[async_trait]
 impl FundingApi for NoFundingApi {
-    async fn raise(&self, project_id: &str, _: &str, _: Money) -> PortResult<FundingOutcome> {
+    async fn raise(
+        &self,
+        project_id: &str,
+        _: &str,
+        _: Money,
+        _: Option<Timestamp>,
+    ) -> PortResult<FundingOutcome> {
         Err(PortError::Rejected(format!(
             "no funding API configured to raise {project_id}; pass --api-url"
         )))

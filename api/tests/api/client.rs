@@ -16,11 +16,11 @@ async fn the_client_raises_and_reverses_exactly_once() {
     let krw = |n| Money::new(n, Currency::KRW);
 
     assert_eq!(
-        client.raise(&id, "pay-1", krw(30_000)).await,
+        client.raise(&id, "pay-1", krw(30_000), None).await,
         Ok(FundingOutcome::Applied { raised: 30_000 })
     );
     assert_eq!(
-        client.raise(&id, "pay-1", krw(30_000)).await,
+        client.raise(&id, "pay-1", krw(30_000), None).await,
         Ok(FundingOutcome::Duplicate { raised: 30_000 })
     );
     assert_eq!(
@@ -34,7 +34,7 @@ async fn the_client_raises_and_reverses_exactly_once() {
     // A reversal that overtakes its raise leaves a tombstone: the late raise changes nothing.
     client.reverse(&id, "pay-2").await.unwrap();
     assert!(matches!(
-        client.raise(&id, "pay-2", krw(5_000)).await,
+        client.raise(&id, "pay-2", krw(5_000), None).await,
         Ok(FundingOutcome::Duplicate { raised: 0 })
     ));
 }
@@ -48,20 +48,20 @@ async fn the_client_maps_refusals_to_what_the_handler_does_with_them() {
     let client = HttpFundingApi::new(&app.address).unwrap();
 
     let wrong = client
-        .raise(&id, "pay-x", Money::new(1_000, Currency::USD))
+        .raise(&id, "pay-x", Money::new(1_000, Currency::USD), None)
         .await
         .unwrap_err();
     assert!(matches!(wrong, PortError::Rejected(_)), "{wrong:?}");
     assert!(!wrong.is_retryable());
     let unknown = client
-        .raise("prj-nope", "pay-y", Money::new(1_000, Currency::KRW))
+        .raise("prj-nope", "pay-y", Money::new(1_000, Currency::KRW), None)
         .await
         .unwrap_err();
     assert!(matches!(unknown, PortError::NotFound { .. }), "{unknown:?}");
 
     let gone = HttpFundingApi::new("http://127.0.0.1:9").unwrap();
     let e = gone
-        .raise(&id, "pay-z", Money::new(1, Currency::KRW))
+        .raise(&id, "pay-z", Money::new(1, Currency::KRW), None)
         .await
         .unwrap_err();
     assert!(e.is_retryable(), "{e:?}");

@@ -122,3 +122,70 @@ async fn without_a_broker_the_message_waits_in_the_outbox() {
     assert_eq!(broker.received().len(), 1);
     assert_eq!(broker.received()[0]["projectId"], id.as_str());
 }
+
+/// The goal is achieved when the crossing payment was made (`paidAt`, from the ledger), not when
+/// its raise arrives; a paidAt that is not a time is refused naming the field and changes
+/// nothing, and one in the future is capped at the API's now.
+#[tokio::test]
+async fn the_goal_is_dated_by_the_crossing_payments_paid_at() {
+    let app = spawn(Spawn::role(Role::FundingRw).with_broker(0)).await;
+    let broker = app.broker.clone().unwrap();
+    let id = app.create_project(10_000, "KRW").await;
+    let path = format!("/projects/{id}/fundings");
+    let paid_at = "2026-11-30T09:15:00.250Z";
+
+    let (status, refused) = app
+        .post(
+            &path,
+            &serde_json::json!({"paymentId": "pay-1", "amount": 10_000, "currency": "KRW", "paidAt": "yesterday"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["field"], "paidAt", "{refused}");
+    let (_, p) = app.get(&format!("/projects/{id}")).await;
+    assert_eq!(
+        (p["raised"].as_i64(), &p["goalAchievedAt"]),
+        (Some(0), &Value::Null)
+    );
+
+    let (status, _) = app
+        .post(
+            &path,
+            &serde_json::json!({"paymentId": "pay-1", "amount": 10_000, "currency": "KRW", "paidAt": paid_at}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, p) = app.get(&format!("/projects/{id}")).await;
+    let recorded = p["goalAchievedAt"]
+        .as_str()
+        .expect("goalAchievedAt recorded");
+    let expected = chrono::DateTime::parse_from_rfc3339(paid_at).unwrap();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(recorded).unwrap(),
+        expected
+    );
+    let received = eventually(
+        "the goal to reach the broker",
+        Duration::from_secs(20),
+        || {
+            let broker = broker.clone();
+            async move { broker.received().first().cloned() }
+        },
+    )
+    .await;
+    let sent = chrono::DateTime::parse_from_rfc3339(received["achievedAt"].as_str().unwrap());
+    assert_eq!(sent.unwrap(), expected);
+
+    // A payment "made" in the future dates the goal no later than now.
+    let other = app.create_project(1_000, "KRW").await;
+    let before = chrono::Utc::now();
+    app.post(
+        &format!("/projects/{other}/fundings"),
+        &serde_json::json!({"paymentId": "pay-2", "amount": 1_000, "currency": "KRW", "paidAt": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let (_, p) = app.get(&format!("/projects/{other}")).await;
+    let recorded =
+        chrono::DateTime::parse_from_rfc3339(p["goalAchievedAt"].as_str().unwrap()).unwrap();
+    assert!(recorded <= chrono::Utc::now() && recorded >= before - chrono::Duration::seconds(1));
+}

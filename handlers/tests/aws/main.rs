@@ -8,6 +8,8 @@
 mod helpers;
 #[cfg(feature = "lambda")]
 mod lambda;
+#[cfg(feature = "lambda")]
+mod runtime_emulator;
 mod sandbox_gateway;
 mod sqs_move;
 mod toss;
@@ -17,7 +19,7 @@ use crowdfund_core::domain::{PaymentRecord, PaymentStatus};
 use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{Ledger, MessageSender, MetricReader, QueueClient};
-use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
+use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED, QUEUE_PAYMENT_ATTEMPT};
 use crowdfund_handlers::aws::cloudwatch::{CloudWatch, MetricQuery};
 use crowdfund_handlers::aws::dynamodb::DynamoLedger;
 use crowdfund_handlers::aws::provision::{Change, provision};
@@ -154,10 +156,11 @@ async fn approved_payment_reaches_dynamodb_ses_and_funding_once() {
     assert_eq!(approvals, 1.0, "{series:?}");
 }
 
-/// A declined card goes to etc_dlq, is retried three times, then parked in etc_parked with
-/// one Discord alert (after a 429 that the alerter waits out); nothing is lost.
+/// A declined card is recorded, its backer mailed once, and parked at once (`attempts` 0,
+/// `declined`) with no alert. A fault (a body that is not JSON) is parked and alerted through
+/// Discord, after a 429 the alerter waits out, with its count; nothing is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn declined_payment_is_retried_then_parked_with_one_alert() {
+async fn a_decline_is_parked_unpaged_and_a_fault_is_alerted() {
     let Some(moto) = moto_url() else { return };
     let (discord, webhook) = FakeDiscord::start(1).await;
     let app = spawn_app(&moto, Some(webhook)).await;
@@ -178,8 +181,23 @@ async fn declined_payment_is_retried_then_parked_with_one_alert() {
     assert_eq!(parked.len(), 1, "exactly one parked copy");
     let body: Value = serde_json::from_str(&parked[0].body).unwrap();
     assert_eq!(body["payload"]["paymentId"], "pay-declined");
-    assert_eq!(body["attempts"], 4);
+    assert_eq!(
+        (&body["attempts"], &body["declined"]),
+        (&serde_json::json!(0), &serde_json::json!(true))
+    );
+    assert!(discord.bodies().is_empty(), "a decline pages nobody");
+    let mails = app.sent_mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].1.contains("did not go through"), "{mails:?}");
+    assert_eq!(app.raised("prj-1"), 0);
 
+    app.pipeline
+        .queues
+        .send(QUEUE_PAYMENT_ATTEMPT, "<xml>not json</xml>", 0)
+        .await
+        .unwrap();
+    app.drain().await;
+    assert_eq!(depth(&app, QUEUE_PARKED).await, 2);
     let alerts = discord.bodies();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(
@@ -197,20 +215,15 @@ async fn declined_payment_is_retried_then_parked_with_one_alert() {
             .map(|f| f["value"].clone())
             .unwrap()
     };
-    assert_eq!(field("kind"), "payment_attempt");
+    assert_eq!(field("kind"), "unreadable");
     assert_eq!(field("parkedIn"), "etc_parked");
-    assert_eq!(field("attempts"), "4");
+    assert_eq!(field("parked since the last alert"), "1");
     assert!(
         alerts[0]["content"]
             .as_str()
             .unwrap()
             .contains("etc_parked")
     );
-    assert!(
-        app.sent_mails().await.is_empty(),
-        "no receipt for a decline"
-    );
-    assert_eq!(app.raised("prj-1"), 0);
 }
 
 /// A goal check cancels exactly the payments made after `achievedAt` (Query on the index),
@@ -478,21 +491,21 @@ async fn funding_api_client_maps_statuses() {
     let api = HttpFundingApi::new(&base).unwrap();
     let krw = Money::new(50_000, Currency::KRW);
     assert_eq!(
-        api.raise("prj-1", "pay-new", krw).await.unwrap(),
+        api.raise("prj-1", "pay-new", krw, None).await.unwrap(),
         FundingOutcome::Applied { raised: 50_000 }
     );
     assert_eq!(
-        api.raise("prj-1", "pay-old", krw).await.unwrap(),
+        api.raise("prj-1", "pay-old", krw, None).await.unwrap(),
         FundingOutcome::Duplicate { raised: 50_000 }
     );
-    let down = api.raise("prj-down", "p", krw).await.unwrap_err();
+    let down = api.raise("prj-down", "p", krw, None).await.unwrap_err();
     assert!(down.is_retryable(), "{down}");
     assert!(matches!(
-        api.raise("prj-x", "p", krw).await,
+        api.raise("prj-x", "p", krw, None).await,
         Err(PortError::NotFound { .. })
     ));
     assert!(matches!(
-        api.raise("prj-eur", "p", krw).await,
+        api.raise("prj-eur", "p", krw, None).await,
         Err(PortError::Rejected(_))
     ));
     assert_eq!(

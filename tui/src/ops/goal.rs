@@ -84,6 +84,7 @@ pub async fn trigger(
         &GoalAchievement {
             project_id: plan.project_id.clone(),
             achieved_at: plan.achieved_at,
+            second_check: false,
         },
     )
     .to_json();
