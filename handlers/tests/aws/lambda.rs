@@ -170,7 +170,7 @@ async fn pg_lambda_reports_only_the_transient_failure() {
         ("m-error", payment_envelope("pay-later", "tok_error")),
         ("m-decline", payment_envelope("pay-no", "tok_decline")),
     ]);
-    let response = pg.handle(event).await.unwrap();
+    let response = pg.handle(event, None).await.unwrap();
 
     assert_eq!(
         serde_json::to_value(&response).unwrap(),
@@ -182,13 +182,18 @@ async fn pg_lambda_reports_only_the_transient_failure() {
     let no = ledger.get_payment("pay-no").await.unwrap().unwrap();
     assert_eq!(no.status, PaymentStatus::Declined);
     assert!(ledger.get_payment("pay-later").await.unwrap().is_none());
-    assert_eq!(depth(&app, QUEUE_SEND_EMAIL).await, 1);
+    assert_eq!(
+        depth(&app, QUEUE_SEND_EMAIL).await,
+        2,
+        "the receipt and the decline notice"
+    );
     assert_eq!(depth(&app, QUEUE_APPROVE_PAYMENT).await, 1);
     let dead = app.pipeline.queues.peek(QUEUE_DLQ, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
     let dead: Value = serde_json::from_str(&dead[0].body).unwrap();
     assert_eq!(dead["payload"]["paymentId"], "pay-no");
     assert!(dead["lastError"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(dead["declined"], true, "a decline, parked at once");
 
     let lines = emf.lines();
     let approved = lines
@@ -276,7 +281,7 @@ async fn dlq_handler_lambda_alerts_through_the_webhook_secret() {
     .to_string();
     let event = || sqs_event(&[("m-dlq", body.clone())]);
 
-    let first = dlq_handler.handle(event()).await.unwrap();
+    let first = dlq_handler.handle(event(), None).await.unwrap();
     assert_eq!(
         serde_json::to_value(&first).unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": "m-dlq"}]})
@@ -292,7 +297,7 @@ async fn dlq_handler_lambda_alerts_through_the_webhook_secret() {
         .await
         .unwrap();
 
-    let second = dlq_handler.handle(event()).await.unwrap();
+    let second = dlq_handler.handle(event(), None).await.unwrap();
     assert!(second.batch_item_failures.is_empty(), "{second:?}");
     assert_eq!(depth(&app, QUEUE_PARKED).await, 1);
     let alerts = discord.bodies();
