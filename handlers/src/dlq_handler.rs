@@ -55,14 +55,7 @@ impl SqsFunction for DlqHandlerFunction {
 
     async fn handle(&self, message: &ReceivedMessage) -> MessageOutcome {
         let Some((header, mut map)) = EnvelopeHeader::read(&message.body) else {
-            return self
-                .park(
-                    message,
-                    &message.body,
-                    &EnvelopeHeader::default(),
-                    ParkReason::Unreadable,
-                )
-                .await;
+            return self.park_unreadable(message).await;
         };
         if header.kind.as_deref() == Some(ALERT_DIGEST_KIND) {
             return self.close_window(message, map.get("payload")).await;
@@ -96,6 +89,13 @@ impl SqsFunction for DlqHandlerFunction {
 }
 
 impl DlqHandlerFunction {
+    /// A body nothing can be read from is parked as it is.
+    async fn park_unreadable(&self, message: &ReceivedMessage) -> MessageOutcome {
+        let nothing = EnvelopeHeader::default();
+        self.park(message, &message.body, &nothing, ParkReason::Unreadable)
+            .await
+    }
+
     async fn park(
         &self,
         message: &ReceivedMessage,
@@ -193,14 +193,7 @@ impl DlqHandlerFunction {
             payload.and_then(|p| serde_json::from_value::<AlertDigest>(p.clone()).ok())
         else {
             // Not ours to read: park it for a person like any unreadable message.
-            return self
-                .park(
-                    message,
-                    &message.body,
-                    &EnvelopeHeader::default(),
-                    ParkReason::Unreadable,
-                )
-                .await;
+            return self.park_unreadable(message).await;
         };
         let closed = match self
             .windows
