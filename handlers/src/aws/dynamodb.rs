@@ -442,12 +442,16 @@ impl IdempotencyStore for DynamoLedger {
     async fn claim(&self, key: &str, now: Timestamp, lease_seconds: u32) -> PortResult<Claim> {
         let id = format!("{IDEMPOTENCY_PREFIX}{key}");
         let expires = now.timestamp() + i64::from(lease_seconds);
+        // Whose claim it is: when the put succeeds but its answer is lost, the SDK's retry
+        // fails the condition on our own claim, and the token says it is ours.
+        let owner = claim_token();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .item(ATTR_PAYMENT_ID, s(&id))
             .item("idemState", s(IDEM_IN_PROGRESS))
+            .item("idemOwner", s(&owner))
             .item("expiresAt", AttributeValue::N(expires.to_string()))
             .condition_expression(
                 "attribute_not_exists(paymentId) OR (#st = :inprog AND #exp <= :now)",
@@ -461,12 +465,14 @@ impl IdempotencyStore for DynamoLedger {
         match result {
             Ok(_) => Ok(Claim::Acquired),
             Err(e) if is_condition_failure(&e) => {
-                let state = self
-                    .get_item(&id)
-                    .await?
-                    .and_then(|i| i.get("idemState").and_then(|v| v.as_s().ok()).cloned());
-                Ok(match state.as_deref() {
-                    Some(IDEM_DONE) => Claim::AlreadyDone,
+                let item = self.get_item(&id).await?;
+                let text = |name: &str| {
+                    item.as_ref()
+                        .and_then(|i| i.get(name).and_then(|v| v.as_s().ok()).cloned())
+                };
+                Ok(match (text("idemState").as_deref(), text("idemOwner")) {
+                    (Some(IDEM_DONE), _) => Claim::AlreadyDone,
+                    (Some(IDEM_IN_PROGRESS), Some(o)) if o == owner => Claim::Acquired,
                     _ => Claim::InProgress,
                 })
             }
@@ -505,6 +511,17 @@ impl IdempotencyStore for DynamoLedger {
             Err(e) => Err(port_error(SERVICE, &format!("idempotency key {key}"), e)),
         }
     }
+}
+
+/// A token no other claim has: random per process, counted within it.
+fn claim_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let process = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("{process:016x}-{}", COUNT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// An alert window is an item keyed `idem#alerts#<cause>`: `faultCount` counted atomically,
