@@ -9,12 +9,18 @@
   built binary, a boto3 client with bounded timeouts.
 - `send_all`: fills a queue with SendMessageBatch on a few threads.
 - `median`, `table`, `load_note`: figures, the printed table, the machine's load.
+- `free_port`, `start_own_moto`: a loopback port; a moto server of the caller's own (its own
+  process and state, optionally with FAST_CLOCK), for runs that reset or load it heavily.
+- `wait_http`: waits until a local server answers a GET.
 """
 import atexit
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -159,3 +165,60 @@ def table(headers, rows):
     for r in cells:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                         for i, (c, w) in enumerate(zip(r, widths))))
+
+
+MOTO_PYTHON = os.path.join(ROOT, "target", "moto", "venv", "bin", "python")
+# moto reads the wall clock through datetime conversions for every message of a queue on every
+# ReceiveMessage and SendMessage, so its cost per call grows with the queue. FAST_CLOCK has
+# `moto.core.utils.unix_time` answer `time.time()` when asked for now: the same value, without
+# the conversions; moto's behaviour is otherwise unchanged.
+FAST_CLOCK = """
+import time, moto.core.utils as u
+slow = u.unix_time
+u.unix_time = lambda dt=None: time.time() if dt is None else slow(dt)
+"""
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 (free when asked; bind soon after)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=120, process=None):
+    """Waits until `url` answers a GET (any status); False after `timeout` seconds, or at once
+    when `process` (a Popen) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def start_own_moto(log, fast_clock=True):
+    """Starts a moto server of the caller's own on a free loopback port (installed by
+    scripts/moto.sh on first use), its output to the open file `log`. Returns (process, url);
+    the caller stops the process."""
+    if not os.path.exists(MOTO_PYTHON):
+        subprocess.run([os.path.join(ROOT, "scripts", "moto.sh"), "start"], check=True,
+                       stdout=subprocess.DEVNULL, timeout=MOTO_START_TIMEOUT_SECONDS)
+        subprocess.run([os.path.join(ROOT, "scripts", "moto.sh"), "stop"], check=False,
+                       timeout=60)
+    port = free_port()
+    code = (FAST_CLOCK if fast_clock else "") + (
+        "from moto.server import main\n"
+        f"main(['-H', '127.0.0.1', '-p', '{port}'])\n")
+    server = subprocess.Popen([MOTO_PYTHON, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_http(url + "/moto-api/", timeout=120, process=server):
+        server.kill()
+        sys.exit(f"moto did not answer on {url}; see {log.name}")
+    return server, url

@@ -243,13 +243,11 @@ class LatencyProxy:
                 if method == "GET" and target.startswith(COUNTS_PATH):
                     await self._answer_counts(writer, target)
                     continue
-                self._record(action_of(method, target, headers, body))
+                action = action_of(method, target, headers, body)
+                self._record(action)
                 client_closes = (header(headers, "Connection") or "").lower() == "close"
-                await asyncio.sleep(self.delay)
-                response, upstream = await self._forward(upstream, start, headers, body, method)
-                await asyncio.sleep(self.delay)
-                writer.write(response)
-                await writer.drain()
+                upstream = await self._exchange(reader, writer, upstream,
+                                                (start, headers, body, method, action))
                 if client_closes:
                     return
         except (asyncio.CancelledError, asyncio.TimeoutError, ConnectionError,
@@ -262,6 +260,19 @@ class LatencyProxy:
             for w in (writer, upstream[1] if upstream else None):
                 if w is not None:
                     w.close()
+
+    async def _exchange(self, reader, writer, upstream, request):
+        """One request answered: the delay, upstream and back, the delay, the answer to the
+        client. `request` is (start line, headers, body, method, action). Returns the upstream
+        connection to keep (None when there is none). A subclass may change this step
+        (scripts/faultproxy.py injects faults here)."""
+        start, headers, body, method, _action = request
+        await asyncio.sleep(self.delay)
+        response, upstream = await self._forward(upstream, start, headers, body, method)
+        await asyncio.sleep(self.delay)
+        writer.write(response)
+        await writer.drain()
+        return upstream
 
     async def _forward(self, upstream, start, headers, body, method):
         """Sends one request upstream (reconnecting once if the kept-alive one was closed)."""
