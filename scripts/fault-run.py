@@ -80,7 +80,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
-from faultproxy import FaultProxy  # noqa: E402
+from faultproxy import FaultProxy, add_fault_arguments, fraction  # noqa: E402
 
 WORK_QUEUES = ["payment_attempt_queue", "send_email_queue", "approve_payment_queue",
                "goal_achievement_queue"]
@@ -109,13 +109,6 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def fraction(text):
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction within 0..1")
-    return value
-
-
 def positive(text):
     value = int(text)
     if value < 1:
@@ -131,14 +124,7 @@ def parse_args():
                    help="share of payments posted twice (0.05)")
     p.add_argument("--declines", type=fraction, default=0.10,
                    help="share of payments with the declining card tok_decline (0.10)")
-    p.add_argument("--reset", type=fraction, default=0.05,
-                   help="share of proxied requests whose connection is reset (0.05)")
-    p.add_argument("--reset-after", type=fraction, default=0.5,
-                   help="share of those resets made after moto answered (0.5)")
-    p.add_argument("--delay-share", type=fraction, default=0.01,
-                   help="share of proxied requests whose answer is held (0.01)")
-    p.add_argument("--delay-seconds", type=float, default=2.0, help="how long (2 s)")
-    p.add_argument("--seed", type=int, default=16, help="seed of the payments and faults (16)")
+    add_fault_arguments(p, seed=16)
     p.add_argument("--projects", type=positive, default=4,
                    help="projects whose goal is never reached (4)")
     p.add_argument("--no-goal-project", action="store_true",

@@ -48,7 +48,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from latencyproxy import LatencyProxy, header, rebuild  # noqa: E402
+from latencyproxy import LatencyProxy, header, rebuild, serve_until_interrupted  # noqa: E402
 
 ATTEMPT = re.compile(r"attempt=(\d+)(?:;\s*max=(\d+))?")
 # How often a held answer looks whether its client is still there.
@@ -218,17 +218,22 @@ def fraction(text):
     return value
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--upstream", required=True, help="e.g. http://127.0.0.1:5000 (loopback)")
+def add_fault_arguments(p, seed):
+    """The fault flags, shared by this script and fault-run.py."""
     p.add_argument("--reset", type=fraction, default=0.05,
                    help="share of requests whose connection is reset (0.05)")
     p.add_argument("--reset-after", type=fraction, default=0.5,
                    help="share of the resets made after the upstream answered (0.5)")
     p.add_argument("--delay-share", type=fraction, default=0.01,
                    help="share of requests whose answer is held (0.01)")
-    p.add_argument("--delay-seconds", type=float, default=2.0, help="how long (2)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the fault draws (1)")
+    p.add_argument("--delay-seconds", type=float, default=2.0, help="how long (2 s)")
+    p.add_argument("--seed", type=int, default=seed, help=f"seed of the fault draws ({seed})")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--upstream", required=True, help="e.g. http://127.0.0.1:5000 (loopback)")
+    add_fault_arguments(p, seed=1)
     p.add_argument("--latency-ms", type=float, default=0.0,
                    help="fixed delay each way on every request, as latencyproxy's (0)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -239,15 +244,8 @@ def main():
                            seed=args.seed, latency=args.latency_ms / 1000, port=args.port)
     except ValueError as e:
         p.error(str(e))
-    print(proxy.start(), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        proxy.stop()
-        print(json.dumps(proxy.faults()["total"]), file=sys.stderr)
+    serve_until_interrupted(
+        proxy, lambda: print(json.dumps(proxy.faults()["total"]), file=sys.stderr))
 
 
 if __name__ == "__main__":

@@ -325,6 +325,11 @@ def main():
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     args = p.parse_args()
     proxy = LatencyProxy(args.upstream, delay=args.delay_ms / 1000, port=args.port)
+    serve_until_interrupted(proxy)
+
+
+def serve_until_interrupted(proxy, on_stop=None):
+    """Prints the proxy's URL and serves until Ctrl-C; then stops it and calls `on_stop`."""
     print(proxy.start(), flush=True)
     try:
         while True:
@@ -333,6 +338,8 @@ def main():
         pass
     finally:
         proxy.stop()
+        if on_stop:
+            on_stop()
 
 
 if __name__ == "__main__":
