@@ -116,24 +116,30 @@ pub async fn handle_batch(
                 }));
             break;
         }
-        let keep = match function.handle(message).await {
-            MessageOutcome::Done => false,
+        // What goes to etc_dlq now, with its reason (and whether it is a decline).
+        let to_dlq = match function.handle(message).await {
+            MessageOutcome::Done => None,
             // The last receive SQS allows: the redrive would move the message to etc_dlq as it
             // is; sent there now it carries why it failed, for the console and the alert. If
             // the send fails, the redrive still moves it.
             MessageOutcome::Retry(reason)
                 if redrives && message.receive_count >= MAX_RECEIVE_COUNT =>
             {
-                let body = annotated(&message.body, &reason, false);
-                dead_letters.send(QUEUE_DLQ, &body, 0).await.is_err()
+                Some((reason, false))
             }
-            MessageOutcome::Retry(_reason) => true,
-            MessageOutcome::DeadLetter(reason) => {
-                let body = annotated(&message.body, &reason, false);
-                dead_letters.send(QUEUE_DLQ, &body, 0).await.is_err()
+            MessageOutcome::Retry(_reason) => {
+                response.batch_item_failures.push(BatchItemFailure {
+                    item_identifier: message.message_id.clone(),
+                });
+                continue;
             }
-            MessageOutcome::Declined(reason) => {
-                let body = annotated(&message.body, &reason, true);
+            MessageOutcome::DeadLetter(reason) => Some((reason, false)),
+            MessageOutcome::Declined(reason) => Some((reason, true)),
+        };
+        let keep = match to_dlq {
+            None => false,
+            Some((reason, declined)) => {
+                let body = annotated(&message.body, &reason, declined);
                 dead_letters.send(QUEUE_DLQ, &body, 0).await.is_err()
             }
         };

@@ -164,16 +164,7 @@ impl IdempotencyStore for SimWorld {
 #[async_trait]
 impl AlertWindows for SimWorld {
     async fn count_fault(&self, cause_key: &str, now: Timestamp) -> PortResult<AlertWindow> {
-        let mut s = self.lock();
-        let window = s
-            .alert_windows
-            .entry(cause_key.to_string())
-            .or_insert(AlertWindow {
-                count: 0,
-                opened_at: now,
-            });
-        window.count += 1;
-        Ok(*window)
+        Ok(self.add_to_window(cause_key, 1, now))
     }
 
     async fn close_window(
@@ -189,16 +180,24 @@ impl AlertWindows for SimWorld {
     }
 
     async fn reopen(&self, cause_key: &str, window: AlertWindow) -> PortResult<()> {
+        self.add_to_window(cause_key, window.count, window.opened_at);
+        Ok(())
+    }
+}
+
+impl SimWorld {
+    /// Adds `count` faults to the cause's window, opening it at `opened_at` if none is open.
+    fn add_to_window(&self, cause_key: &str, count: u64, opened_at: Timestamp) -> AlertWindow {
         let mut s = self.lock();
-        let open = s
+        let window = s
             .alert_windows
             .entry(cause_key.to_string())
             .or_insert(AlertWindow {
                 count: 0,
-                opened_at: window.opened_at,
+                opened_at,
             });
-        open.count += window.count;
-        Ok(())
+        window.count += count;
+        *window
     }
 }
 
