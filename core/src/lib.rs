@@ -12,16 +12,20 @@
 //! - [`ports`]: the traits handlers depend on (queue, publisher, ledger, funding API, mailer,
 //!   alerter, payment gateway, idempotency, clock, metrics).
 //! - [`metrics`]: custom metric names and dimensions, shared by handlers and dashboards.
+//! - [`progress`]: a project's progress against its goal and its projection at the recent pace.
+//! - [`console_view`]: the places in crowdfund-console an alarm links to.
 //! - [`sandbox`]: the sandbox gateway's test cards.
 //! - [`sim`]: the simulated AWS world behind the same ports, with a virtual clock.
 #![deny(clippy::todo, clippy::unimplemented)]
 
+pub mod console_view;
 pub mod domain;
 pub mod envelope;
 pub mod http_api;
 pub mod metrics;
 pub mod money;
 pub mod ports;
+pub mod progress;
 pub mod reasons;
 pub mod rules;
 pub mod sandbox;

@@ -20,20 +20,39 @@ pub enum MetricName {
     AmountRaised,
     /// Sum of cancelled (refunded) amounts, in minor units.
     AmountRefunded,
+    /// Sum of declined amounts, in minor units (money that did not come in).
+    AmountDeclined,
+    /// Gauge: the project's raised amount right after a raise or reversal was applied.
+    ProjectRaised,
+    /// Gauge: the project's goal, sent beside [`MetricName::ProjectRaised`].
+    ProjectGoal,
+    /// Gauge: the project's backers right after a raise or reversal was applied.
+    ProjectBackers,
+    /// A project reached its goal (counted by the goal check, once per project).
+    GoalsAchieved,
+    /// Faults parked for a person (declines are counted in `DeclinesParked`, and page nobody).
     MessagesParked,
+    /// Declined payments parked (an outcome, not a fault).
+    DeclinesParked,
     AlertsSent,
     MessagesProcessed,
     MessagesFailed,
 }
 
 impl MetricName {
-    pub const ALL: [MetricName; 9] = [
+    pub const ALL: [MetricName; 15] = [
         MetricName::PaymentsApproved,
         MetricName::PaymentsDeclined,
         MetricName::PaymentsCancelled,
         MetricName::AmountRaised,
         MetricName::AmountRefunded,
+        MetricName::AmountDeclined,
+        MetricName::ProjectRaised,
+        MetricName::ProjectGoal,
+        MetricName::ProjectBackers,
+        MetricName::GoalsAchieved,
         MetricName::MessagesParked,
+        MetricName::DeclinesParked,
         MetricName::AlertsSent,
         MetricName::MessagesProcessed,
         MetricName::MessagesFailed,
@@ -46,7 +65,13 @@ impl MetricName {
             MetricName::PaymentsCancelled => "PaymentsCancelled",
             MetricName::AmountRaised => "AmountRaised",
             MetricName::AmountRefunded => "AmountRefunded",
+            MetricName::AmountDeclined => "AmountDeclined",
+            MetricName::ProjectRaised => "ProjectRaised",
+            MetricName::ProjectGoal => "ProjectGoal",
+            MetricName::ProjectBackers => "ProjectBackers",
+            MetricName::GoalsAchieved => "GoalsAchieved",
             MetricName::MessagesParked => "MessagesParked",
+            MetricName::DeclinesParked => "DeclinesParked",
             MetricName::AlertsSent => "AlertsSent",
             MetricName::MessagesProcessed => "MessagesProcessed",
             MetricName::MessagesFailed => "MessagesFailed",
@@ -56,9 +81,22 @@ impl MetricName {
     /// CloudWatch unit.
     pub fn unit(&self) -> &'static str {
         match self {
-            MetricName::AmountRaised | MetricName::AmountRefunded => "None",
+            MetricName::AmountRaised
+            | MetricName::AmountRefunded
+            | MetricName::AmountDeclined
+            | MetricName::ProjectRaised
+            | MetricName::ProjectGoal => "None",
             _ => "Count",
         }
+    }
+
+    /// A gauge reports a level (read it with `Maximum`, the latest value wins in a sim bucket);
+    /// the others count events (read them with `Sum`).
+    pub fn is_gauge(&self) -> bool {
+        matches!(
+            self,
+            MetricName::ProjectRaised | MetricName::ProjectGoal | MetricName::ProjectBackers
+        )
     }
 }
 
@@ -74,6 +112,7 @@ pub enum MetricEvent {
     },
     PaymentDeclined {
         project_id: String,
+        amount: Money,
     },
     PaymentCancelled {
         project_id: String,
@@ -81,6 +120,19 @@ pub enum MetricEvent {
     },
     MessageParked {
         queue: String,
+        /// A declined payment parked as an outcome: counted apart, it pages nobody.
+        declined: bool,
+    },
+    /// funding_update applied a raise or a reversal: the project's levels right after it.
+    FundingApplied {
+        project_id: String,
+        raised: i64,
+        goal: i64,
+        backers: u32,
+    },
+    /// The goal check found a project at its goal (its first check).
+    GoalAchieved {
+        project_id: String,
     },
     AlertSent,
     /// One handler invocation over a batch.
@@ -109,13 +161,18 @@ impl MetricEvent {
                     Some((DIM_PROJECT, project_id.as_str())),
                 ),
             ],
-            MetricEvent::PaymentDeclined { project_id } => {
-                vec![(
+            MetricEvent::PaymentDeclined { project_id, amount } => vec![
+                (
                     MetricName::PaymentsDeclined,
                     1,
                     Some((DIM_PROJECT, project_id.as_str())),
-                )]
-            }
+                ),
+                (
+                    MetricName::AmountDeclined,
+                    amount.amount,
+                    Some((DIM_PROJECT, project_id.as_str())),
+                ),
+            ],
             MetricEvent::PaymentCancelled { project_id, amount } => vec![
                 (
                     MetricName::PaymentsCancelled,
@@ -128,7 +185,32 @@ impl MetricEvent {
                     Some((DIM_PROJECT, project_id.as_str())),
                 ),
             ],
-            MetricEvent::MessageParked { .. } => vec![(MetricName::MessagesParked, 1, None)],
+            MetricEvent::MessageParked { declined, .. } => {
+                let name = if *declined {
+                    MetricName::DeclinesParked
+                } else {
+                    MetricName::MessagesParked
+                };
+                vec![(name, 1, None)]
+            }
+            MetricEvent::FundingApplied {
+                project_id,
+                raised,
+                goal,
+                backers,
+            } => {
+                let project = Some((DIM_PROJECT, project_id.as_str()));
+                vec![
+                    (MetricName::ProjectRaised, *raised, project),
+                    (MetricName::ProjectGoal, *goal, project),
+                    (MetricName::ProjectBackers, i64::from(*backers), project),
+                ]
+            }
+            MetricEvent::GoalAchieved { project_id } => vec![(
+                MetricName::GoalsAchieved,
+                1,
+                Some((DIM_PROJECT, project_id.as_str())),
+            )],
             MetricEvent::AlertSent => vec![(MetricName::AlertsSent, 1, None)],
             MetricEvent::Batch {
                 function,

@@ -412,10 +412,36 @@ pub trait DashboardStore: Send + Sync {
     /// Creates or replaces a dashboard. CloudWatch may accept a body and still say what is
     /// wrong with it: those messages are returned (empty when all is well).
     async fn put_dashboard(&self, name: &str, body: &str) -> PortResult<Vec<String>>;
-    /// Every metric alarm whose name starts with `prefix` (with the actions it notifies).
+    /// Every alarm whose name starts with `prefix` (with the actions it notifies): metric
+    /// alarms in the PutMetricAlarm shape, composite alarms in the PutCompositeAlarm shape
+    /// (they carry `alarmRule`).
     async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<serde_json::Value>>;
-    /// Creates or replaces one alarm.
+    /// Creates or replaces one metric alarm.
     async fn put_metric_alarm(&self, alarm: &serde_json::Value) -> PortResult<()>;
+    /// Creates or replaces one composite alarm (`alarmName`, `alarmRule`, ...).
+    async fn put_composite_alarm(&self, alarm: &serde_json::Value) -> PortResult<()>;
+}
+
+/// An alarm in ALARM state, as the console's health view lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiringAlarm {
+    pub name: String,
+    /// What it means and what to do; ends with the console link
+    /// ([`crate::console_view::link`]).
+    pub description: String,
+    /// CloudWatch's reason for the state (which datapoints crossed what).
+    pub reason: String,
+    /// When it went into ALARM.
+    pub since: Option<crate::domain::Timestamp>,
+    /// A composite alarm (its rule combines other alarms).
+    pub composite: bool,
+}
+
+/// Which alarms are firing now (CloudWatch DescribeAlarms with StateValue=ALARM).
+#[async_trait]
+pub trait AlarmStates: Send + Sync {
+    /// Every metric and composite alarm whose name starts with `prefix` that is in ALARM.
+    async fn firing_alarms(&self, prefix: &str) -> PortResult<Vec<FiringAlarm>>;
 }
 
 /// A metric that exists (ListMetrics): its name and dimensions.
