@@ -8,7 +8,7 @@
 
 use crate::error::{ApiError, Result};
 use chrono::SubsecRound;
-use crowdfund_core::domain::{Project, Timestamp};
+use crowdfund_core::domain::{Project, ProjectLevels, Timestamp};
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::topology::TOPIC_GOAL_ACHIEVEMENT;
 use serde::Serialize;
@@ -121,6 +121,35 @@ pub struct Funding {
     pub raised: i64,
     /// True once reversed, and for a reversal that arrived before its raise (a tombstone).
     pub reversed: bool,
+    /// The project read just after the answer's transaction (a raise of the same project
+    /// committed meanwhile may be in it): what funding_update reports as its gauges.
+    pub levels: ProjectLevels,
+}
+
+/// A project's levels in one read (see [`ProjectLevels`]).
+type LevelsRow = (i64, i64, u32, i64, u32);
+
+fn levels_of_row((goal, raised, backers, reversed, reversals): LevelsRow) -> ProjectLevels {
+    ProjectLevels {
+        goal,
+        raised,
+        backers,
+        reversed,
+        reversals,
+    }
+}
+
+/// A project's levels now, read outside any funding transaction (it takes no lock), in one
+/// statement, so that they are one snapshot.
+async fn levels_of(pool: &MySqlPool, project_id: &str) -> Result<ProjectLevels> {
+    let row: Option<LevelsRow> = sqlx::query_as(
+        "SELECT goal, raised, backers, reversed, reversals FROM projects WHERE id = ?",
+    )
+    .bind(project_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(levels_of_row)
+        .ok_or_else(|| ApiError::NotFound(format!("project {project_id}")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +182,7 @@ async fn read_funding(
         .await?)
 }
 
-fn funding_of(row: FundingRow) -> Result<Funding> {
+fn funding_of(row: FundingRow, levels: ProjectLevels) -> Result<Funding> {
     let (payment_id, project_id, amount, currency, raised, tombstone, reversed_at) = row;
     Ok(Funding {
         payment_id,
@@ -162,12 +191,18 @@ fn funding_of(row: FundingRow) -> Result<Funding> {
         currency: currency_of(&currency)?,
         raised,
         reversed: tombstone || reversed_at.is_some(),
+        levels,
     })
 }
 
 /// What a repeated payment id is answered: the first result, unless the request differs from the
 /// first one in a way that shows it is not a repeat (another project, another amount).
-fn duplicate(row: FundingRow, project_id: &str, amount: Money) -> Result<RaiseOutcome> {
+fn duplicate(
+    row: FundingRow,
+    project_id: &str,
+    amount: Money,
+    levels: ProjectLevels,
+) -> Result<RaiseOutcome> {
     if row.1 != project_id {
         return Err(ApiError::Conflict(format!(
             "paymentId {} already funds project {}",
@@ -181,18 +216,20 @@ fn duplicate(row: FundingRow, project_id: &str, amount: Money) -> Result<RaiseOu
             row.0, row.2, row.3, amount
         )));
     }
-    Ok(RaiseOutcome::Duplicate(funding_of(row)?))
+    Ok(RaiseOutcome::Duplicate(funding_of(row, levels)?))
 }
 
-/// A project row as the funding transactions lock it.
-type LockedProject = (i64, String, i64, Option<Timestamp>);
+/// A project row as the funding transactions lock it: goal, currency, raised, backers,
+/// reversed, reversals, goal_achieved_at.
+type LockedProject = (i64, String, i64, u32, i64, u32, Option<Timestamp>);
 
 async fn lock_project(
     tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
     project_id: &str,
 ) -> Result<LockedProject> {
     let row: Option<LockedProject> = sqlx::query_as(
-        "SELECT goal, currency, raised, goal_achieved_at FROM projects WHERE id = ? FOR UPDATE",
+        "SELECT goal, currency, raised, backers, reversed, reversals, goal_achieved_at \
+         FROM projects WHERE id = ? FOR UPDATE",
     )
     .bind(project_id)
     .fetch_optional(&mut **tx)
@@ -330,7 +367,8 @@ pub async fn raise(
                         "database: payment {payment_id} vanished during a duplicate check"
                     ))
                 })?;
-            return Ok((duplicate(row, project_id, amount)?, false));
+            let levels = levels_of(pool, project_id).await?;
+            return Ok((duplicate(row, project_id, amount, levels)?, false));
         }
         Err(e) => return Err(e.into()),
     }
@@ -357,6 +395,9 @@ pub async fn raise(
         queued = written.rows_affected() == 1;
     }
     tx.commit().await?;
+    // Read after the commit: the UPDATE's OK packet carries `raised` only, and a SELECT inside
+    // the transaction would hold the project's lock one round trip longer.
+    let levels = levels_of(pool, project_id).await?;
     let funding = Funding {
         payment_id: payment_id.to_string(),
         project_id: project_id.to_string(),
@@ -364,6 +405,7 @@ pub async fn raise(
         currency: amount.currency,
         raised: new_raised,
         reversed: false,
+        levels,
     };
     Ok((RaiseOutcome::Applied(funding), queued))
 }
@@ -390,6 +432,8 @@ pub struct Reversal {
     pub raised: i64,
     /// True when the reversal arrived before its raise: a tombstone now makes that raise a no-op.
     pub before_raise: bool,
+    /// The project right after the reversal: what funding_update reports as its gauges.
+    pub levels: ProjectLevels,
 }
 
 /// Reverses a payment's funding once. A reversal of a payment id not seen yet leaves a
@@ -402,7 +446,8 @@ pub async fn reverse(
 ) -> Result<Reversal> {
     let now = db_time(now);
     let mut tx = pool.begin().await?;
-    let (_goal, currency, raised, _achieved) = lock_project(&mut tx, project_id).await?;
+    let (goal, currency, raised, backers, reversed, reversals, _achieved) =
+        lock_project(&mut tx, project_id).await?;
     let existing = read_funding(&mut *tx, payment_id, true).await?;
     let mut answer = Reversal {
         payment_id: payment_id.to_string(),
@@ -411,6 +456,13 @@ pub async fn reverse(
         amount: 0,
         raised,
         before_raise: false,
+        levels: ProjectLevels {
+            goal,
+            raised,
+            backers,
+            reversed,
+            reversals,
+        },
     };
     match existing {
         Some(row) if row.1 != project_id => {
@@ -432,15 +484,24 @@ pub async fn reverse(
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "UPDATE projects SET raised = raised - ?, backers = GREATEST(backers, 1) - 1 \
-                 WHERE id = ?",
+                "UPDATE projects SET raised = raised - ?, backers = GREATEST(backers, 1) - 1, \
+                 reversed = reversed + ?, reversals = reversals + 1 WHERE id = ?",
             )
+            .bind(amount)
             .bind(amount)
             .bind(project_id)
             .execute(&mut *tx)
             .await?;
             answer.amount = amount;
             answer.raised = raised - amount;
+            // As the UPDATE computes them.
+            answer.levels = ProjectLevels {
+                goal,
+                raised: raised - amount,
+                backers: backers.max(1) - 1,
+                reversed: reversed + amount,
+                reversals: reversals + 1,
+            };
         }
         None => {
             sqlx::query(

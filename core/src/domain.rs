@@ -200,6 +200,34 @@ impl Project {
     }
 }
 
+/// A project's levels as the funding API reads them in one snapshot right after a raise or a
+/// reversal. Beside the current raised amount and backers it keeps what was reversed, so that
+/// `raised_ever` and `pledges` only grow: of several snapshots sent as metrics, in whatever
+/// order, the latest is then the maximum, which is what CloudWatch's `Maximum` reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectLevels {
+    pub goal: i64,
+    pub raised: i64,
+    pub backers: u32,
+    /// Amount taken back out by reversals, ever.
+    pub reversed: i64,
+    /// Reversals applied, ever.
+    pub reversals: u32,
+}
+
+impl ProjectLevels {
+    /// Everything ever raised, reversals not subtracted: raised + reversed.
+    pub fn raised_ever(&self) -> i64 {
+        self.raised + self.reversed
+    }
+
+    /// Every raise ever applied: backers + reversals.
+    pub fn pledges(&self) -> u32 {
+        self.backers + self.reversals
+    }
+}
+
 /// A message to the on-call channel (Discord).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

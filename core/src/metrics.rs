@@ -22,12 +22,18 @@ pub enum MetricName {
     AmountRefunded,
     /// Sum of declined amounts, in minor units (money that did not come in).
     AmountDeclined,
-    /// Gauge: the project's raised amount right after a raise or reversal was applied.
-    ProjectRaised,
-    /// Gauge: the project's goal, sent beside [`MetricName::ProjectRaised`].
+    /// Gauge, only grows: everything the project ever raised, reversals not subtracted
+    /// ([`crate::domain::ProjectLevels::raised_ever`]). Raised now = this − `ProjectReversed`.
+    ProjectRaisedEver,
+    /// Gauge, only grows: the amount reversals took back out of the project, ever.
+    ProjectReversed,
+    /// Gauge: the project's goal.
     ProjectGoal,
-    /// Gauge: the project's backers right after a raise or reversal was applied.
-    ProjectBackers,
+    /// Gauge, only grows: raises ever applied ([`crate::domain::ProjectLevels::pledges`]).
+    /// Backers now = this − `ProjectReversals`.
+    ProjectPledges,
+    /// Gauge, only grows: reversals ever applied.
+    ProjectReversals,
     /// A project reached its goal (counted by the goal check, once per project).
     GoalsAchieved,
     /// Faults parked for a person (declines are counted in `DeclinesParked`, and page nobody).
@@ -40,16 +46,18 @@ pub enum MetricName {
 }
 
 impl MetricName {
-    pub const ALL: [MetricName; 15] = [
+    pub const ALL: [MetricName; 17] = [
         MetricName::PaymentsApproved,
         MetricName::PaymentsDeclined,
         MetricName::PaymentsCancelled,
         MetricName::AmountRaised,
         MetricName::AmountRefunded,
         MetricName::AmountDeclined,
-        MetricName::ProjectRaised,
+        MetricName::ProjectRaisedEver,
+        MetricName::ProjectReversed,
         MetricName::ProjectGoal,
-        MetricName::ProjectBackers,
+        MetricName::ProjectPledges,
+        MetricName::ProjectReversals,
         MetricName::GoalsAchieved,
         MetricName::MessagesParked,
         MetricName::DeclinesParked,
@@ -66,9 +74,11 @@ impl MetricName {
             MetricName::AmountRaised => "AmountRaised",
             MetricName::AmountRefunded => "AmountRefunded",
             MetricName::AmountDeclined => "AmountDeclined",
-            MetricName::ProjectRaised => "ProjectRaised",
+            MetricName::ProjectRaisedEver => "ProjectRaisedEver",
+            MetricName::ProjectReversed => "ProjectReversed",
             MetricName::ProjectGoal => "ProjectGoal",
-            MetricName::ProjectBackers => "ProjectBackers",
+            MetricName::ProjectPledges => "ProjectPledges",
+            MetricName::ProjectReversals => "ProjectReversals",
             MetricName::GoalsAchieved => "GoalsAchieved",
             MetricName::MessagesParked => "MessagesParked",
             MetricName::DeclinesParked => "DeclinesParked",
@@ -84,18 +94,23 @@ impl MetricName {
             MetricName::AmountRaised
             | MetricName::AmountRefunded
             | MetricName::AmountDeclined
-            | MetricName::ProjectRaised
+            | MetricName::ProjectRaisedEver
+            | MetricName::ProjectReversed
             | MetricName::ProjectGoal => "None",
             _ => "Count",
         }
     }
 
-    /// A gauge reports a level (read it with `Maximum`, the latest value wins in a sim bucket);
-    /// the others count events (read them with `Sum`).
+    /// A gauge reports a level (read it with `Maximum`; a sim bucket keeps the minute's
+    /// maximum, as that statistic would); the others count events (read them with `Sum`).
     pub fn is_gauge(&self) -> bool {
         matches!(
             self,
-            MetricName::ProjectRaised | MetricName::ProjectGoal | MetricName::ProjectBackers
+            MetricName::ProjectRaisedEver
+                | MetricName::ProjectReversed
+                | MetricName::ProjectGoal
+                | MetricName::ProjectPledges
+                | MetricName::ProjectReversals
         )
     }
 }
@@ -126,9 +141,7 @@ pub enum MetricEvent {
     /// funding_update applied a raise or a reversal: the project's levels right after it.
     FundingApplied {
         project_id: String,
-        raised: i64,
-        goal: i64,
-        backers: u32,
+        levels: crate::domain::ProjectLevels,
     },
     /// The goal check found a project at its goal (its first check).
     GoalAchieved {
@@ -193,17 +206,22 @@ impl MetricEvent {
                 };
                 vec![(name, 1, None)]
             }
-            MetricEvent::FundingApplied {
-                project_id,
-                raised,
-                goal,
-                backers,
-            } => {
+            MetricEvent::FundingApplied { project_id, levels } => {
                 let project = Some((DIM_PROJECT, project_id.as_str()));
                 vec![
-                    (MetricName::ProjectRaised, *raised, project),
-                    (MetricName::ProjectGoal, *goal, project),
-                    (MetricName::ProjectBackers, i64::from(*backers), project),
+                    (MetricName::ProjectRaisedEver, levels.raised_ever(), project),
+                    (MetricName::ProjectReversed, levels.reversed, project),
+                    (MetricName::ProjectGoal, levels.goal, project),
+                    (
+                        MetricName::ProjectPledges,
+                        i64::from(levels.pledges()),
+                        project,
+                    ),
+                    (
+                        MetricName::ProjectReversals,
+                        i64::from(levels.reversals),
+                        project,
+                    ),
                 ]
             }
             MetricEvent::GoalAchieved { project_id } => vec![(

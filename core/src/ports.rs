@@ -335,8 +335,12 @@ pub trait AlertWindows: Send + Sync {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FundingOutcome {
-    /// The change was applied; `raised` is the project's new amount.
-    Applied { raised: i64 },
+    /// The change was applied; `raised` is the project's new amount, `levels` the project
+    /// read right after (`None` from an API too old to say).
+    Applied {
+        raised: i64,
+        levels: Option<crate::domain::ProjectLevels>,
+    },
     /// This payment id was applied (or reversed) before: nothing changed.
     Duplicate { raised: i64 },
 }

@@ -114,6 +114,7 @@ impl DlqHandlerFunction {
         }
         self.metrics.record(MetricEvent::MessageParked {
             queue: header.from.clone().unwrap_or_default(),
+            declined: reason == ParkReason::Declined,
         });
         if !reason.pages() {
             return MessageOutcome::Done;

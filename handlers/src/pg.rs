@@ -165,6 +165,7 @@ impl PaymentFunction {
             PutOutcome::Created => {
                 self.metrics.record(MetricEvent::PaymentDeclined {
                     project_id: record.project_id.clone(),
+                    amount: record.amount,
                 });
                 self.resume(record).await
             }

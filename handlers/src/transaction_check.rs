@@ -6,11 +6,16 @@
 //! The index is eventually consistent, and a payment pg was writing while the check ran is not
 //! in its answer yet. So the first check sends itself a second one, delayed
 //! [`SECOND_CHECK_DELAY_SECONDS`], which runs once the index has settled.
+//!
+//! The first check counts the project's goal as achieved (`GoalsAchieved`), once it has done
+//! its work: the API sends `goal_achievement` once per project, and a check that fails runs
+//! again whole, so counting earlier would count a retried check twice.
 
 use crate::sqs::{MessageOutcome, SqsFunction};
 use async_trait::async_trait;
 use crowdfund_core::domain::{GoalAchievement, PaymentCancel, PaymentRecord, Timestamp};
 use crowdfund_core::envelope::{Envelope, MessageKind};
+use crowdfund_core::metrics::MetricEvent;
 use crowdfund_core::ports::*;
 use crowdfund_core::rules;
 use crowdfund_core::topology::{FN_TRANSACTION_CHECK, FUNCTION_TIMEOUT_SECONDS};
@@ -25,6 +30,7 @@ pub struct TransactionCheckFunction {
     pub publisher: Arc<dyn Publisher>,
     /// Sends the second check to `goal_achievement_queue`.
     pub sender: Arc<dyn MessageSender>,
+    pub metrics: Arc<dyn Metrics>,
 }
 
 /// The payments a goal check at `achieved_at` would cancel (what a dry run shows).
@@ -86,6 +92,7 @@ impl SqsFunction for TransactionCheckFunction {
             }
         }
         if !goal.second_check {
+            let project_id = goal.project_id.clone();
             let again = GoalAchievement {
                 second_check: true,
                 ..goal
@@ -100,6 +107,8 @@ impl SqsFunction for TransactionCheckFunction {
                 // The whole check runs again on redelivery; its cancels are idempotent.
                 return MessageOutcome::from_port_error("schedule the second check", &e);
             }
+            self.metrics
+                .record(MetricEvent::GoalAchieved { project_id });
         }
         MessageOutcome::Done
     }

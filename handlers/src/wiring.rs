@@ -124,10 +124,11 @@ pub fn send_email<P: PortSource + ?Sized>(p: &P) -> Result<SendEmailFunction, P:
     })
 }
 
-/// `funding_update`: the funding API.
+/// `funding_update`: the funding API, and the project's levels as metrics.
 pub fn funding_update<P: PortSource + ?Sized>(p: &P) -> Result<FundingUpdateFunction, P::Error> {
     Ok(FundingUpdateFunction {
         funding: p.funding()?,
+        metrics: p.metrics(),
     })
 }
 
@@ -139,6 +140,7 @@ pub fn transaction_check<P: PortSource + ?Sized>(
         ledger: p.ledger()?,
         publisher: p.publisher(&[TOPIC_PAYMENT_ATTEMPT])?,
         sender: p.retry_sender(),
+        metrics: p.metrics(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 use crate::helpers::spawn_app;
 use crowdfund_api::config::Role;
+use crowdfund_core::domain::ProjectLevels;
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{FundingApi, FundingOutcome, PortError};
 use crowdfund_handlers::aws::funding_http::HttpFundingApi;
@@ -17,7 +18,16 @@ async fn the_client_raises_and_reverses_exactly_once() {
 
     assert_eq!(
         client.raise(&id, "pay-1", krw(30_000), None).await,
-        Ok(FundingOutcome::Applied { raised: 30_000 })
+        Ok(FundingOutcome::Applied {
+            raised: 30_000,
+            levels: Some(ProjectLevels {
+                goal: 100_000,
+                raised: 30_000,
+                backers: 1,
+                reversed: 0,
+                reversals: 0
+            })
+        })
     );
     assert_eq!(
         client.raise(&id, "pay-1", krw(30_000), None).await,
@@ -25,7 +35,16 @@ async fn the_client_raises_and_reverses_exactly_once() {
     );
     assert_eq!(
         client.reverse(&id, "pay-1").await,
-        Ok(FundingOutcome::Applied { raised: 0 })
+        Ok(FundingOutcome::Applied {
+            raised: 0,
+            levels: Some(ProjectLevels {
+                goal: 100_000,
+                raised: 0,
+                backers: 0,
+                reversed: 30_000,
+                reversals: 1
+            })
+        })
     );
     assert_eq!(
         client.reverse(&id, "pay-1").await,

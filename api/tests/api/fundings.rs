@@ -12,7 +12,8 @@ async fn project(app: &crate::helpers::TestApp, id: &str) -> Value {
 }
 
 /// The first funding is 201; the same paymentId again is 200 with the first result, and the
-/// project is raised once.
+/// project is raised once. Both carry the project's levels (of now: they are not kept per
+/// funding).
 #[tokio::test]
 async fn a_duplicate_funding_returns_the_first_result() {
     let app = spawn_app(Role::FundingRw).await;
@@ -21,12 +22,17 @@ async fn a_duplicate_funding_returns_the_first_result() {
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(
         first,
-        json!({"paymentId": "pay-1", "projectId": id, "amount": 30000, "currency": "KRW", "raised": 30000, "reversed": false})
+        json!({"paymentId": "pay-1", "projectId": id, "amount": 30000, "currency": "KRW",
+            "raised": 30000, "reversed": false,
+            "levels": {"goal": 100000, "raised": 30000, "backers": 1, "reversed": 0, "reversals": 0}})
     );
     app.fund(&id, "pay-2", 5_000).await;
     let (status, again) = app.fund(&id, "pay-1", 30_000).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(again, first);
+    let mut expected = first.clone();
+    expected["levels"]["backers"] = json!(2);
+    expected["levels"]["raised"] = json!(35000);
+    assert_eq!(again, expected);
     let p = project(&app, &id).await;
     assert_eq!(
         (p["raised"].clone(), p["backers"].clone()),
@@ -103,12 +109,18 @@ async fn a_reversal_applies_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         first,
-        json!({"paymentId": "pay-1", "projectId": id, "outcome": "applied", "amount": 7000, "raised": 3000, "beforeRaise": false})
+        json!({"paymentId": "pay-1", "projectId": id, "outcome": "applied", "amount": 7000,
+            "raised": 3000, "beforeRaise": false,
+            "levels": {"goal": 100000, "raised": 3000, "backers": 1, "reversed": 7000, "reversals": 1}})
     );
     let (status, again) = app.delete(&path).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["outcome"], "duplicate");
     assert_eq!(again["raised"], 3000);
+    assert_eq!(
+        again["levels"],
+        json!({"goal": 100000, "raised": 3000, "backers": 1, "reversed": 7000, "reversals": 1})
+    );
     let p = project(&app, &id).await;
     assert_eq!(
         (p["raised"].clone(), p["backers"].clone()),
@@ -132,6 +144,11 @@ async fn a_reversal_before_its_raise_makes_the_raise_a_no_op() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["outcome"], "applied");
     assert_eq!(body["beforeRaise"], true);
+    assert_eq!(
+        body["levels"],
+        json!({"goal": 100000, "raised": 0, "backers": 0, "reversed": 0, "reversals": 0}),
+        "a tombstone takes nothing out"
+    );
     let (status, late) = app.fund(&id, "pay-late", 9_000).await;
     assert_eq!(status, StatusCode::OK, "{late}");
     assert_eq!(late["reversed"], true);
@@ -247,5 +264,37 @@ async fn racing_raises_and_reversals_cancel_out() {
     assert_eq!(
         (p["raised"].clone(), p["backers"].clone()),
         (json!(500), json!(1))
+    );
+}
+
+/// A raise and a reversal answer with the project's levels right after: goal, raised and
+/// backers, and the reversal totals that make raised + reversed and backers + reversals only
+/// grow, which funding_update reports as the project's gauges.
+#[tokio::test]
+async fn raises_and_reversals_answer_the_projects_levels() {
+    let app = spawn_app(Role::FundingRw).await;
+    let id = app.create_project(50_000, "KRW").await;
+    let mut raised_ever = Vec::new();
+    for (n, payment) in ["pay-1", "pay-2", "pay-3"].into_iter().enumerate() {
+        let (status, raised) = app.fund(&id, payment, 10_000).await;
+        assert_eq!(status, StatusCode::CREATED, "{raised}");
+        let levels = &raised["levels"];
+        assert_eq!(levels["goal"], 50_000);
+        assert_eq!(levels["backers"], n + 1, "{raised}");
+        raised_ever.push(levels["raised"].as_i64().unwrap() + levels["reversed"].as_i64().unwrap());
+    }
+    let (status, reversed) = app.delete(&format!("/projects/{id}/fundings/pay-2")).await;
+    assert_eq!(status, StatusCode::OK, "{reversed}");
+    assert_eq!(
+        reversed["levels"],
+        json!({"goal": 50000, "raised": 20000, "backers": 2, "reversed": 10000, "reversals": 1})
+    );
+    let levels = &reversed["levels"];
+    raised_ever.push(levels["raised"].as_i64().unwrap() + levels["reversed"].as_i64().unwrap());
+    assert_eq!(raised_ever, [10_000, 20_000, 30_000, 30_000], "only grows");
+    let p = project(&app, &id).await;
+    assert_eq!(
+        (p["raised"].clone(), p["backers"].clone()),
+        (json!(20000), json!(2))
     );
 }

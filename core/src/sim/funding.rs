@@ -2,7 +2,7 @@
 //! first time a goal is reached it publishes the goal achievement.
 
 use super::{SimWorld, WorldState};
-use crate::domain::{GoalAchievement, Project, Timestamp};
+use crate::domain::{GoalAchievement, Project, ProjectLevels, Timestamp};
 use crate::envelope::{Envelope, MessageKind};
 use crate::money::Money;
 use crate::ports::{FundingApi, FundingOutcome, PortError, PortResult};
@@ -24,6 +24,12 @@ struct FundingEntry {
 pub struct FundingProject {
     pub project: Project,
     fundings: HashMap<String, FundingEntry>,
+    /// Amount reversals took back out, ever (the API's `projects.reversed`).
+    #[serde(default)]
+    reversed: i64,
+    /// Reversals applied, ever.
+    #[serde(default)]
+    reversals: u32,
 }
 
 impl WorldState {
@@ -55,6 +61,8 @@ impl SimWorld {
                     goal_achieved_at: None,
                 },
                 fundings: HashMap::new(),
+                reversed: 0,
+                reversals: 0,
             });
     }
 
@@ -64,6 +72,20 @@ impl SimWorld {
             .values()
             .map(|p| p.project.clone())
             .collect()
+    }
+}
+
+/// What the API answers an applied change: the project's levels right after it.
+fn applied(p: &FundingProject) -> FundingOutcome {
+    FundingOutcome::Applied {
+        raised: p.project.raised,
+        levels: Some(ProjectLevels {
+            goal: p.project.goal,
+            raised: p.project.raised,
+            backers: p.project.backers,
+            reversed: p.reversed,
+            reversals: p.reversals,
+        }),
     }
 }
 
@@ -109,6 +131,7 @@ impl FundingApi for SimWorld {
         p.project.raised += amount.amount;
         p.project.backers += 1;
         let raised = p.project.raised;
+        let answer = applied(p);
         // The API records when the goal was first reached (the crossing payment's time) and
         // tells the broker, once.
         if p.project.goal_achieved_at.is_none() && raised >= p.project.goal {
@@ -122,7 +145,7 @@ impl FundingApi for SimWorld {
             let body = Envelope::new(MessageKind::GoalAchievement, &achievement).to_json();
             s.publish(topology::TOPIC_GOAL_ACHIEVEMENT, &body)?;
         }
-        Ok(FundingOutcome::Applied { raised })
+        Ok(answer)
     }
 
     async fn reverse(&self, project_id: &str, payment_id: &str) -> PortResult<FundingOutcome> {
@@ -145,9 +168,9 @@ impl FundingApi for SimWorld {
                 entry.reversed = true;
                 p.project.raised -= entry.amount;
                 p.project.backers = p.project.backers.saturating_sub(1);
-                Ok(FundingOutcome::Applied {
-                    raised: p.project.raised,
-                })
+                p.reversed += entry.amount;
+                p.reversals += 1;
+                Ok(applied(p))
             }
             None => {
                 // The reversal overtook the raise: leave a tombstone so the late raise is a no-op.
@@ -158,9 +181,7 @@ impl FundingApi for SimWorld {
                         reversed: true,
                     },
                 );
-                Ok(FundingOutcome::Applied {
-                    raised: p.project.raised,
-                })
+                Ok(applied(p))
             }
         }
     }

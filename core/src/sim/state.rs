@@ -40,6 +40,9 @@ pub struct WorldState {
     /// What reached the Discord webhook.
     pub alerts: Vec<Alert>,
     pub metrics: MetricBuckets,
+    /// The metrics with a `ProjectId` dimension, per project, the last 7 days of minutes.
+    #[serde(default)]
+    pub project_metrics: BTreeMap<String, MetricBuckets>,
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionCounters>,
     /// Messages per queue at each minute boundary the clock crossed (for depth charts).
@@ -87,6 +90,7 @@ impl WorldState {
             mails: Vec::new(),
             alerts: Vec::new(),
             metrics: BTreeMap::new(),
+            project_metrics: BTreeMap::new(),
             functions: BTreeMap::new(),
             depth_history: BTreeMap::new(),
             next_payment_number: 1,

@@ -5,13 +5,16 @@
 //! A line, as the EMF specification has it:
 //! ```json
 //! {"_aws":{"Timestamp":1795651200000,"CloudWatchMetrics":[{"Namespace":"Crowdfund",
-//!   "Dimensions":[["ProjectId"]],"Metrics":[{"Name":"PaymentsApproved","Unit":"Count"},
+//!   "Dimensions":[["ProjectId"],[]],"Metrics":[{"Name":"PaymentsApproved","Unit":"Count"},
 //!   {"Name":"AmountRaised","Unit":"None"}]}]},
 //!  "ProjectId":"prj-1","PaymentsApproved":1,"AmountRaised":50000}
 //! ```
 //! Points of one event that share a dimension go on one line; a point without a dimension gets
-//! the empty dimension set `[[]]` (a metric with no dimensions). Names, units and dimensions
-//! come from `crowdfund_core::metrics`, the same ones the dashboards query.
+//! the empty dimension set `[[]]` (a metric with no dimensions). The payment counts (approved,
+//! declined, cancelled, with their amounts) are published per project and, through the second
+//! set `[]`, as one series over all projects: an alarm cannot SEARCH across projects, so it
+//! needs that aggregate. Names, units and dimensions come from `crowdfund_core::metrics`, the
+//! same ones the dashboards query.
 
 use crowdfund_core::metrics::{MetricEvent, MetricName};
 use crowdfund_core::ports::{Clock, Metrics};
@@ -68,6 +71,16 @@ impl Metrics for EmfMetrics {
     }
 }
 
+/// Whether the event's per-project documents also publish the aggregate with no dimensions.
+fn also_aggregate(event: &MetricEvent) -> bool {
+    matches!(
+        event,
+        MetricEvent::PaymentApproved { .. }
+            | MetricEvent::PaymentDeclined { .. }
+            | MetricEvent::PaymentCancelled { .. }
+    )
+}
+
 /// The EMF documents for one event: one per dimension the event's points use.
 pub fn emf_lines(namespace: &str, timestamp_ms: i64, event: &MetricEvent) -> Vec<Value> {
     // (dimension, [(metric, values)]) in the order the event lists its points.
@@ -87,19 +100,29 @@ pub fn emf_lines(namespace: &str, timestamp_ms: i64, event: &MetricEvent) -> Vec
             None => group.push((name, vec![value])),
         }
     }
+    let aggregate = also_aggregate(event);
     groups
         .into_iter()
-        .map(|(dimension, metrics)| document(namespace, timestamp_ms, dimension, &metrics))
+        .map(|(dimension, metrics)| {
+            document(namespace, timestamp_ms, dimension, aggregate, &metrics)
+        })
         .collect()
 }
 
+/// One EMF document; with `aggregate`, a document with a dimension also publishes its metrics
+/// without it (the dimension sets `[[dimension], []]`).
 fn document(
     namespace: &str,
     timestamp_ms: i64,
     dimension: Option<(&'static str, &str)>,
+    aggregate: bool,
     metrics: &[(MetricName, Vec<i64>)],
 ) -> Value {
     let dimension_set: Vec<&str> = dimension.iter().map(|(name, _)| *name).collect();
+    let mut dimension_sets = vec![dimension_set];
+    if aggregate && dimension.is_some() {
+        dimension_sets.push(Vec::new());
+    }
     let definitions: Vec<Value> = metrics
         .iter()
         .map(|(name, _)| json!({"Name": name.as_str(), "Unit": name.unit()}))
@@ -111,7 +134,7 @@ fn document(
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": [dimension_set],
+                "Dimensions": dimension_sets,
                 "Metrics": definitions,
             }],
         }),
@@ -171,10 +194,11 @@ mod tests {
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
     }
 
-    /// An approved payment is one line: the namespace, the project dimension, both metrics
-    /// with their units, the values at the root, and the clock's time in epoch milliseconds.
+    /// An approved payment is one line: the namespace, the project dimension and the aggregate
+    /// (no dimensions), both metrics with their units, the values at the root, and the clock's
+    /// time in epoch milliseconds.
     #[test]
-    fn approved_payment_is_one_emf_line_with_the_project_dimension() {
+    fn approved_payment_is_one_emf_line_by_project_and_in_aggregate() {
         let text = recorded(vec![MetricEvent::PaymentApproved {
             project_id: "prj-1".into(),
             amount: Money::new(50_000, Currency::KRW),
@@ -183,7 +207,7 @@ mod tests {
             text,
             concat!(
                 r#"{"_aws":{"Timestamp":1795651200000,"CloudWatchMetrics":[{"Namespace":"Crowdfund","#,
-                r#""Dimensions":[["ProjectId"]],"Metrics":[{"Name":"PaymentsApproved","Unit":"Count"},"#,
+                r#""Dimensions":[["ProjectId"],[]],"Metrics":[{"Name":"PaymentsApproved","Unit":"Count"},"#,
                 r#"{"Name":"AmountRaised","Unit":"None"}]}]},"ProjectId":"prj-1","PaymentsApproved":1,"#,
                 r#""AmountRaised":50000}"#,
                 "\n"
@@ -203,6 +227,7 @@ mod tests {
             },
             MetricEvent::PaymentDeclined {
                 project_id: "prj-2".into(),
+                amount: Money::new(3, Currency::KRW),
             },
             MetricEvent::PaymentCancelled {
                 project_id: "prj-3".into(),
@@ -210,6 +235,7 @@ mod tests {
             },
             MetricEvent::MessageParked {
                 queue: "etc_dlq".into(),
+                declined: false,
             },
             MetricEvent::AlertSent,
             MetricEvent::Batch {
@@ -217,6 +243,23 @@ mod tests {
                 processed: 9,
                 failed: 1,
                 duration_micros: 5,
+            },
+            MetricEvent::MessageParked {
+                queue: "payment_attempt_queue".into(),
+                declined: true,
+            },
+            MetricEvent::FundingApplied {
+                project_id: "prj-4".into(),
+                levels: crowdfund_core::domain::ProjectLevels {
+                    goal: 100_000,
+                    raised: 70_000,
+                    backers: 3,
+                    reversed: 5_000,
+                    reversals: 1,
+                },
+            },
+            MetricEvent::GoalAchieved {
+                project_id: "prj-4".into(),
             },
         ];
         let text = recorded(events.clone());
@@ -260,6 +303,96 @@ mod tests {
             (&lines[5]["MessagesProcessed"], &lines[5]["MessagesFailed"]),
             (&json!(9), &json!(1))
         );
+        // A parked decline is counted apart from the faults.
+        assert_eq!(lines[6]["DeclinesParked"], 1);
+        assert!(lines[6].get("MessagesParked").is_none(), "{}", lines[6]);
+        // The progress gauges and the goal count, per project.
+        assert_eq!(
+            (
+                &lines[7]["ProjectId"],
+                &lines[7]["ProjectRaisedEver"],
+                &lines[7]["ProjectReversed"],
+                &lines[7]["ProjectGoal"],
+                &lines[7]["ProjectPledges"],
+                &lines[7]["ProjectReversals"]
+            ),
+            (
+                &json!("prj-4"),
+                &json!(75_000),
+                &json!(5_000),
+                &json!(100_000),
+                &json!(4),
+                &json!(1)
+            )
+        );
+        assert_eq!(lines[8]["GoalsAchieved"], 1);
+        assert_eq!(lines[1]["AmountDeclined"], 3);
+    }
+
+    /// The payment counts (and their amounts) are published per project and as one series
+    /// with no dimensions, which alarms read; every other event keeps its one dimension set.
+    #[test]
+    fn payment_counts_also_publish_an_aggregate_without_dimensions() {
+        let krw = |n| Money::new(n, Currency::KRW);
+        let project = || "prj-1".to_string();
+        let dimensions = |event: &MetricEvent| -> Vec<Value> {
+            emf_lines(NAMESPACE, 0, event)
+                .iter()
+                .map(|d| d["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone())
+                .collect()
+        };
+        let by_project_and_aggregate = json!([["ProjectId"], []]);
+        for event in [
+            MetricEvent::PaymentApproved {
+                project_id: project(),
+                amount: krw(1),
+            },
+            MetricEvent::PaymentDeclined {
+                project_id: project(),
+                amount: krw(1),
+            },
+            MetricEvent::PaymentCancelled {
+                project_id: project(),
+                amount: krw(1),
+            },
+        ] {
+            assert_eq!(
+                dimensions(&event),
+                vec![by_project_and_aggregate.clone()],
+                "{event:?}"
+            );
+        }
+        let by_project = json!([["ProjectId"]]);
+        assert_eq!(
+            dimensions(&MetricEvent::FundingApplied {
+                project_id: project(),
+                levels: Default::default(),
+            }),
+            vec![by_project.clone()],
+            "gauges of different projects must not add up"
+        );
+        assert_eq!(
+            dimensions(&MetricEvent::GoalAchieved {
+                project_id: project()
+            }),
+            vec![by_project]
+        );
+        assert_eq!(
+            dimensions(&MetricEvent::MessageParked {
+                queue: "etc_dlq".into(),
+                declined: false,
+            }),
+            vec![json!([[]])]
+        );
+        assert_eq!(
+            dimensions(&MetricEvent::Batch {
+                function: "pg",
+                processed: 1,
+                failed: 0,
+                duration_micros: 1,
+            }),
+            vec![json!([["FunctionName"]])]
+        );
     }
 
     /// Points of one event under different dimensions become separate documents, and a metric
@@ -269,7 +402,13 @@ mod tests {
         let docs = emf_lines(NAMESPACE, 0, &MetricEvent::AlertSent);
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0]["AlertsSent"], 1);
-        let grouped = document(NAMESPACE, 0, None, &[(MetricName::AlertsSent, vec![1, 2])]);
+        let grouped = document(
+            NAMESPACE,
+            0,
+            None,
+            false,
+            &[(MetricName::AlertsSent, vec![1, 2])],
+        );
         assert_eq!(grouped["AlertsSent"], json!([1, 2]));
     }
 }

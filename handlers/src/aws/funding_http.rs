@@ -6,7 +6,9 @@
 //!   `"duplicate": true` means reversed before.
 //! - `GET /projects`: a JSON array of projects (or `{"projects": [...]}`).
 //!
-//! The new amount is read from `raised` at the top of the body or under `project`. 5xx,
+//! The new amount is read from `raised` at the top of the body or under `project`; the
+//! project's `levels` (goal, raised, backers and the reversal totals, read in one snapshot
+//! after the change) are optional: an older API does not send them. 5xx,
 //! 429 and transport failures (timeouts included) are `Unavailable`; 404 is `NotFound`;
 //! other 4xx are `Rejected`.
 
@@ -75,10 +77,21 @@ impl HttpFundingApi {
     }
 }
 
+/// A field of the answer, at the top of the body or under `project`.
+fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    body.get(name)
+        .or_else(|| body.get("project").and_then(|p| p.get(name)))
+}
+
 fn raised_of(body: &Value) -> Option<i64> {
-    body.get("raised")
-        .or_else(|| body.get("project").and_then(|p| p.get("raised")))
-        .and_then(Value::as_i64)
+    field(body, "raised").and_then(Value::as_i64)
+}
+
+/// The project's levels after the change, when the API says (levels that do not parse are as
+/// good as absent: they only feed metrics).
+fn applied(raised: i64, body: &Value) -> FundingOutcome {
+    let levels = field(body, "levels").and_then(|l| serde_json::from_value(l.clone()).ok());
+    FundingOutcome::Applied { raised, levels }
 }
 
 fn outcome(what: &str, status: u16, body: &Value) -> PortResult<FundingOutcome> {
@@ -94,7 +107,7 @@ fn outcome(what: &str, status: u16, body: &Value) -> PortResult<FundingOutcome> 
     Ok(if duplicate {
         FundingOutcome::Duplicate { raised }
     } else {
-        FundingOutcome::Applied { raised }
+        applied(raised, body)
     })
 }
 
@@ -134,7 +147,7 @@ impl FundingApi for HttpFundingApi {
         Ok(if repeat {
             FundingOutcome::Duplicate { raised }
         } else {
-            FundingOutcome::Applied { raised }
+            applied(raised, &answer)
         })
     }
 
@@ -157,12 +170,43 @@ impl FundingApi for HttpFundingApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crowdfund_core::domain::ProjectLevels;
 
     #[test]
     fn outcomes_follow_status_and_flags() {
         assert_eq!(
             outcome("x", 201, &json!({"raised": 5})).unwrap(),
-            FundingOutcome::Applied { raised: 5 }
+            FundingOutcome::Applied {
+                raised: 5,
+                levels: None
+            }
+        );
+        let levels = json!({"goal": 9, "raised": 5, "backers": 2, "reversed": 3, "reversals": 1});
+        assert_eq!(
+            outcome("x", 201, &json!({"raised": 5, "levels": levels})).unwrap(),
+            FundingOutcome::Applied {
+                raised: 5,
+                levels: Some(ProjectLevels {
+                    goal: 9,
+                    raised: 5,
+                    backers: 2,
+                    reversed: 3,
+                    reversals: 1
+                })
+            }
+        );
+        assert_eq!(
+            outcome(
+                "x",
+                201,
+                &json!({"raised": 5, "levels": {"goal": 9, "raised": 5, "backers": -1}})
+            )
+            .unwrap(),
+            FundingOutcome::Applied {
+                raised: 5,
+                levels: None
+            },
+            "levels that do not parse are left out, not an error"
         );
         assert_eq!(
             outcome("x", 200, &json!({"project": {"raised": 7}})).unwrap(),

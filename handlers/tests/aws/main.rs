@@ -5,6 +5,7 @@
 //! loudly, except in CI, where they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alarm_states;
 mod helpers;
 #[cfg(feature = "lambda")]
 mod lambda;
@@ -449,7 +450,11 @@ async fn funding_api_client_maps_statuses() {
             ("prj-1", Some("pay-new")) => {
                 assert_eq!(body["amount"], 50_000);
                 assert_eq!(body["currency"], "KRW");
-                (StatusCode::CREATED, axum::Json(json!({"raised": 50_000})))
+                (
+                    StatusCode::CREATED,
+                    axum::Json(json!({"raised": 50_000, "levels": {"goal": 100_000,
+                        "raised": 50_000, "backers": 1, "reversed": 0, "reversals": 0}})),
+                )
             }
             ("prj-1", Some(_)) => (
                 StatusCode::OK,
@@ -492,7 +497,16 @@ async fn funding_api_client_maps_statuses() {
     let krw = Money::new(50_000, Currency::KRW);
     assert_eq!(
         api.raise("prj-1", "pay-new", krw, None).await.unwrap(),
-        FundingOutcome::Applied { raised: 50_000 }
+        FundingOutcome::Applied {
+            raised: 50_000,
+            levels: Some(crowdfund_core::domain::ProjectLevels {
+                goal: 100_000,
+                raised: 50_000,
+                backers: 1,
+                reversed: 0,
+                reversals: 0
+            })
+        }
     );
     assert_eq!(
         api.raise("prj-1", "pay-old", krw, None).await.unwrap(),
@@ -510,7 +524,11 @@ async fn funding_api_client_maps_statuses() {
     ));
     assert_eq!(
         api.reverse("prj-1", "pay-new").await.unwrap(),
-        FundingOutcome::Applied { raised: 0 }
+        FundingOutcome::Applied {
+            raised: 0,
+            levels: None
+        },
+        "an API that does not say leaves the levels unknown"
     );
     let projects = api.projects().await.unwrap();
     assert_eq!(projects.len(), 1);

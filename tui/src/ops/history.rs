@@ -4,8 +4,11 @@
 use crate::backend::LocalWorld;
 use crate::ops::status::collect_status;
 use anyhow::Result;
+use crowdfund_core::domain::Project;
 use crowdfund_core::metrics::MetricName;
+use crowdfund_core::progress::{PACE_WINDOW_DAYS, SECONDS_PER_DAY};
 use crowdfund_dashboards::report::{History, ProjectBar, ThroughputPoint};
+use crowdfund_dashboards::stakeholders::{progress_figures, read_minute_buckets};
 use futures::executor::block_on;
 
 /// The last `since` of the world's (simulated) clock.
@@ -38,16 +41,41 @@ pub fn local_history(world: &LocalWorld, since: std::time::Duration) -> Result<H
         .into_iter()
         .filter(|(m, _)| *m >= from)
         .collect();
+    // Each project's figures by the stakeholder dashboard's own expressions, over the pace
+    // window of the world's per-project metrics.
+    let project_buckets = world.world().project_metric_buckets();
+    let now_seconds = status.now.timestamp();
+    let window_start = now_seconds - PACE_WINDOW_DAYS * SECONDS_PER_DAY;
+    let no_buckets = Default::default();
     let projects = status
         .projects
         .iter()
-        .map(|p| ProjectBar {
-            id: p.id.clone(),
-            goal: p.goal,
-            raised: p.raised,
-            currency: p.currency.to_string(),
+        .map(|p| -> Result<ProjectBar> {
+            let buckets = project_buckets.get(&p.id).unwrap_or(&no_buckets);
+            let read = read_minute_buckets(
+                buckets,
+                window_start.div_euclid(60),
+                now_seconds.div_euclid(60),
+            );
+            let project = Project {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                goal: p.goal,
+                currency: p.currency,
+                raised: p.raised,
+                backers: p.backers,
+                deadline: p.deadline,
+                goal_achieved_at: p.goal_achieved_at,
+            };
+            Ok(ProjectBar {
+                figures: progress_figures(&project, now_seconds, read)?,
+                id: p.id.clone(),
+                goal: p.goal,
+                raised: p.raised,
+                currency: p.currency.to_string(),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(History {
         throughput,
         depths,

@@ -1,9 +1,11 @@
-//! `status`: every queue's counts, every project's raised amount against the ledger, payments.
+//! `status`: every queue's counts, every project's raised amount against the ledger and its
+//! projection at the last 7 days' pace, payments.
 
 use crate::backend::Backend;
 use crowdfund_core::domain::{PaymentRecord, PaymentStatus, Project, Timestamp};
 use crowdfund_core::money::Currency;
 use crowdfund_core::ports::{PortResult, QueueStats};
+use crowdfund_core::progress::{self, Projection};
 use crowdfund_core::topology::{self, QUEUE_PARKED};
 use futures::future::try_join_all;
 use serde::Serialize;
@@ -33,6 +35,8 @@ pub struct ProjectStatus {
     pub backers: u32,
     pub goal_achieved_at: Option<Timestamp>,
     pub deadline: Timestamp,
+    /// Percent of goal, and where the last 7 days' net (from the ledger) takes it.
+    pub projection: Projection,
 }
 
 impl ProjectStatus {
@@ -59,13 +63,14 @@ impl Status {
 
 /// Reads everything the status shows; the queue and project reads run concurrently.
 pub async fn collect_status(b: &Backend) -> PortResult<Status> {
+    let now = b.clock.now();
     let (queues, (projects, mut payments)) =
-        futures::future::try_join(collect_queues(b), collect_projects(b)).await?;
+        futures::future::try_join(collect_queues(b), projects_at(b, now)).await?;
     payments.parked = parked(&queues);
     Ok(Status {
         backend: b.name.to_string(),
         target: b.target.clone(),
-        now: b.clock.now(),
+        now,
         queues,
         projects,
         payments,
@@ -87,6 +92,14 @@ pub fn parked(queues: &[QueueStats]) -> u64 {
 
 /// Every project against the ledger, and the ledger's payment counts (`parked` left 0).
 pub async fn collect_projects(b: &Backend) -> PortResult<(Vec<ProjectStatus>, PaymentCounts)> {
+    projects_at(b, b.clock.now()).await
+}
+
+/// [`collect_projects`] with the projections seen at `now`.
+async fn projects_at(
+    b: &Backend,
+    now: Timestamp,
+) -> PortResult<(Vec<ProjectStatus>, PaymentCounts)> {
     let projects = b.funding.projects().await?;
     let ledgers = try_join_all(
         projects
@@ -98,7 +111,7 @@ pub async fn collect_projects(b: &Backend) -> PortResult<(Vec<ProjectStatus>, Pa
     let rows = projects
         .into_iter()
         .zip(ledgers)
-        .map(|(p, records)| project_row(p, &records, &mut counts))
+        .map(|(p, records)| project_row(p, &records, now, &mut counts))
         .collect();
     Ok((rows, counts))
 }
@@ -119,13 +132,41 @@ pub async fn project_status(b: &Backend, project_id: &str) -> PortResult<Option<
     Ok(Some(project_row(
         p,
         &records,
+        b.clock.now(),
         &mut PaymentCounts::default(),
     )))
 }
 
-/// A project's row: its raised amount beside its ledger's net; its payments are counted into
-/// `counts`.
-fn project_row(p: Project, records: &[PaymentRecord], counts: &mut PaymentCounts) -> ProjectStatus {
+/// The ledger's net over the pace window ending at `now`: what the metrics count in it
+/// (`AmountRaised` at approval, `AmountRefunded` at cancellation). A payment approved in the
+/// window and cancelled in it nets zero; one approved before and cancelled in it counts
+/// against the pace.
+pub fn net_in_pace_window(records: &[PaymentRecord], now: Timestamp) -> i64 {
+    records
+        .iter()
+        .map(|r| {
+            let paid = matches!(r.status, PaymentStatus::Approved | PaymentStatus::Cancelled)
+                && progress::in_pace_window(r.paid_at, now);
+            let refunded = r.status == PaymentStatus::Cancelled
+                && r.cancelled_at
+                    .is_some_and(|t| progress::in_pace_window(t, now));
+            match (paid, refunded) {
+                (true, false) => r.amount.amount,
+                (false, true) => -r.amount.amount,
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
+/// A project's row: its raised amount beside its ledger's net, and its projection at `now`; its
+/// payments are counted into `counts`.
+fn project_row(
+    p: Project,
+    records: &[PaymentRecord],
+    now: Timestamp,
+    counts: &mut PaymentCounts,
+) -> ProjectStatus {
     let mut net = 0;
     for r in records {
         match r.status {
@@ -137,6 +178,13 @@ fn project_row(p: Project, records: &[PaymentRecord], counts: &mut PaymentCounts
             PaymentStatus::Cancelled => counts.cancelled += 1,
         }
     }
+    let projection = progress::project(
+        p.goal,
+        p.raised,
+        p.deadline,
+        net_in_pace_window(records, now),
+        now,
+    );
     ProjectStatus {
         id: p.id,
         title: p.title,
@@ -147,5 +195,6 @@ fn project_row(p: Project, records: &[PaymentRecord], counts: &mut PaymentCounts
         backers: p.backers,
         goal_achieved_at: p.goal_achieved_at,
         deadline: p.deadline,
+        projection,
     }
 }
