@@ -15,6 +15,21 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// What to do when CloudWatch refuses a composite alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Composites {
+    /// Fail the deploy, naming the alarm (AWS).
+    Required,
+    /// Report it as skipped and go on when the endpoint fails (5xx): for a local endpoint such
+    /// as moto, which answers PutCompositeAlarm with HTTP 500. A denial still fails.
+    SkipRefused,
+}
+
+/// Whether a generated alarm is a composite (PutCompositeAlarm) rather than a metric alarm.
+pub fn is_composite(alarm: &Value) -> bool {
+    alarm.get("alarmRule").is_some()
+}
+
 /// Why a deploy could not be planned or applied.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -98,9 +113,10 @@ fn with_actions(generated: &Value, deployed: Option<&Value>, topic: Option<&str>
 pub async fn plan_deploy(
     store: &dyn DashboardStore,
     target: &Target,
+    projects: &[crowdfund_core::domain::Project],
     alarm_topic: Option<&str>,
 ) -> Result<DeployPlan, DeployError> {
-    let generated: Generated = crate::generate(target)?;
+    let generated: Generated = crate::generate(target, projects)?;
     let mut dashboards = Vec::new();
     for (name, body) in generated.dashboards(target) {
         let deployed =
@@ -134,9 +150,11 @@ pub async fn plan_deploy(
         .iter()
         .filter_map(|a| a.get("alarmName").and_then(Value::as_str).map(|n| (n, a)))
         .collect();
+    // Metric alarms first: a composite's rule names them, and they must exist before it.
     let desired: Vec<Value> = generated
         .alarms
         .iter()
+        .chain(&generated.composite_alarms)
         .map(|g| {
             let name = g
                 .get("alarmName")
@@ -169,11 +187,13 @@ pub async fn plan_deploy(
 }
 
 /// Puts what differs; `done` is called after each put with what was put. Stops at the first
-/// refusal, naming the dashboard or alarm (what was put before it stays put; run it again).
-/// Returns what CloudWatch said about the dashboards it accepted.
+/// refusal, naming the dashboard or alarm (what was put before it stays put; run it again),
+/// except a refused composite alarm under [`Composites::SkipRefused`], which is reported.
+/// Returns what CloudWatch said about the dashboards it accepted, and the skipped composites.
 pub async fn apply(
     store: &dyn DashboardStore,
     plan: &DeployPlan,
+    composites: Composites,
     mut done: impl FnMut(&str),
 ) -> Result<Vec<String>, DeployError> {
     let mut warnings = Vec::new();
@@ -194,14 +214,29 @@ pub async fn apply(
     }
     for a in &plan.alarms_to_put {
         let name = a.get("alarmName").and_then(Value::as_str).unwrap_or("?");
-        store
-            .put_metric_alarm(a)
-            .await
-            .map_err(|source| DeployError::PutAlarm {
-                name: name.to_string(),
-                source,
-            })?;
-        done(name);
+        let put = if is_composite(a) {
+            store.put_composite_alarm(a).await
+        } else {
+            store.put_metric_alarm(a).await
+        };
+        match put {
+            Ok(()) => done(name),
+            // Only an endpoint failure is skipped: a denial or a refused rule is still an error.
+            Err(PortError::Unavailable { .. })
+                if is_composite(a) && composites == Composites::SkipRefused =>
+            {
+                // The SDK's error is a page of HTML from moto: the name and the reason do.
+                warnings.push(format!(
+                    "composite alarm {name} skipped: the endpoint answered PutCompositeAlarm with a server error (moto does not implement it); on AWS this fails the deploy"
+                ));
+            }
+            Err(source) => {
+                return Err(DeployError::PutAlarm {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        }
     }
     Ok(warnings)
 }
@@ -263,6 +298,8 @@ mod tests {
     struct MemoryStore {
         dashboards: Mutex<BTreeMap<String, String>>,
         alarms: Mutex<BTreeMap<String, Value>>,
+        /// Answers PutCompositeAlarm with an error, as moto does.
+        refuse_composites: bool,
     }
 
     #[async_trait]
@@ -290,6 +327,12 @@ mod tests {
             self.alarms.lock().unwrap().insert(name, alarm.clone());
             Ok(())
         }
+        async fn put_composite_alarm(&self, alarm: &Value) -> PortResult<()> {
+            if self.refuse_composites {
+                return Err(PortError::unavailable("CloudWatch", "HTTP 500"));
+            }
+            self.put_metric_alarm(alarm).await
+        }
     }
 
     fn target() -> Target {
@@ -298,9 +341,12 @@ mod tests {
 
     /// Plans against `store`, applies the plan, and returns it with the names put.
     fn deploy(store: &MemoryStore, topic: Option<&str>) -> (DeployPlan, Vec<String>) {
-        let plan = block_on(plan_deploy(store, &target(), topic)).unwrap();
+        let plan = block_on(plan_deploy(store, &target(), &[], topic)).unwrap();
         let mut put = Vec::new();
-        block_on(apply(store, &plan, |n| put.push(n.to_string()))).unwrap();
+        block_on(apply(store, &plan, Composites::Required, |n| {
+            put.push(n.to_string())
+        }))
+        .unwrap();
         (plan, put)
     }
 
@@ -308,17 +354,24 @@ mod tests {
     #[test]
     fn an_empty_store_gets_everything_put() {
         let store = MemoryStore::default();
-        let generated = crate::generate(&target()).unwrap();
+        let generated = crate::generate(&target(), &[]).unwrap();
+        let all_alarms = generated.alarms.len() + generated.composite_alarms.len();
         let (plan, put) = deploy(&store, None);
         assert!(plan.dashboards.iter().all(|d| !d.diff.deployed));
         assert_eq!(
             plan.alarms.count(|c| matches!(c, Change::Added)),
-            generated.alarms.len()
+            all_alarms
         );
-        assert_eq!(plan.puts(), 2 + generated.alarms.len());
+        assert_eq!(plan.puts(), 2 + all_alarms);
         assert_eq!(put.len(), plan.puts());
         assert_eq!(store.dashboards.lock().unwrap().len(), 2);
-        assert_eq!(store.alarms.lock().unwrap().len(), generated.alarms.len());
+        assert_eq!(store.alarms.lock().unwrap().len(), all_alarms);
+        let first_composite = put.iter().position(|n| n.ends_with("-payments-stalled"));
+        let zero = put.iter().position(|n| n.ends_with("-approvals-zero"));
+        assert!(
+            zero < first_composite,
+            "a composite's parts are put before it"
+        );
     }
 
     /// Once applied, the same plan finds nothing to put, the alarm topic included.
@@ -359,6 +412,45 @@ mod tests {
         );
         assert_eq!(put, vec![name]);
         assert!(render_plan(&plan, &target()).contains("  ~ "));
+    }
+
+    /// An endpoint that refuses composite alarms fails the deploy on AWS, naming the alarm,
+    /// and is reported and skipped for a local endpoint; the metric alarms are put either way.
+    #[test]
+    fn refused_composites_fail_on_aws_and_are_skipped_locally() {
+        let store = MemoryStore {
+            refuse_composites: true,
+            ..MemoryStore::default()
+        };
+        let plan = block_on(plan_deploy(&store, &target(), &[], None)).unwrap();
+        let err = block_on(apply(&store, &plan, Composites::Required, |_| {})).unwrap_err();
+        assert!(err.to_string().contains("-payments-below-normal"), "{err}");
+        let warnings = block_on(apply(&store, &plan, Composites::SkipRefused, |_| {})).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("skipped") && warnings[0].contains("moto"));
+        let generated = crate::generate(&target(), &[]).unwrap();
+        assert_eq!(store.alarms.lock().unwrap().len(), generated.alarms.len());
+    }
+
+    /// A project added since the last deploy is a changed stakeholder dashboard.
+    #[test]
+    fn a_new_project_changes_the_stakeholder_dashboard() {
+        let store = MemoryStore::default();
+        deploy(&store, None);
+        let project = crowdfund_core::domain::Project {
+            id: "prj-new".into(),
+            title: "New".into(),
+            goal: 1000,
+            currency: crowdfund_core::money::Currency::KRW,
+            raised: 0,
+            backers: 0,
+            deadline: chrono::DateTime::from_timestamp(2_000_000_000, 0).unwrap(),
+            goal_achieved_at: None,
+        };
+        let plan = block_on(plan_deploy(&store, &target(), &[project], None)).unwrap();
+        let changed: Vec<&str> = plan.dashboards_to_put().map(|d| d.name.as_str()).collect();
+        assert_eq!(changed, [target().dashboard_name("stakeholders")]);
+        assert!(render_plan(&plan, &target()).contains("New (prj-new)"));
     }
 
     /// A deploy keeps the actions a deployed alarm has and adds the topic once.

@@ -443,7 +443,7 @@ mod tests {
         let t = crate::Target::new("us-east-1", "dev");
         for generated in [
             crate::ops::dashboard(&t),
-            crate::stakeholders::dashboard(&t),
+            crate::stakeholders::dashboard(&t, &[]),
         ] {
             let text = generated.to_string();
             let back: Value = serde_json::from_str(&text).unwrap();

@@ -6,8 +6,12 @@
 //! - [`widgets`]: metric, expression and text widgets in PutDashboard's form.
 //! - [`ops`]: the on-call dashboard (queues, DLQ, Lambdas, ECS, ALB, RDS, DynamoDB, API Gateway,
 //!   with the runbook beside the graphs).
-//! - [`stakeholders`]: payments, amounts, success rate, funding progress.
-//! - [`alarms`]: PutMetricAlarm requests (camelCase, as terraform's monitoring module reads them).
+//! - [`stakeholders`]: one progress row per project (goal %, backers, days left, projection),
+//!   then payments, amounts and success rate.
+//! - [`alarms`]: PutMetricAlarm and PutCompositeAlarm requests (camelCase, as terraform's
+//!   monitoring module reads them), each linking to its place in the console.
+//! - [`metric_math`]: the widgets' metric math evaluated over a metric history, so the PNG
+//!   report and the tests compute a project's figures by the dashboard's own expressions.
 //! - [`diff`]: what a deploy changes, widget by widget and alarm by alarm.
 //! - [`deploy`]: `dashboards deploy` over the `DashboardStore` port: read what is deployed, plan
 //!   the puts, show them, apply them.
@@ -20,6 +24,7 @@ pub mod alarms;
 pub mod deploy;
 pub mod diff;
 pub mod grid;
+pub mod metric_math;
 pub mod ops;
 pub mod report;
 pub mod source;
@@ -27,6 +32,7 @@ pub mod stakeholders;
 pub mod validate;
 pub mod widgets;
 
+use crowdfund_core::domain::Project;
 use std::path::{Path, PathBuf};
 
 /// Where and for whom the dashboards are generated.
@@ -75,6 +81,8 @@ pub struct Generated {
     pub stakeholders: serde_json::Value,
     /// PutMetricAlarm requests in the `alarms.json` shape.
     pub alarms: Vec<serde_json::Value>,
+    /// PutCompositeAlarm requests in the `composite-alarms.json` shape.
+    pub composite_alarms: Vec<serde_json::Value>,
 }
 
 impl Generated {
@@ -99,12 +107,14 @@ impl Target {
     }
 }
 
-/// Generates the dashboards and alarms and checks them against CloudWatch's limits.
-pub fn generate(target: &Target) -> Result<Generated, GenerateError> {
+/// Generates the dashboards (the stakeholders' with a row per project in `projects`) and the
+/// alarms, and checks them against CloudWatch's limits.
+pub fn generate(target: &Target, projects: &[Project]) -> Result<Generated, GenerateError> {
     let generated = Generated {
         ops: ops::dashboard(target),
-        stakeholders: stakeholders::dashboard(target),
+        stakeholders: stakeholders::dashboard(target, projects),
         alarms: alarms::alarms(target),
+        composite_alarms: alarms::composite_alarms(target),
     };
     for (file, body) in [
         ("ops.json", &generated.ops),
@@ -121,16 +131,28 @@ pub fn generate(target: &Target) -> Result<Generated, GenerateError> {
             problems: p.join("; "),
         }
     })?;
+    validate::composite_alarms(&generated.composite_alarms, &generated.alarms).map_err(|p| {
+        GenerateError::Invalid {
+            file: "composite-alarms.json",
+            problems: p.join("; "),
+        }
+    })?;
     Ok(generated)
 }
 
-/// Writes `ops.json`, `stakeholders.json` and `alarms.json` into `dir`, after validating them.
-pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateError> {
+/// Writes `ops.json`, `stakeholders.json`, `alarms.json` and `composite-alarms.json` into
+/// `dir`, after validating them.
+pub fn write_all(
+    dir: &Path,
+    target: &Target,
+    projects: &[Project],
+) -> Result<Vec<PathBuf>, GenerateError> {
     let Generated {
         ops,
         stakeholders,
         alarms,
-    } = generate(target)?;
+        composite_alarms,
+    } = generate(target, projects)?;
     std::fs::create_dir_all(dir).map_err(|source| GenerateError::Write {
         path: dir.display().to_string(),
         source,
@@ -140,6 +162,10 @@ pub fn write_all(dir: &Path, target: &Target) -> Result<Vec<PathBuf>, GenerateEr
         ("ops.json", ops),
         ("stakeholders.json", stakeholders),
         ("alarms.json", serde_json::Value::Array(alarms)),
+        (
+            "composite-alarms.json",
+            serde_json::Value::Array(composite_alarms),
+        ),
     ] {
         let path = dir.join(file);
         let text = serde_json::to_string_pretty(&body).unwrap_or_default() + "\n";

@@ -2,7 +2,10 @@
 //! database keep up — with the runbook next to the graphs.
 
 use crate::Target;
-use crate::alarms::{AGE_OF_OLDEST_ALARM_SECONDS, runbook_markdown};
+use crate::alarms::{
+    AGE_OF_OLDEST_ALARM_SECONDS, DURATION_ALARM_PERCENT_OF_TIMEOUT, ERROR_RATE_ALARM_PERCENT,
+    THROTTLE_RATE_ALARM_PERCENT, runbook_markdown,
+};
 use crate::grid::Grid;
 use crate::widgets::{Graph, expression, metric, metric_widget, text_widget};
 use crowdfund_core::metrics::{DIM_FUNCTION, MetricName, NAMESPACE};
@@ -34,6 +37,78 @@ fn function_rows(namespace: &str, metric_name: &str, dim: &str, options: Value) 
             metric(namespace, metric_name, &[(dim, f.name)], o)
         })
         .collect()
+}
+
+/// A metric that feeds an expression and is not drawn itself.
+fn hidden(namespace: &str, metric_name: &str, dims: &[(&str, &str)], id: &str) -> Value {
+    metric(
+        namespace,
+        metric_name,
+        dims,
+        json!({"id": id, "visible": false}),
+    )
+}
+
+/// Id-safe index: CloudWatch ids are `[a-z][a-zA-Z0-9_]*`.
+fn id(prefix: &str, i: usize) -> String {
+    format!("{prefix}{i}")
+}
+
+/// Per queue, visible ÷ (deleted − sent) × period, in minutes, drawn only while the queue
+/// shrinks (the formula cdk-monitoring-constructs uses).
+pub fn time_to_drain_rows() -> Vec<Value> {
+    let mut rows = Vec::new();
+    for (i, q) in topology::QUEUES.iter().enumerate() {
+        let (v, s, d) = (id("v", i), id("s", i), id("d", i));
+        let dims = [("QueueName", q.name)];
+        let mut visible = hidden("AWS/SQS", "ApproximateNumberOfMessagesVisible", &dims, &v);
+        visible[4]["stat"] = json!("Maximum");
+        rows.push(visible);
+        rows.push(hidden("AWS/SQS", "NumberOfMessagesSent", &dims, &s));
+        rows.push(hidden("AWS/SQS", "NumberOfMessagesDeleted", &dims, &d));
+        rows.push(expression(
+            &id("drain", i),
+            &format!("IF(FILL({d}, 0) > FILL({s}, 0), {v} / (FILL({d}, 0) - FILL({s}, 0)) * PERIOD({v}) / 60)"),
+            q.name,
+        ));
+    }
+    rows
+}
+
+/// Per function, `formula` over its `metric_name` ({x}) and Invocations ({i}), labelled with
+/// the function.
+pub fn function_rate_rows(prefix: &str, metric_name: &str, formula: &str) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for (n, f) in topology::FUNCTIONS.iter().enumerate() {
+        let (x, i) = (id(&format!("{prefix}x"), n), id(&format!("{prefix}i"), n));
+        let dims = [("FunctionName", f.name)];
+        rows.push(hidden("AWS/Lambda", metric_name, &dims, &x));
+        rows.push(hidden("AWS/Lambda", "Invocations", &dims, &i));
+        rows.push(expression(
+            &id(prefix, n),
+            &formula.replace("{x}", &x).replace("{i}", &i),
+            f.name,
+        ));
+    }
+    rows
+}
+
+/// Per function, p99 duration as a % of its timeout (from the topology, which terraform's
+/// timeouts are tested against).
+fn duration_of_timeout_rows() -> Vec<Value> {
+    let mut rows = Vec::new();
+    for (n, f) in topology::FUNCTIONS.iter().enumerate() {
+        let p = id("p", n);
+        let mut duration = hidden("AWS/Lambda", "Duration", &[("FunctionName", f.name)], &p);
+        duration[4]["stat"] = json!("p99");
+        rows.push(duration);
+        rows.push(expression(
+            &id("pct", n),
+            &format!("100 * {p} / {}", u64::from(f.timeout_seconds) * 1000),
+            f.name,
+        ));
+    }
+    rows
 }
 
 pub fn dashboard(t: &Target) -> Value {
@@ -91,7 +166,63 @@ pub fn dashboard(t: &Target) -> Value {
     ));
     g.new_row();
 
-    // Lambdas.
+    // Time to drain and producer vs consumer, for every queue (cdk-monitoring-constructs'
+    // SQS defaults).
+    let mut drain = Graph::new(
+        "Time to drain (minutes; blank while more arrive than leave)",
+        "Sum",
+        60,
+    );
+    drain.y_label = "minutes";
+    w.push(metric_widget(
+        &mut g,
+        r,
+        12,
+        6,
+        &drain,
+        time_to_drain_rows(),
+    ));
+    let mut failure_age = Graph::new("etc_dlq and etc_parked: age of oldest (s)", "Maximum", 60);
+    failure_age.y_label = "seconds";
+    w.push(metric_widget(
+        &mut g,
+        r,
+        12,
+        6,
+        &failure_age,
+        queue_rows(
+            "ApproximateAgeOfOldestMessage",
+            [QUEUE_DLQ, QUEUE_PARKED].into_iter(),
+        ),
+    ));
+    g.new_row();
+    for q in topology::QUEUES {
+        let title = format!("{}: in vs out per minute", q.name);
+        w.push(metric_widget(
+            &mut g,
+            r,
+            4,
+            5,
+            &Graph::new(&title, "Sum", 60),
+            vec![
+                metric(
+                    "AWS/SQS",
+                    "NumberOfMessagesSent",
+                    &[("QueueName", q.name)],
+                    json!({"label": "in (sent)"}),
+                ),
+                metric(
+                    "AWS/SQS",
+                    "NumberOfMessagesDeleted",
+                    &[("QueueName", q.name)],
+                    json!({"label": "out (deleted)"}),
+                ),
+            ],
+        ));
+    }
+    g.new_row();
+
+    // Lambdas: rates rather than counts, so a busy hour and a quiet one read the same.
     let fns = |metric_name: &str, options: Value| {
         function_rows("AWS/Lambda", metric_name, "FunctionName", options)
     };
@@ -103,35 +234,45 @@ pub fn dashboard(t: &Target) -> Value {
         &Graph::new("Lambda invocations", "Sum", 60),
         fns("Invocations", json!({})),
     ));
-    let mut errors = Graph::new("Lambda errors", "Sum", 60);
-    errors.lines = &zero;
+    let error_line = [("alarm", ERROR_RATE_ALARM_PERCENT)];
+    let mut errors = Graph::new("Lambda error rate (% of invocations)", "Sum", 60);
+    errors.lines = &error_line;
+    errors.y_label = "%";
     w.push(metric_widget(
         &mut g,
         r,
         8,
         6,
         &errors,
-        fns("Errors", json!({})),
+        function_rate_rows("err", "Errors", "100 * FILL({x}, 0) / {i}"),
     ));
-    let mut throttles = Graph::new("Lambda throttles", "Sum", 60);
-    throttles.lines = &zero;
+    let throttle_line = [("alarm", THROTTLE_RATE_ALARM_PERCENT)];
+    let mut throttles = Graph::new("Lambda throttles (% of invocations)", "Sum", 60);
+    throttles.lines = &throttle_line;
+    throttles.y_label = "%";
     w.push(metric_widget(
         &mut g,
         r,
         8,
         6,
         &throttles,
-        fns("Throttles", json!({})),
+        function_rate_rows(
+            "thr",
+            "Throttles",
+            "100 * FILL({x}, 0) / (FILL({i}, 0) + FILL({x}, 0))",
+        ),
     ));
-    let mut duration = Graph::new("Lambda duration p99 (ms)", "p99", 60);
-    duration.y_label = "ms";
+    let duration_line = [("alarm", f64::from(DURATION_ALARM_PERCENT_OF_TIMEOUT))];
+    let mut duration = Graph::new("Lambda duration p99 (% of timeout)", "p99", 60);
+    duration.lines = &duration_line;
+    duration.y_label = "% of timeout";
     w.push(metric_widget(
         &mut g,
         r,
         8,
         6,
         &duration,
-        fns("Duration", json!({"stat": "p99"})),
+        duration_of_timeout_rows(),
     ));
     w.push(metric_widget(
         &mut g,

@@ -18,12 +18,44 @@ pub struct ThroughputPoint {
     pub cancelled: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectBar {
     pub id: String,
     pub goal: i64,
     pub raised: i64,
     pub currency: String,
+    /// The figures of the project's row on the stakeholder dashboard, (label, value), computed
+    /// by the dashboard's own expressions ([`crate::stakeholders::progress_figures`]); empty
+    /// when the metrics could not be read.
+    pub figures: Vec<(String, Option<f64>)>,
+}
+
+impl ProjectBar {
+    /// The figure shown under `label`, when it has a value.
+    pub fn figure(&self, label: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|(l, _)| l == label)
+            .and_then(|(_, v)| *v)
+    }
+
+    /// Where the bar gets to by the deadline at the recent pace, in % of goal: the projection
+    /// drawn beyond the bar. `None` without a pace or once the goal is reached.
+    pub fn projected_percent_at_deadline(&self) -> Option<f64> {
+        use crate::stakeholders::{DAYS_LEFT, DAYS_TO_GOAL};
+        let pct = percent(self);
+        let to_goal = self.figure(DAYS_TO_GOAL)?;
+        let left = self.figure(DAYS_LEFT)?.max(0.0);
+        (to_goal > 0.0 && pct < 100.0).then(|| pct + (100.0 - pct) * left / to_goal)
+    }
+}
+
+fn percent(p: &ProjectBar) -> f64 {
+    if p.goal > 0 {
+        p.raised as f64 * 100.0 / p.goal as f64
+    } else {
+        0.0
+    }
 }
 
 /// What the charts are drawn from: the local world's history or CloudWatch's.
@@ -276,21 +308,28 @@ fn funding<DB: DrawingBackend>(
         return Err(ReportError::Empty("no projects"));
     }
     let area = title_area(root, "Funding progress per project (% of goal)", &h.source)?;
+    // Bars on the left, each project's figures in a column on the right, row by row.
+    let (plot, column) = area.split_horizontally(area.dim_in_pixel().0 * 56 / 100);
     let n = h.projects.len();
-    let pct = |p: &ProjectBar| {
-        if p.goal > 0 {
-            p.raised as f64 * 100.0 / p.goal as f64
-        } else {
-            0.0
-        }
-    };
-    // Room right of the longest bar for its label.
-    let max = h.projects.iter().map(pct).fold(100.0_f64, f64::max) * 1.45;
+    let pct = percent;
+    // The longest bar or projection, capped so one runaway pace does not flatten the rest.
+    let cap = 300.0;
+    let max = h
+        .projects
+        .iter()
+        .map(|p| {
+            p.projected_percent_at_deadline()
+                .unwrap_or(0.0)
+                .max(pct(p))
+                .min(cap)
+        })
+        .fold(100.0_f64, f64::max)
+        * 1.08;
     let names: Vec<String> = h.projects.iter().map(|p| p.id.clone()).collect();
-    let mut chart = ChartBuilder::on(&area)
+    let mut chart = ChartBuilder::on(&plot)
         .margin(20)
         .x_label_area_size(50)
-        .y_label_area_size(170)
+        .y_label_area_size(150)
         .build_cartesian_2d(0.0..max, 0.0..n as f64)
         .map_err(draw_err("funding axes"))?;
     chart
@@ -311,29 +350,50 @@ fn funding<DB: DrawingBackend>(
         .label_style((FONT, 15))
         .draw()
         .map_err(draw_err("funding mesh"))?;
+    let column_top = column.get_base_pixel().1;
     for (i, p) in h.projects.iter().enumerate() {
         let y = i as f64;
         let reached = pct(p) >= 100.0;
         let color = if reached { DARK } else { LIGHT };
+        let projected = p.projected_percent_at_deadline().map(|x| x.min(cap));
+        if let Some(to) = projected {
+            // The projection: an outline from the bar's end to where the pace takes it.
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(pct(p).min(cap), y + 0.3), (to, y + 0.7)],
+                    ShapeStyle::from(&MEDIUM).stroke_width(2),
+                )))
+                .map_err(draw_err("funding projection"))?;
+        }
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y + 0.2), (pct(p), y + 0.8)],
+                [(0.0, y + 0.2), (pct(p).min(cap), y + 0.8)],
                 color.filled(),
             )))
             .map_err(draw_err("funding bar"))?;
-        let label = format!(
-            "{:.0}%  {} / {} {}",
+        let headline = format!(
+            "{}: {:.0}%  {} / {} {}",
+            p.id,
             pct(p),
             crowdfund_core::money::group_thousands(p.raised),
             crowdfund_core::money::group_thousands(p.goal),
             p.currency
         );
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label,
-                (pct(p) + max * 0.01, y + 0.62),
-                (FONT, 16).into_font(),
-            )))
+        let (_, row_middle) = chart.backend_coord(&(0.0, y + 0.5));
+        let row_middle = row_middle - column_top;
+        column
+            .draw(&Text::new(
+                headline,
+                (10, row_middle - 22),
+                (FONT, 17).into_font().style(FontStyle::Bold),
+            ))
+            .map_err(draw_err("funding label"))?;
+        column
+            .draw(&Text::new(
+                progress_detail(p),
+                (10, row_middle + 2),
+                (FONT, 15).into_font(),
+            ))
             .map_err(draw_err("funding label"))?;
     }
     chart
@@ -350,14 +410,52 @@ fn funding<DB: DrawingBackend>(
             )
         });
     chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(0.0, -1.0), (0.0, -1.0)],
+            ShapeStyle::from(&MEDIUM).stroke_width(2),
+        )))
+        .map_err(draw_err("projection legend"))?
+        .label("by the deadline at the 7-day pace")
+        .legend(|(x, y)| {
+            Rectangle::new(
+                [(x, y - 5), (x + 24, y + 5)],
+                ShapeStyle::from(&MEDIUM).stroke_width(2),
+            )
+        });
+    chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 17))
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 15))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
         .map_err(draw_err("funding legend"))?;
     Ok(())
+}
+
+/// "12 backers · 10 days left · goal in 5 days at this pace": the dashboard's figures beside
+/// a bar.
+pub fn progress_detail(p: &ProjectBar) -> String {
+    use crate::stakeholders::{BACKERS, DAYS_LEFT, DAYS_TO_GOAL};
+    let mut parts = Vec::new();
+    if let Some(b) = p.figure(BACKERS) {
+        parts.push(format!("{b:.0} backers"));
+    }
+    if let Some(d) = p.figure(DAYS_LEFT) {
+        parts.push(if d > 0.0 {
+            format!("{d:.1} days left")
+        } else {
+            "ended".to_string()
+        });
+    }
+    if !p.figures.is_empty() {
+        parts.push(match p.figure(DAYS_TO_GOAL) {
+            Some(0.0) => "goal reached".to_string(),
+            Some(d) => format!("goal in {d:.1} days at the 7-day pace"),
+            None => "no pace to the goal".to_string(),
+        });
+    }
+    parts.join(" · ")
 }
 
 fn depth<DB: DrawingBackend>(
@@ -455,16 +553,35 @@ mod tests {
                     goal: 100,
                     raised: 150,
                     currency: "KRW".into(),
+                    figures: Vec::new(),
                 },
                 ProjectBar {
                     id: "prj-b".into(),
                     goal: 100,
                     raised: 40,
                     currency: "KRW".into(),
+                    figures: vec![
+                        ("backers".into(), Some(4.0)),
+                        ("days left".into(), Some(10.0)),
+                        ("days to goal at this pace".into(), Some(20.0)),
+                    ],
                 },
             ],
             source: "test".into(),
         }
+    }
+
+    /// The outline beyond a bar ends where the pace takes the project by its deadline: 40% with
+    /// 10 of the 20 days it needs leaves it at 70%.
+    #[test]
+    fn the_projection_reaches_as_far_as_the_pace_by_the_deadline() {
+        let h = history();
+        assert_eq!(h.projects[0].projected_percent_at_deadline(), None);
+        assert_eq!(h.projects[1].projected_percent_at_deadline(), Some(70.0));
+        assert_eq!(
+            progress_detail(&h.projects[1]),
+            "4 backers · 10.0 days left · goal in 20.0 days at the 7-day pace"
+        );
     }
 
     /// Each chart is written, in both formats, and is a real image of the promised size.

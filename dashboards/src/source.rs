@@ -8,7 +8,7 @@
 //! of the topology.
 
 use crate::report::{History, ProjectBar, ThroughputPoint};
-use crowdfund_core::metrics::{MetricName, NAMESPACE};
+use crowdfund_core::metrics::{DIM_PROJECT, MetricName, NAMESPACE};
 use crowdfund_core::ports::{FundingApi, MetricReader, PortError};
 use crowdfund_core::topology;
 use std::collections::BTreeMap;
@@ -42,6 +42,8 @@ pub enum HistoryError {
         "no projects to chart funding progress for: CloudWatch has no goals, so pass --api-url (crowdfund-api) to read them"
     )]
     NoProjects,
+    #[error("computing the stakeholder dashboard's figures")]
+    Figures(#[source] crate::metric_math::MathError),
 }
 
 /// What a query's answer is for.
@@ -60,12 +62,16 @@ pub struct Plan {
 /// A custom metric that exists, as ListMetrics names it: (metric name, dimensions).
 pub type ExistingMetric = (String, Vec<(String, String)>);
 
-/// The queries for the charts: each payment metric under each set of dimensions it exists
-/// with (summed per minute), and each queue's depth (its maximum per minute).
+/// The queries for the charts: each payment metric of each project (summed per minute), and
+/// each queue's depth (its maximum per minute). Only the per-project series count: the
+/// Lambdas also publish the same payments once more with no dimensions, for alarms.
 pub fn plan(existing: &[ExistingMetric]) -> Plan {
     let mut queries = Vec::new();
     for metric in PAYMENT_METRICS {
-        for (name, dims) in existing.iter().filter(|(n, _)| n == metric.as_str()) {
+        for (name, dims) in existing
+            .iter()
+            .filter(|(n, d)| n == metric.as_str() && d.iter().any(|(k, _)| k == DIM_PROJECT))
+        {
             queries.push((
                 QuerySpec {
                     id: String::new(),
@@ -195,15 +201,7 @@ pub async fn cloudwatch_history(
     if projects.is_empty() {
         return Err(HistoryError::NoProjects);
     }
-    let projects = projects
-        .into_iter()
-        .map(|p| ProjectBar {
-            id: p.id,
-            goal: p.goal,
-            raised: p.raised,
-            currency: p.currency.to_string(),
-        })
-        .collect();
+    let projects = project_bars(metrics, projects, now).await?;
     let end = chrono::DateTime::from_timestamp(now, 0)
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
     Ok(history(
@@ -217,6 +215,67 @@ pub async fn cloudwatch_history(
             queries.len()
         ),
     ))
+}
+
+/// The projects with the figures of their dashboard rows, read in one GetMetricData call: each
+/// metric of each row over the pace window as one datapoint (period = the window).
+async fn project_bars(
+    metrics: &dyn MetricReader,
+    projects: Vec<crowdfund_core::domain::Project>,
+    now: i64,
+) -> Result<Vec<ProjectBar>, HistoryError> {
+    use crowdfund_core::progress::{PACE_WINDOW_DAYS, SECONDS_PER_DAY};
+    let window = PACE_WINDOW_DAYS * SECONDS_PER_DAY;
+    // First pass: which metrics the rows read (the evaluator asks; nothing is known yet, and
+    // an error in an expression surfaces in the second pass).
+    let mut rows: Vec<crate::metric_math::MetricRow> = Vec::new();
+    for p in &projects {
+        let _ = crate::stakeholders::progress_figures(p, now, |row| {
+            rows.push(row.clone());
+            None
+        });
+    }
+    let queries: Vec<QuerySpec> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| QuerySpec {
+            id: format!("p{i}"),
+            namespace: r.namespace.clone(),
+            metric: r.metric.clone(),
+            dimensions: r.dimensions.clone(),
+            stat: r.stat.clone(),
+            period_seconds: window as u32,
+        })
+        .collect();
+    let answers = if queries.is_empty() {
+        Vec::new()
+    } else {
+        metrics
+            .get_metric_data(&queries, now - window, now)
+            .await
+            .map_err(HistoryError::MetricData)?
+    };
+    let value_of = |row: &crate::metric_math::MetricRow| {
+        let i = rows.iter().position(|r| r == row)?;
+        let series = answers.iter().find(|s| s.id == format!("p{i}"))?;
+        match row.stat.as_str() {
+            "Maximum" => series.points.iter().map(|(_, v)| *v).reduce(f64::max),
+            _ => series.points.iter().map(|(_, v)| *v).reduce(|a, b| a + b),
+        }
+    };
+    projects
+        .into_iter()
+        .map(|p| {
+            Ok(ProjectBar {
+                figures: crate::stakeholders::progress_figures(&p, now, value_of)
+                    .map_err(HistoryError::Figures)?,
+                id: p.id,
+                goal: p.goal,
+                raised: p.raised,
+                currency: p.currency.to_string(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -235,10 +294,17 @@ mod tests {
                 })
             })
             .chain([("AmountRaised".to_string(), vec![])])
+            // The aggregate the Lambdas publish for alarms: the same payments once more.
+            .chain(
+                PAYMENT_METRICS
+                    .iter()
+                    .map(|m| (m.as_str().to_string(), vec![])),
+            )
             .collect()
     }
 
-    /// One query per payment metric and project, one per queue; ids unique and CloudWatch-valid.
+    /// One query per payment metric and project (the aggregate series, which would count each
+    /// payment twice, left out), one per queue; ids unique and CloudWatch-valid.
     #[test]
     fn the_plan_covers_every_project_and_queue() {
         let p = plan(&existing());

@@ -14,6 +14,12 @@ const OPERATORS: [&str; 4] = [
     "LessThanThreshold",
     "LessThanOrEqualToThreshold",
 ];
+/// The operators of an alarm against an anomaly band (`thresholdMetricId`).
+const BAND_OPERATORS: [&str; 3] = [
+    "LessThanLowerOrGreaterThanUpperThreshold",
+    "LessThanLowerThreshold",
+    "GreaterThanUpperThreshold",
+];
 
 fn num(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
@@ -109,6 +115,124 @@ fn metric_widget(i: usize, w: &Value, problems: &mut Vec<String>) {
     }
 }
 
+/// A one-metric alarm: namespace, metric, statistic, period and a static threshold.
+fn single_metric_alarm(name: &str, a: &Value, problems: &mut Vec<String>) {
+    for key in ["namespace", "metricName", "comparisonOperator"] {
+        if a.get(key).and_then(Value::as_str).is_none() {
+            problems.push(format!("alarm {name} lacks {key}"));
+        }
+    }
+    for key in ["period", "evaluationPeriods", "threshold"] {
+        if a.get(key).and_then(Value::as_f64).is_none() {
+            problems.push(format!("alarm {name} lacks numeric {key}"));
+        }
+    }
+    if a.get("statistic").is_some() == a.get("extendedStatistic").is_some() {
+        problems.push(format!(
+            "alarm {name} needs exactly one of statistic and extendedStatistic"
+        ));
+    }
+    let op = a
+        .get("comparisonOperator")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !OPERATORS.contains(&op) {
+        problems.push(format!("alarm {name} has comparisonOperator {op:?}"));
+    }
+}
+
+/// A metric-math alarm: exactly one query returns data (two with a band: the metric and the
+/// band), ids are unique, and a band alarm uses a band operator.
+fn math_alarm(name: &str, a: &Value, queries: &[Value], problems: &mut Vec<String>) {
+    for key in [
+        "namespace",
+        "metricName",
+        "statistic",
+        "extendedStatistic",
+        "period",
+    ] {
+        if a.get(key).is_some() {
+            problems.push(format!(
+                "alarm {name} has metrics and {key}: PutMetricAlarm takes one or the other"
+            ));
+        }
+    }
+    let mut ids = std::collections::HashSet::new();
+    for q in queries {
+        let id = q.get("id").and_then(Value::as_str).unwrap_or("");
+        if !id.starts_with(|c: char| c.is_ascii_lowercase()) || !ids.insert(id) {
+            problems.push(format!(
+                "alarm {name}: query id {id:?} must be unique and start with a lower-case letter"
+            ));
+        }
+        if q.get("expression").is_some() == q.get("metricStat").is_some() {
+            problems.push(format!(
+                "alarm {name}: query {id} needs exactly one of expression and metricStat"
+            ));
+        }
+    }
+    let returning = queries
+        .iter()
+        .filter(|q| q.get("returnData") == Some(&Value::Bool(true)))
+        .count();
+    let op = a
+        .get("comparisonOperator")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match a.get("thresholdMetricId").and_then(Value::as_str) {
+        Some(band) => {
+            if !ids.contains(band) {
+                problems.push(format!(
+                    "alarm {name}: thresholdMetricId {band} is not one of its queries"
+                ));
+            }
+            if !BAND_OPERATORS.contains(&op) || returning != 2 {
+                problems.push(format!(
+                    "alarm {name}: a band alarm needs a band operator (got {op:?}) and its metric and band returning data"
+                ));
+            }
+        }
+        None => {
+            if !OPERATORS.contains(&op) || returning != 1 || a.get("threshold").is_none() {
+                problems.push(format!(
+                    "alarm {name}: a math alarm needs a static operator (got {op:?}), a threshold and exactly one query returning data ({returning})"
+                ));
+            }
+        }
+    }
+}
+
+/// Every problem of the composite alarms: each has a name and a rule, and its rule names only
+/// alarms that are generated (PutCompositeAlarm refuses a rule over an alarm that does not
+/// exist).
+pub fn composite_alarms(composites: &[Value], alarms: &[Value]) -> Result<(), Vec<String>> {
+    let names: Vec<&str> = alarms
+        .iter()
+        .filter_map(|a| a.get("alarmName").and_then(Value::as_str))
+        .collect();
+    let mut problems = Vec::new();
+    for c in composites {
+        let name = c.get("alarmName").and_then(Value::as_str).unwrap_or("");
+        let Some(rule) = c.get("alarmRule").and_then(Value::as_str) else {
+            problems.push(format!("composite alarm {name:?} has no alarmRule"));
+            continue;
+        };
+        for part in rule.split("ALARM(\"").skip(1) {
+            let part = part.split('"').next().unwrap_or("");
+            if !names.contains(&part) {
+                problems.push(format!(
+                    "composite alarm {name}: its rule names {part}, which is not generated"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Every problem of an alarms list (the fields terraform's monitoring module requires).
 pub fn alarms(list: &Value) -> Result<(), Vec<String>> {
     let Some(items) = list.as_array() else {
@@ -126,27 +250,9 @@ pub fn alarms(list: &Value) -> Result<(), Vec<String>> {
         if !names.insert(name.to_string()) {
             problems.push(format!("alarm name {name} is used twice"));
         }
-        for key in ["namespace", "metricName", "comparisonOperator"] {
-            if a.get(key).and_then(Value::as_str).is_none() {
-                problems.push(format!("alarm {name} lacks {key}"));
-            }
-        }
-        for key in ["period", "evaluationPeriods", "threshold"] {
-            if a.get(key).and_then(Value::as_f64).is_none() {
-                problems.push(format!("alarm {name} lacks numeric {key}"));
-            }
-        }
-        if a.get("statistic").is_some() == a.get("extendedStatistic").is_some() {
-            problems.push(format!(
-                "alarm {name} needs exactly one of statistic and extendedStatistic"
-            ));
-        }
-        let op = a
-            .get("comparisonOperator")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if !OPERATORS.contains(&op) {
-            problems.push(format!("alarm {name} has comparisonOperator {op:?}"));
+        match a.get("metrics").and_then(Value::as_array) {
+            Some(queries) => math_alarm(name, a, queries, &mut problems),
+            None => single_metric_alarm(name, a, &mut problems),
         }
         if num(a, "period").is_some_and(|p| p < 10 || (p > 30 && p % 60 != 0)) {
             problems.push(format!(

@@ -1,22 +1,31 @@
-"""Checks alarms.json files against the shape modules/monitoring loads (see its README).
+"""Checks alarms.json and composite-alarms.json files against the shape modules/monitoring
+loads (see its README).
 
-Always checks terraform/modules/monitoring/examples/alarms.json; also checks every
-target/dashboards/*/alarms.json the dashboards generator has written, when there are any.
+Always checks terraform/modules/monitoring/examples/; also checks every target/dashboards/*/
+the dashboards generator has written, when there are any.
 """
 
 import glob
 import json
 import sys
 
-REQUIRED = {"alarmName": str, "namespace": str, "metricName": str, "period": int,
-            "evaluationPeriods": int, "threshold": (int, float), "comparisonOperator": str}
+REQUIRED = {"alarmName": str, "evaluationPeriods": int, "comparisonOperator": str}
+# A one-metric alarm has these; a metric-math alarm has `metrics` instead.
+SINGLE = {"namespace": str, "metricName": str, "period": int, "threshold": (int, float)}
 OPTIONAL = {"alarmDescription": str, "statistic": str, "extendedStatistic": str,
             "dimensions": list, "datapointsToAlarm": int, "unit": str, "treatMissingData": str,
-            "actionsEnabled": bool, "alarmActions": list, "okActions": list}
+            "actionsEnabled": bool, "alarmActions": list, "okActions": list,
+            "metrics": list, "thresholdMetricId": str, **SINGLE}
+QUERY_KEYS = {"id", "expression", "label", "returnData", "metricStat"}
 STATISTICS = {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
-# Static thresholds only: the anomaly-band operators need metric math, which the module omits.
 OPERATORS = {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
              "LessThanOrEqualToThreshold"}
+# Against an anomaly band (thresholdMetricId).
+BAND_OPERATORS = {"LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold",
+                  "GreaterThanUpperThreshold"}
+COMPOSITE = {"alarmName": str, "alarmRule": str}
+COMPOSITE_OPTIONAL = {"alarmDescription": str, "actionsEnabled": bool, "alarmActions": list,
+                      "okActions": list}
 
 
 def check(path):
@@ -47,12 +56,18 @@ def check(path):
                 problems.append(f"{where}: unknown key {key} (keys are camelCase PutMetricAlarm fields)")
             elif not isinstance(value, OPTIONAL[key]):
                 problems.append(f"{where}: {key} has the wrong type")
-        if ("statistic" in a) == ("extendedStatistic" in a):
-            problems.append(f"{where}: set exactly one of statistic and extendedStatistic")
-        if "statistic" in a and a["statistic"] not in STATISTICS:
-            problems.append(f"{where}: statistic must be one of {sorted(STATISTICS)}")
-        if a.get("comparisonOperator") not in OPERATORS:
-            problems.append(f"{where}: comparisonOperator must be one of {sorted(OPERATORS)}")
+        if "metrics" in a:
+            problems += check_math(where, a)
+        else:
+            for key in SINGLE:
+                if key not in a:
+                    problems.append(f"{where}: missing {key} (or give metrics)")
+            if ("statistic" in a) == ("extendedStatistic" in a):
+                problems.append(f"{where}: set exactly one of statistic and extendedStatistic")
+            if "statistic" in a and a["statistic"] not in STATISTICS:
+                problems.append(f"{where}: statistic must be one of {sorted(STATISTICS)}")
+            if a.get("comparisonOperator") not in OPERATORS:
+                problems.append(f"{where}: comparisonOperator must be one of {sorted(OPERATORS)}")
         for d in a.get("dimensions", []):
             if not (isinstance(d, dict) and set(d) == {"name", "value"}):
                 problems.append(f"{where}: each dimension is {{\"name\": ..., \"value\": ...}}")
@@ -62,13 +77,78 @@ def check(path):
     return problems
 
 
+def check_math(where, a):
+    """A metric-math alarm: queries of known keys, each an expression or a metricStat."""
+    problems = []
+    for key in ("namespace", "metricName", "statistic", "extendedStatistic", "period"):
+        if key in a:
+            problems.append(f"{where}: {key} and metrics together (PutMetricAlarm takes one)")
+    ids = set()
+    for q in a["metrics"]:
+        if not isinstance(q, dict) or not set(q) <= QUERY_KEYS or "id" not in q:
+            problems.append(f"{where}: each query is an object of {sorted(QUERY_KEYS)} with an id")
+            continue
+        ids.add(q["id"])
+        if ("expression" in q) == ("metricStat" in q):
+            problems.append(f"{where}: query {q['id']} needs exactly one of expression and metricStat")
+        stat = q.get("metricStat")
+        if stat is not None and not (isinstance(stat, dict) and {"metric", "period", "stat"} <= set(stat)
+                                     and {"namespace", "metricName", "dimensions"} <= set(stat["metric"])):
+            problems.append(f"{where}: query {q['id']}: metricStat needs metric{{namespace, metricName, dimensions}}, period, stat")
+    band = a.get("thresholdMetricId")
+    operators = BAND_OPERATORS if band else OPERATORS
+    if a.get("comparisonOperator") not in operators:
+        problems.append(f"{where}: comparisonOperator must be one of {sorted(operators)}")
+    if band and band not in ids:
+        problems.append(f"{where}: thresholdMetricId {band} is not a query id")
+    if not band and "threshold" not in a:
+        problems.append(f"{where}: a math alarm without a band needs a threshold")
+    return problems
+
+
+def check_composites(path, alarm_names):
+    """composite-alarms.json: a list of {alarmName, alarmRule, ...} whose rules name alarms."""
+    try:
+        with open(path) as f:
+            composites = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"{path}: {e}"]
+    if not isinstance(composites, list):
+        return [f"{path}: must be a JSON list of composite alarm objects"]
+    problems = []
+    for i, c in enumerate(composites):
+        where = f"{path}[{i}] ({c.get('alarmName', '?') if isinstance(c, dict) else '?'})"
+        if not isinstance(c, dict):
+            problems.append(f"{where}: must be an object")
+            continue
+        for key, kind in COMPOSITE.items():
+            if not isinstance(c.get(key), kind):
+                problems.append(f"{where}: missing {key}")
+        for key, value in c.items():
+            if key not in COMPOSITE and not isinstance(value, COMPOSITE_OPTIONAL.get(key, type(None))):
+                problems.append(f"{where}: unknown or mistyped key {key}")
+        for part in str(c.get("alarmRule", "")).split('ALARM("')[1:]:
+            name = part.split('"')[0]
+            if name not in alarm_names:
+                problems.append(f"{where}: its rule names {name}, not an alarm of alarms.json")
+    return problems
+
+
 def main():
-    paths = ["terraform/modules/monitoring/examples/alarms.json"]
-    paths += sorted(glob.glob("target/dashboards/*/alarms.json"))
-    problems = [p for path in paths for p in check(path)]
+    dirs = ["terraform/modules/monitoring/examples"]
+    dirs += sorted(d.rsplit("/", 1)[0] for d in glob.glob("target/dashboards/*/alarms.json"))
+    problems = []
+    for d in dirs:
+        problems += check(f"{d}/alarms.json")
+        try:
+            with open(f"{d}/alarms.json") as f:
+                names = {a.get("alarmName") for a in json.load(f) if isinstance(a, dict)}
+        except (OSError, ValueError, TypeError):
+            names = set()
+        problems += check_composites(f"{d}/composite-alarms.json", names)
     for p in problems:
         print(p, file=sys.stderr)
-    print(f"alarms.json: {len(paths)} files, {len(problems)} problems")
+    print(f"alarms.json and composite-alarms.json: {len(dirs)} directories, {len(problems)} problems")
     return 1 if problems else 0
 
 

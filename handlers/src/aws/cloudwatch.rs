@@ -12,8 +12,8 @@ use super::port_error;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
-    StandardUnit, Statistic,
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat,
+    ScanBy, StandardUnit, Statistic,
 };
 use crowdfund_core::metrics::{MetricEvent, NAMESPACE};
 use crowdfund_core::ports::{Clock, DashboardStore, MetricReader, Metrics, PortError, PortResult};
@@ -44,7 +44,7 @@ pub struct Datum {
 
 #[derive(Debug, Clone)]
 pub struct CloudWatch {
-    client: aws_sdk_cloudwatch::Client,
+    pub(crate) client: aws_sdk_cloudwatch::Client,
 }
 
 fn dimension(name: &str, value: &str) -> Dimension {
@@ -161,12 +161,14 @@ impl DashboardStore for CloudWatch {
             .collect())
     }
 
-    /// In the `alarms.json` shape, every page read.
+    /// In the `alarms.json` and `composite-alarms.json` shapes, every page read.
     async fn describe_alarms(&self, prefix: &str) -> PortResult<Vec<Value>> {
         let pages = self
             .client
             .describe_alarms()
             .alarm_name_prefix(prefix)
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
             .into_paginator()
             .send()
             .try_collect()
@@ -176,7 +178,39 @@ impl DashboardStore for CloudWatch {
             .iter()
             .flat_map(|page| page.metric_alarms())
             .map(alarm_json)
+            .chain(
+                pages
+                    .iter()
+                    .flat_map(|page| page.composite_alarms())
+                    .map(composite_json),
+            )
             .collect())
+    }
+
+    /// Creates or replaces one composite alarm from its `composite-alarms.json` shape.
+    async fn put_composite_alarm(&self, alarm: &Value) -> PortResult<()> {
+        let name = str_field(alarm, "alarmName")
+            .ok_or_else(|| PortError::Rejected(format!("alarm without alarmName: {alarm}")))?;
+        let rule = str_field(alarm, "alarmRule").ok_or_else(|| {
+            PortError::Rejected(format!("composite alarm {name} has no alarmRule"))
+        })?;
+        let mut req = self
+            .client
+            .put_composite_alarm()
+            .alarm_name(name)
+            .alarm_rule(rule)
+            .set_alarm_description(str_field(alarm, "alarmDescription").map(str::to_string))
+            .set_actions_enabled(alarm.get("actionsEnabled").and_then(Value::as_bool));
+        for a in string_list(alarm, "alarmActions") {
+            req = req.alarm_actions(a);
+        }
+        for a in string_list(alarm, "okActions") {
+            req = req.ok_actions(a);
+        }
+        req.send()
+            .await
+            .map_err(|e| port_error(SERVICE, &format!("PutCompositeAlarm {name}"), e))?;
+        Ok(())
     }
 
     /// Creates or replaces one alarm from its `alarms.json` shape. A field of the wrong type is
@@ -202,7 +236,16 @@ impl DashboardStore for CloudWatch {
                 str_field(alarm, "comparisonOperator").map(ComparisonOperator::from),
             )
             .set_treat_missing_data(str_field(alarm, "treatMissingData").map(str::to_string))
+            .set_threshold_metric_id(str_field(alarm, "thresholdMetricId").map(str::to_string))
             .set_actions_enabled(alarm.get("actionsEnabled").and_then(Value::as_bool));
+        for q in alarm
+            .get("metrics")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            req = req.metrics(alarm_query(name, q)?);
+        }
         for d in alarm
             .get("dimensions")
             .and_then(Value::as_array)
@@ -349,6 +392,87 @@ fn data_query(q: &MetricQuery) -> MetricDataQuery {
         .build()
 }
 
+/// One query of a metric-math alarm, from its camelCase shape (`id`, `expression` or
+/// `metricStat {metric {namespace, metricName, dimensions}, period, stat}`, `label`,
+/// `returnData`).
+fn alarm_query(name: &str, q: &Value) -> PortResult<MetricDataQuery> {
+    let id = str_field(q, "id")
+        .ok_or_else(|| PortError::Rejected(format!("alarm {name}: a query without id: {q}")))?;
+    let mut query = MetricDataQuery::builder()
+        .id(id)
+        .set_expression(str_field(q, "expression").map(str::to_string))
+        .set_label(str_field(q, "label").map(str::to_string))
+        .set_return_data(q.get("returnData").and_then(Value::as_bool));
+    if let Some(stat) = q.get("metricStat") {
+        let m = &stat["metric"];
+        let mut metric = Metric::builder()
+            .set_namespace(str_field(m, "namespace").map(str::to_string))
+            .set_metric_name(str_field(m, "metricName").map(str::to_string));
+        for d in m["dimensions"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let (Some(n), Some(v)) = (str_field(d, "name"), str_field(d, "value")) else {
+                return Err(PortError::Rejected(format!(
+                    "alarm {name}: query {id}: each dimension needs a name and a value, got {d}"
+                )));
+            };
+            metric = metric.dimensions(dimension(n, v));
+        }
+        query = query.metric_stat(
+            MetricStat::builder()
+                .metric(metric.build())
+                .set_period(int_field(stat, name, "period")?)
+                .set_stat(str_field(stat, "stat").map(str::to_string))
+                .build(),
+        );
+    }
+    Ok(query.build())
+}
+
+/// A deployed query of a metric-math alarm, in the shape [`alarm_query`] reads.
+fn query_json(q: &MetricDataQuery) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("id".into(), json!(q.id()));
+    if let Some(e) = q.expression() {
+        o.insert("expression".into(), json!(e));
+    }
+    if let Some(l) = q.label() {
+        o.insert("label".into(), json!(l));
+    }
+    if let Some(s) = q.metric_stat() {
+        let m = s.metric();
+        o.insert(
+            "metricStat".into(),
+            json!({
+                "metric": {
+                    "namespace": m.and_then(Metric::namespace),
+                    "metricName": m.and_then(Metric::metric_name),
+                    "dimensions": m.map(|m| m.dimensions().iter().map(|d| json!({"name": d.name(), "value": d.value()})).collect::<Vec<_>>()).unwrap_or_default(),
+                },
+                "period": s.period(),
+                "stat": s.stat(),
+            }),
+        );
+    }
+    // CloudWatch's default is true; the generator always says which.
+    o.insert("returnData".into(), json!(q.return_data().unwrap_or(true)));
+    Value::Object(o)
+}
+
+/// A deployed composite alarm in the `composite-alarms.json` shape.
+fn composite_json(a: &aws_sdk_cloudwatch::types::CompositeAlarm) -> Value {
+    json!({
+        "alarmName": a.alarm_name(),
+        "alarmRule": a.alarm_rule(),
+        "alarmDescription": a.alarm_description(),
+        "actionsEnabled": a.actions_enabled(),
+        "alarmActions": a.alarm_actions(),
+        "okActions": a.ok_actions(),
+    })
+}
+
 /// A deployed alarm in the `alarms.json` shape; fields CloudWatch did not return are left out.
 fn alarm_json(a: &aws_sdk_cloudwatch::types::MetricAlarm) -> Value {
     let mut o = serde_json::Map::new();
@@ -392,6 +516,16 @@ fn alarm_json(a: &aws_sdk_cloudwatch::types::MetricAlarm) -> Value {
     );
     put("treatMissingData", a.treat_missing_data().map(|s| json!(s)));
     put("actionsEnabled", a.actions_enabled().map(|b| json!(b)));
+    put(
+        "thresholdMetricId",
+        a.threshold_metric_id().map(|s| json!(s)),
+    );
+    if !a.metrics().is_empty() {
+        put(
+            "metrics",
+            Some(Value::Array(a.metrics().iter().map(query_json).collect())),
+        );
+    }
     put("alarmActions", Some(json!(a.alarm_actions())));
     put("okActions", Some(json!(a.ok_actions())));
     put(

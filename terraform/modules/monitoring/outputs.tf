@@ -12,3 +12,8 @@ output "alarm_names" {
   description = "Alarms created from alarms.json."
   value       = keys(aws_cloudwatch_metric_alarm.generated)
 }
+
+output "composite_alarm_names" {
+  description = "Composite alarms created from composite-alarms.json."
+  value       = keys(aws_cloudwatch_composite_alarm.generated)
+}

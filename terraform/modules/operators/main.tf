@@ -110,7 +110,7 @@ data "aws_iam_policy_document" "operator" {
 
   statement {
     sid       = "DeployAlarms"
-    actions   = ["cloudwatch:PutMetricAlarm"]
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm"]
     resources = [local.alarms]
   }
 

@@ -7,15 +7,42 @@ use crate::dispatch::{self, Operation};
 use anyhow::{Result, bail};
 use crowdfund_dashboards::report::{Format, write_report};
 
-pub fn generate(args: GenerateArgs) -> Result<()> {
+/// Writes the dashboards and alarms; the stakeholder dashboard gets a progress row for every
+/// project the funding API (`--api-url`) or the local world lists.
+pub fn generate(console: &Console, args: GenerateArgs) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| format!("target/dashboards/{}", args.env_name).into());
     let target = crowdfund_dashboards::Target::new(&args.region, &args.env_name);
-    for path in crowdfund_dashboards::write_all(&out, &target)? {
+    let projects = project_list(console)?;
+    for path in crowdfund_dashboards::write_all(&out, &target, &projects)? {
         println!("wrote {}", path.display());
     }
+    println!(
+        "stakeholders.json has {} project progress row(s)",
+        projects.len()
+    );
     Ok(())
+}
+
+/// The projects the stakeholder dashboard shows, with a warning when there are none.
+fn project_list(console: &Console) -> Result<Vec<crowdfund_core::domain::Project>> {
+    use anyhow::Context;
+    let projects = console
+        .block_on(console.backend.funding.projects())
+        .with_context(|| {
+            format!(
+                "reading the project list from {} for the stakeholder dashboard",
+                console.backend.target
+            )
+        })?;
+    if projects.is_empty() {
+        eprintln!(
+            "warning: no projects listed by {}: the stakeholder dashboard gets no progress rows (on AWS, pass --api-url with the funding API's URL)",
+            console.backend.target
+        );
+    }
+    Ok(projects)
 }
 
 pub fn report(console: &Console, args: ReportArgs) -> Result<()> {
@@ -94,12 +121,30 @@ async fn deploy_to(
 ) -> Result<()> {
     use crate::ops::safety::{AuditEntry, AuditTrail, Ending};
     use anyhow::Context;
-    use crowdfund_dashboards::deploy::{apply, plan_deploy, render_plan};
+    use crowdfund_dashboards::deploy::{Composites, apply, plan_deploy, render_plan};
     let clients = crowdfund_handlers::aws::AwsClients::load(&target.settings).await?;
     let where_to = target.settings.describe(&clients.region);
     let cw = crowdfund_handlers::aws::cloudwatch::CloudWatch::new(clients.cloudwatch);
     let dashboards = crowdfund_dashboards::Target::new(&clients.region, &args.env_name);
-    let plan = plan_deploy(&cw, &dashboards, args.alarm_topic.as_deref())
+    let projects = b.funding.projects().await.with_context(|| {
+        format!(
+            "reading the project list from {} for the stakeholder dashboard",
+            b.target
+        )
+    })?;
+    if projects.is_empty() {
+        eprintln!(
+            "warning: no projects listed: the stakeholder dashboard gets no progress rows (pass --api-url with the funding API's URL)"
+        );
+    }
+    // A local endpoint (moto) does not implement PutCompositeAlarm: say so and go on; on AWS
+    // a refused composite fails the deploy.
+    let composites = if target.settings.endpoint_url.is_some() {
+        Composites::SkipRefused
+    } else {
+        Composites::Required
+    };
+    let plan = plan_deploy(&cw, &dashboards, &projects, args.alarm_topic.as_deref())
         .await
         .with_context(|| format!("reading the deployed dashboards and alarms from {where_to}"))?;
     let puts = plan.puts();
@@ -117,7 +162,7 @@ async fn deploy_to(
         intent.selected = puts as u64;
         let trail = AuditTrail::begin(&b.audit_log, intent)?;
         let bar = super::progress_bar(puts as u64, "put");
-        let warnings = apply(&cw, &plan, |name| {
+        let warnings = apply(&cw, &plan, composites, |name| {
             bar.set_message(name.to_string());
             bar.inc(1);
         })
@@ -129,7 +174,7 @@ async fn deploy_to(
             Err(e) => Ending::Failed(e),
         };
         trail.finish(b.wall_clock.now(), ending, |e| e.moved = done)?;
-        (warnings?, puts)
+        (warnings?, done as usize)
     };
     if args.json {
         return super::print_json(&serde_json::json!({
@@ -149,9 +194,14 @@ async fn deploy_to(
         (0, _) => println!("no change: what is deployed is what is generated"),
         (n, true) => println!("dry run: {n} puts would be made; nothing was changed"),
         (n, false) => println!(
-            "put {} dashboards and {} alarms",
+            "put {} dashboards and {} alarms{}",
             plan.dashboards_to_put().count(),
-            n - plan.dashboards_to_put().count()
+            applied.saturating_sub(plan.dashboards_to_put().count()),
+            if applied < n {
+                format!("; {} skipped (see the warnings)", n - applied)
+            } else {
+                String::new()
+            }
         ),
     }
     Ok(())

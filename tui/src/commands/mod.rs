@@ -221,6 +221,7 @@ pub fn aws_target(cli: &Cli) -> Result<(crate::aws::AwsTarget, std::path::PathBu
             endpoint_url: cli.endpoint_url.clone(),
         },
         api_url: cli.api_url.clone(),
+        env_name: cli.env_name.clone(),
     };
     Ok((target, data_dir))
 }
@@ -241,7 +242,9 @@ pub fn run(console: &Console, command: Option<Command>) -> Result<()> {
         }
         Some(Command::Dlq(DlqCommand::Export(a))) => dlq::export(console, a),
         Some(Command::GoalCheck(a)) => goal::run(console, a),
-        Some(Command::Dashboards(DashboardsCommand::Generate(a))) => dashboards::generate(a),
+        Some(Command::Dashboards(DashboardsCommand::Generate(a))) => {
+            dashboards::generate(console, a)
+        }
         Some(Command::Dashboards(DashboardsCommand::Report(a))) => dashboards::report(console, a),
         Some(Command::Dashboards(DashboardsCommand::Deploy(a))) => dashboards::deploy(console, a),
         Some(Command::Triggers(a)) => triggers::run(console, a),

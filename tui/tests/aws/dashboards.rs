@@ -1,6 +1,7 @@
 //! `dashboards deploy` and `dashboards report --source cloudwatch` against moto server.
 
 use super::{SUITE, console};
+use crowdfund_core::domain::Project;
 use crowdfund_core::metrics::MetricEvent;
 use crowdfund_core::money::{Currency, Money};
 use crowdfund_core::ports::{DashboardStore, Metrics, SystemClock};
@@ -22,8 +23,16 @@ async fn cloudwatch(moto: &str) -> CloudWatch {
     CloudWatch::new(clients.cloudwatch)
 }
 
-fn deploy(moto: &str, state: &std::path::Path, extra: &[&str]) -> Value {
-    let mut args = vec!["--region", "us-east-1", "dashboards", "deploy", "--json"];
+fn deploy(moto: &str, state: &std::path::Path, api: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "--region",
+        "us-east-1",
+        "--api-url",
+        api,
+        "dashboards",
+        "deploy",
+        "--json",
+    ];
     args.extend_from_slice(extra);
     console(moto, state, &args)
 }
@@ -37,9 +46,40 @@ fn count(diff: &Value, change: &str) -> usize {
         .count()
 }
 
-/// A dry run changes nothing; a deploy puts both dashboards and every alarm, and GetDashboard
-/// then returns what was generated; a second deploy finds no change; a changed alarm is found
-/// with the changed field named and put back.
+/// The funding API's project list, served for the stakeholder dashboard's rows.
+async fn project_list(projects: &[Project]) -> String {
+    let body = serde_json::to_value(projects).unwrap();
+    let app = axum::Router::new().route(
+        "/projects",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn demo_projects() -> Vec<Project> {
+    vec![Project {
+        id: "prj-pens".into(),
+        title: "Fountain pens".into(),
+        goal: 1_000_000,
+        currency: Currency::KRW,
+        raised: 250_000,
+        backers: 5,
+        deadline: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+        goal_achieved_at: None,
+    }]
+}
+
+/// A dry run changes nothing; a deploy puts both dashboards (the stakeholders' with a progress
+/// row per listed project) and every metric alarm, the anomaly band among them, and
+/// GetDashboard then returns what was generated; moto answers PutCompositeAlarm with HTTP 500,
+/// so the composites are reported as skipped; a second deploy puts nothing; a changed alarm is
+/// found with the changed field named and put back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_puts_dashboards_and_alarms_once() {
     let Some(moto) = moto_url() else { return };
@@ -47,17 +87,23 @@ async fn deploy_puts_dashboards_and_alarms_once() {
     reset_moto(&moto).await;
     let cw = cloudwatch(&moto).await;
     let target = Target::new("us-east-1", "dev");
-    let generated = generate(&target).unwrap();
+    let projects = demo_projects();
+    let api = project_list(&projects).await;
+    let generated = generate(&target, &projects).unwrap();
     let alarm_count = generated.alarms.len();
+    let composite_count = generated.composite_alarms.len();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("world.json");
 
-    let dry = deploy(&moto, &state, &["--dry-run"]);
+    let dry = deploy(&moto, &state, &api, &["--dry-run"]);
     assert_eq!(dry["put"], 0);
     for d in dry["plan"]["dashboards"].as_array().unwrap() {
         assert_eq!(d["diff"]["deployed"], false, "{}", d["name"]);
     }
-    assert_eq!(count(&dry["plan"]["alarms"], "added"), alarm_count);
+    assert_eq!(
+        count(&dry["plan"]["alarms"], "added"),
+        alarm_count + composite_count
+    );
     for (name, _) in generated.dashboards(&target) {
         assert_eq!(cw.get_dashboard(&name).await.unwrap(), None, "{name}");
     }
@@ -68,17 +114,37 @@ async fn deploy_puts_dashboards_and_alarms_once() {
             .is_empty()
     );
 
-    let first = deploy(&moto, &state, &[]);
-    assert_eq!(first["put"], 2 + alarm_count);
+    let first = deploy(&moto, &state, &api, &[]);
+    assert_eq!(first["put"], 2 + alarm_count, "{first}");
+    let warnings: Vec<&str> = first["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(warnings.len(), composite_count, "{warnings:?}");
+    for c in &generated.composite_alarms {
+        let name = c["alarmName"].as_str().unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(name) && w.contains("skipped") && w.contains("moto")),
+            "{name} not reported as skipped: {warnings:?}"
+        );
+    }
     for (name, body) in generated.dashboards(&target) {
         let deployed = cw.get_dashboard(&name).await.unwrap().unwrap();
         let deployed: Value = serde_json::from_str(&deployed).unwrap();
         assert_eq!(&deployed, body, "{name}");
     }
-    let mut names: Vec<String> = cw
-        .describe_alarms("crowdfund-dev-")
+    let stakeholders = cw
+        .get_dashboard(&target.dashboard_name("stakeholders"))
         .await
         .unwrap()
+        .unwrap();
+    assert!(stakeholders.contains("Fountain pens (prj-pens)"));
+    let deployed = cw.describe_alarms("crowdfund-dev-").await.unwrap();
+    let mut names: Vec<String> = deployed
         .iter()
         .map(|a| a["alarmName"].as_str().unwrap().to_string())
         .collect();
@@ -90,28 +156,139 @@ async fn deploy_puts_dashboards_and_alarms_once() {
     names.sort();
     expected.sort();
     assert_eq!(names, expected);
+    let band = deployed
+        .iter()
+        .find(|a| a["alarmName"] == "crowdfund-dev-approvals-below-normal")
+        .unwrap();
+    assert_eq!(band["thresholdMetricId"], "band");
+    assert_eq!(band["comparisonOperator"], "LessThanLowerThreshold");
+    assert_eq!(
+        band["metrics"][1]["expression"],
+        "ANOMALY_DETECTION_BAND(m, 2)"
+    );
 
-    let second = deploy(&moto, &state, &[]);
-    assert_eq!(second["put"], 0);
+    // What moto keeps reads back as generated: nothing to put but the composites it refuses.
+    let second = deploy(&moto, &state, &api, &[]);
+    assert_eq!(second["put"], 0, "{second}");
     for d in second["plan"]["dashboards"].as_array().unwrap() {
         assert!(d["diff"]["items"].as_array().unwrap().is_empty(), "{d}");
     }
     assert_eq!(second["plan"]["alarms"]["unchanged"], alarm_count);
+    assert_eq!(count(&second["plan"]["alarms"], "added"), composite_count);
 
     // Someone raises a threshold by hand: the deploy names the field and puts it back.
     let mut edited = generated.alarms[0].clone();
     edited["threshold"] = serde_json::json!(7.0);
     cw.put_metric_alarm(&edited).await.unwrap();
-    let third = deploy(&moto, &state, &[]);
-    let items = third["plan"]["alarms"]["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["key"], edited["alarmName"]);
-    assert_eq!(items[0]["fields"], serde_json::json!(["threshold"]));
+    let third = deploy(&moto, &state, &api, &[]);
+    let changed: Vec<&Value> = third["plan"]["alarms"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["change"] != "added")
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["key"], edited["alarmName"]);
+    assert_eq!(changed[0]["fields"], serde_json::json!(["threshold"]));
     assert_eq!(third["put"], 1);
-    assert_eq!(
-        deploy(&moto, &state, &["--dry-run"])["plan"]["alarms"]["items"],
-        serde_json::json!([])
+}
+
+/// An `application/x-www-form-urlencoded` body as (key, value) pairs.
+fn parse_form(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// PutCompositeAlarm, which moto does not implement, against a local stand-in of that one call
+/// (CloudWatch's query protocol): each generated composite arrives with its name, its rule
+/// over the generated alarms, its description with the console link, and the alarm topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn composite_alarms_are_put_as_cloudwatch_takes_them() {
+    use std::sync::{Arc as SyncArc, Mutex};
+    /// Each request's form fields, in arrival order.
+    type Received = SyncArc<Mutex<Vec<Vec<(String, String)>>>>;
+    let received: Received = SyncArc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                let form = parse_form(&body);
+                let action = form
+                    .iter()
+                    .find(|(k, _)| k == "Action")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                sink.lock().unwrap().push(form);
+                if action == "PutCompositeAlarm" {
+                    (
+                        axum::http::StatusCode::OK,
+                        "<PutCompositeAlarmResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></PutCompositeAlarmResponse>",
+                    )
+                } else {
+                    (axum::http::StatusCode::BAD_REQUEST, "only PutCompositeAlarm here")
+                }
+            }
+        }),
     );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cw = cloudwatch(&format!("http://{addr}")).await;
+    let target = Target::new("us-east-1", "prod");
+    let generated = generate(&target, &[]).unwrap();
+    let topic = "arn:aws:sns:us-east-1:123456789012:crowdfund-prod-alarms";
+    for c in &generated.composite_alarms {
+        let mut c = c.clone();
+        c["alarmActions"] = serde_json::json!([topic]);
+        cw.put_composite_alarm(&c).await.unwrap();
+    }
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), generated.composite_alarms.len());
+    let alarm_names: Vec<&str> = generated
+        .alarms
+        .iter()
+        .filter_map(|a| a["alarmName"].as_str())
+        .collect();
+    for (form, c) in received.iter().zip(&generated.composite_alarms) {
+        let field = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("no {k} in {form:?}"))
+        };
+        assert_eq!(field("Action"), "PutCompositeAlarm");
+        assert_eq!(field("AlarmName"), c["alarmName"].as_str().unwrap());
+        assert_eq!(field("AlarmRule"), c["alarmRule"].as_str().unwrap());
+        assert_eq!(field("AlarmActions.member.1"), topic);
+        assert!(field("AlarmDescription").contains("crowdfund-console --aws --open"));
+        for part in field("AlarmRule").split("ALARM(\"").skip(1) {
+            let part = part.split('"').next().unwrap();
+            assert!(
+                alarm_names.contains(&part),
+                "{part} is not a generated alarm"
+            );
+        }
+    }
 }
 
 /// Metrics recorded through the Metrics port and flushed with PutMetricData come back through
@@ -133,9 +310,11 @@ async fn report_from_cloudwatch_draws_the_charts() {
     }
     metrics.record(MetricEvent::PaymentDeclined {
         project_id: "prj-a".into(),
+        amount: krw(20_000),
     });
-    assert_eq!(metrics.pending(), 11);
-    assert_eq!(metrics.flush().await.unwrap(), 11);
+    // Two datums a payment: its count and its amount.
+    assert_eq!(metrics.pending(), 12);
+    assert_eq!(metrics.flush().await.unwrap(), 12);
     assert_eq!(metrics.pending(), 0);
     // SQS publishes queue depth itself on AWS; moto does not, so the test puts what it would.
     let now = chrono::Utc::now().timestamp();
@@ -242,7 +421,7 @@ async fn the_console_overlay_reads_lambda_health_and_ages_from_cloudwatch() {
     let dir = tempfile::tempdir().unwrap();
     let target = crowdfund_console::aws::AwsTarget {
         settings,
-        api_url: None,
+        ..Default::default()
     };
     let b = crowdfund_console::aws::backend(&target, dir.path())
         .await
