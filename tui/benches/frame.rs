@@ -55,6 +55,13 @@ pub fn snapshot(count: u64) -> Snapshot {
             backers: 40,
             goal_achieved_at: None,
             deadline: now,
+            projection: crowdfund_core::progress::project(
+                1_000_000 * (i + 1),
+                700_000 * (i + 1),
+                now + chrono::Duration::days(10),
+                100_000,
+                now,
+            ),
         })
         .collect();
     let messages: Vec<DlqMessage> = (0..count)
@@ -112,6 +119,7 @@ pub fn snapshot(count: u64) -> Snapshot {
             })
             .collect(),
         triggers: Vec::new(),
+        alarms: Vec::new(),
         late_payments: BTreeMap::new(),
         audit: Vec::new(),
         collected_at: now,

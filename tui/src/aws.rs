@@ -30,11 +30,23 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Where the console points on AWS.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsTarget {
     pub settings: AwsSettings,
     /// crowdfund-api (funding) base URL, for the project list.
     pub api_url: Option<String>,
+    /// The environment (`--env`): its alarms are `crowdfund-ENV-*`.
+    pub env_name: String,
+}
+
+impl Default for AwsTarget {
+    fn default() -> Self {
+        AwsTarget {
+            settings: AwsSettings::default(),
+            api_url: None,
+            env_name: crate::cli::DEFAULT_ENV.to_string(),
+        }
+    }
 }
 
 /// Stands in for the funding API when none is configured: no projects, no changes.
@@ -87,6 +99,10 @@ pub async fn counted_backend(
     };
     let identity = identity(&clients, target).await;
     let sqs = Arc::new(SqsQueues::new(clients.sqs.clone()));
+    let cloudwatch = Arc::new(CloudWatch::new(clients.cloudwatch.clone()));
+    // Named as `dashboards` names the alarms it generates and deploys.
+    let alarm_prefix =
+        crowdfund_dashboards::Target::new(&clients.region, &target.env_name).alarm_prefix();
     let backend = Backend {
         name: "aws",
         target: target.settings.describe(&clients.region),
@@ -102,9 +118,11 @@ pub async fn counted_backend(
         backup_dir: data_dir.join("aws-backups"),
         pacer: Arc::new(TokioPacer::default()),
         move_tasks: Some(sqs),
-        metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(Arc::new(
-            CloudWatch::new(clients.cloudwatch.clone()),
-        )))),
+        metrics: Some(Arc::new(metrics::CloudWatchMetrics::new(
+            cloudwatch.clone(),
+        ))),
+        alarms: Some(cloudwatch),
+        alarm_prefix,
     };
     Ok((backend, requests))
 }

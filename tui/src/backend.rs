@@ -8,8 +8,8 @@ use self::lock::StateLock;
 use crate::metrics::MetricsReader;
 use anyhow::{Context, Result, bail};
 use crowdfund_core::ports::{
-    Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient, SystemClock,
-    ThreadPacer, Triggers, VirtualPacer,
+    AlarmStates, Clock, FundingApi, Ledger, MessageMoveTasks, Pacer, Publisher, QueueClient,
+    SystemClock, ThreadPacer, Triggers, VirtualPacer,
 };
 use crowdfund_core::sim::traffic::seed_demo_projects;
 use crowdfund_core::sim::{SimWorld, WorldConfig};
@@ -48,6 +48,12 @@ pub struct Backend {
     /// Function health, throughput and queue ages, where the backend has them (CloudWatch);
     /// the local world keeps its own.
     pub metrics: Option<Arc<dyn MetricsReader>>,
+    /// The alarms in ALARM state, where the backend has them (CloudWatch); the local world has
+    /// none.
+    pub alarms: Option<Arc<dyn AlarmStates>>,
+    /// What the names of this environment's alarms start with (`crowdfund-dev-`); empty
+    /// without `alarms`.
+    pub alarm_prefix: String,
 }
 
 impl Backend {
@@ -71,6 +77,8 @@ impl Backend {
             pacer: Arc::new(VirtualPacer::default()),
             move_tasks: None,
             metrics: None,
+            alarms: None,
+            alarm_prefix: String::new(),
         }
     }
 }
@@ -219,6 +227,8 @@ impl LocalWorld {
             pacer: Arc::new(ThreadPacer::default()),
             move_tasks: None,
             metrics: None,
+            alarms: None,
+            alarm_prefix: String::new(),
         }
     }
 }

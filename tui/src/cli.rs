@@ -61,6 +61,20 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL", env = "CROWDFUND_API_URL")]
     pub api_url: Option<String>,
 
+    /// Environment name, as in terraform's envs/ENV.tfvars. Its alarms are named
+    /// `crowdfund-ENV-*`: the health view lists those in ALARM (with --aws), and `dashboards`
+    /// generates and deploys them with dashboards `crowdfund-ENV-ops` and
+    /// `crowdfund-ENV-stakeholders`.
+    #[arg(long = "env", global = true, value_name = "ENV", env = "CROWDFUND_ENV",
+          default_value = DEFAULT_ENV)]
+    pub env_name: String,
+
+    /// The interactive console opens at PLACE: a view (overview, dlq, goal, projects, topology,
+    /// health, audit) or a queue (`parked` for etc_parked). Alarm descriptions end with the
+    /// command that opens theirs.
+    #[arg(long = "open", value_name = "PLACE", value_parser = parse_place)]
+    pub open: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -122,9 +136,9 @@ pub enum DashboardsCommand {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Environment name, as in terraform's envs/ENV.tfvars: dashboards `crowdfund-ENV-ops` and
-    /// `crowdfund-ENV-stakeholders`, alarms `crowdfund-ENV-*`.
-    #[arg(long = "env", default_value = "dev")]
+    /// The global `--env` (also accepted after the subcommand), so that the console and
+    /// `dashboards` name the same alarms.
+    #[arg(from_global)]
     pub env_name: String,
     /// SNS topic ARN every alarm notifies (added to the actions an alarm already has).
     #[arg(long, value_name = "ARN")]
@@ -154,8 +168,8 @@ pub struct GenerateArgs {
     /// AWS region the widgets read from.
     #[arg(long, env = "AWS_REGION", default_value = "ap-northeast-2")]
     pub region: String,
-    /// Environment name, as in terraform's envs/ENV.tfvars.
-    #[arg(long = "env", default_value = "dev")]
+    /// The global `--env`.
+    #[arg(from_global)]
     pub env_name: String,
 }
 
@@ -184,6 +198,14 @@ pub struct GoalCheckArgs {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     #[command(flatten)]
     pub act: ActArgs,
+}
+
+/// The environment when neither `--env` nor `CROWDFUND_ENV` names one.
+pub const DEFAULT_ENV: &str = "dev";
+
+/// A place the console can open: refused here, before the terminal starts, when unknown.
+fn parse_place(s: &str) -> Result<String, String> {
+    crate::app::JumpTarget::parse(s).map(|_| s.trim().to_string())
 }
 
 /// `500ms`, `2s`, `1m`, `1h 30m`: humantime's durations; a bare number is seconds.
@@ -410,6 +432,58 @@ mod tests {
         }
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("50ms").is_err_and(|e| e.contains("too short")));
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("crowdfund-console").chain(args.iter().copied()))
+    }
+
+    /// `--open` takes what `:` takes (a view, `parked`, a queue) and refuses anything else,
+    /// naming it and the places there are.
+    #[test]
+    fn open_takes_a_known_place() {
+        for place in [
+            "etc_parked",
+            "parked",
+            "overview",
+            "topology",
+            "send_email_queue",
+        ] {
+            let cli = parse(&["--aws", "--open", place]).expect("a known place");
+            assert_eq!(cli.open.as_deref(), Some(place));
+        }
+        let e = parse(&["--open", "nowhere"])
+            .expect_err("refused")
+            .to_string();
+        for part in ["--open", "\"nowhere\"", "overview", "projects", "etc_dlq"] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+    }
+
+    /// One `--env` for the console and `dashboards`, before or after the subcommand.
+    #[test]
+    fn env_is_global_and_dashboards_take_it() {
+        let deploy_env = |args: &[&str]| match parse(args).expect("parses").command {
+            Some(Command::Dashboards(DashboardsCommand::Deploy(a))) => a.env_name,
+            other => panic!("not a deploy: {other:?}"),
+        };
+        assert_eq!(deploy_env(&["dashboards", "deploy"]), DEFAULT_ENV);
+        assert_eq!(
+            deploy_env(&["dashboards", "deploy", "--env", "prod"]),
+            "prod"
+        );
+        assert_eq!(
+            deploy_env(&["--env", "prod", "dashboards", "deploy"]),
+            "prod"
+        );
+        match parse(&["dashboards", "generate", "--env", "stage"]).map(|c| c.command) {
+            Ok(Some(Command::Dashboards(DashboardsCommand::Generate(a)))) => {
+                assert_eq!(a.env_name, "stage")
+            }
+            other => panic!("not a generate: {other:?}"),
+        }
+        let cli = parse(&["--aws", "--env", "prod"]).expect("parses");
+        assert_eq!(cli.env_name, "prod");
     }
 
     /// A bad duration is refused by clap, naming the flag.

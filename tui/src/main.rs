@@ -20,9 +20,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let (Some(place), Some(_)) = (&cli.open, &cli.command) {
+        anyhow::bail!(
+            "--open {place} opens the interactive console at that place; run it without a subcommand"
+        );
+    }
     // The interactive console when a person is at a terminal; a status table otherwise.
     let interactive =
         cli.command.is_none() && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if let Some(place) = cli.open.as_deref().filter(|_| !interactive) {
+        eprintln!("--open {place} needs a terminal; printing the status instead");
+    }
     if commands::points_at_aws(&cli) {
         return run_aws(cli, interactive);
     }

@@ -11,6 +11,8 @@
 //!   [`IdempotencyStore`](crowdfund_core::ports::IdempotencyStore) in the same table.
 //! - [`cloudwatch`]: dashboards, alarms and metric data; the
 //!   [`Metrics`](crowdfund_core::ports::Metrics) port over PutMetricData.
+//! - [`alarm_states`]: [`AlarmStates`](crowdfund_core::ports::AlarmStates) over DescribeAlarms:
+//!   the alarms in ALARM state, for the console's health view.
 //! - [`ses`]: [`Mailer`](crowdfund_core::ports::Mailer) over SES v2.
 //! - [`discord`]: [`Alerter`](crowdfund_core::ports::Alerter) over a Discord webhook, its URL given
 //!   or (feature `lambda`) read from Secrets Manager on the first alert.
@@ -35,6 +37,7 @@
 //!   the environment terraform sets, `lambda::ports` builds each function's clients, and
 //!   `lambda::events` turns SQS and API Gateway events into the handlers' calls and back.
 
+pub mod alarm_states;
 pub mod broker_http;
 pub mod cloudwatch;
 pub mod discord;

@@ -1,8 +1,10 @@
 //! Attention rules (like k9s pulses) and the topology tree (like k9s xray), computed from a
 //! snapshot. Each row says where `Enter` takes the operator to fix it.
 
-use super::snapshot::Snapshot;
+use super::JumpTarget;
+use super::snapshot::{Part, Snapshot};
 use crate::render::{age, time_left};
+use crowdfund_core::console_view;
 use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED, Trigger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,7 +32,7 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
     // No "all clear" before the depths are in: the queues could hold anything.
     if !s.parts.queues.is_ready() {
         let text = match &s.parts.queues {
-            super::snapshot::Part::Failed(e) => format!("queue depths unavailable: {e}"),
+            Part::Failed(e) => format!("queue depths unavailable: {e}"),
             _ => "queue depths loading…".to_string(),
         };
         out.push(Rule {
@@ -40,6 +42,8 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
             opens: None,
         });
     }
+    // What paged on-call comes first among its kind.
+    out.extend(alarm_rules(s));
     for q in &s.status.queues {
         let depth = q.visible + q.in_flight + q.delayed;
         let spec = topology::queue(&q.name);
@@ -151,9 +155,14 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
     }
     out.sort_by_key(|r| r.severity);
     if out.is_empty() {
+        let alarms = if s.parts.alarms == Part::Loading {
+            "; alarms loading…"
+        } else {
+            ""
+        };
         out.push(Rule {
             severity: Severity::Ok,
-            text: "all clear: no failed messages, no stuck queues, books balance".into(),
+            text: format!("all clear: no failed messages, no stuck queues, books balance{alarms}"),
             key: "",
             opens: None,
         });
@@ -161,11 +170,54 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
     out
 }
 
+/// Each alarm in ALARM as a critical row that opens the place its description links to (the
+/// overview when it links nowhere, as a composite alarm may not), and a warning when
+/// CloudWatch could not be asked.
+fn alarm_rules(s: &Snapshot) -> Vec<Rule> {
+    let mut out = Vec::new();
+    if let Part::Failed(e) = &s.parts.alarms {
+        out.push(Rule {
+            severity: Severity::Warning,
+            text: format!("CloudWatch alarms unavailable: {e}"),
+            key: "",
+            opens: None,
+        });
+    }
+    for a in &s.alarms {
+        let place = console_view::place_in(&a.description).unwrap_or(console_view::OVERVIEW);
+        let mut text = format!("alarm {}", a.name);
+        if !a.reason.is_empty() {
+            text.push_str(&format!(": {}", a.reason));
+        }
+        if let Some(since) = a.since {
+            text.push_str(&format!(" (since {})", since.format("%H:%M")));
+        }
+        out.push(Rule {
+            severity: Severity::Critical,
+            text,
+            key: key_for(place),
+            opens: Some(place.to_string()),
+        });
+    }
+    out
+}
+
+/// The key shown for a place: a view's number, `2` for a failure queue (the DLQ browser),
+/// `:` for any other queue.
+fn key_for(place: &str) -> &'static str {
+    const VIEW_KEYS: [&str; 7] = ["1", "2", "3", "4", "5", "6", "7"];
+    match JumpTarget::parse(place) {
+        Ok(JumpTarget::View(v)) => VIEW_KEYS.get(v.index()).copied().unwrap_or(":"),
+        Ok(JumpTarget::Queue(q)) if topology::is_failure_queue(q) => "2",
+        _ => ":",
+    }
+}
+
 /// Paused triggers (their queues wait), triggers that report a problem, and functions Lambda
 /// does not know.
 fn trigger_rules(s: &Snapshot) -> Vec<Rule> {
     let mut out = Vec::new();
-    if let super::snapshot::Part::Failed(e) = &s.parts.triggers {
+    if let Part::Failed(e) = &s.parts.triggers {
         out.push(Rule {
             severity: Severity::Warning,
             text: format!("Lambda triggers unavailable: {e}"),
@@ -426,9 +478,10 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::snapshot::Parts;
     use crate::ops::dlq::to_dlq_message;
     use crowdfund_core::domain::Timestamp;
-    use crowdfund_core::ports::ReceivedMessage;
+    use crowdfund_core::ports::{FiringAlarm, ReceivedMessage};
 
     /// Parked messages sent `hours_ago` each (oldest first), seen at `now`.
     fn parked(now: Timestamp, hours_ago: &[i64]) -> Snapshot {
@@ -449,6 +502,114 @@ mod tests {
         let mut s = Snapshot::empty("local", "test", now);
         s.lists.insert(QUEUE_PARKED.into(), list);
         s
+    }
+
+    /// An alarm in ALARM since 12:03 UTC, with CloudWatch's reason.
+    fn firing(name: &str, description: &str, composite: bool) -> FiringAlarm {
+        FiringAlarm {
+            name: name.into(),
+            description: description.into(),
+            reason: "Threshold Crossed: 1 datapoint [4.0] was greater than the threshold (0.0)"
+                .into(),
+            since: "2026-11-20T12:03:09Z".parse().ok(),
+            composite,
+        }
+    }
+
+    fn with_alarms(alarms: Vec<FiringAlarm>) -> Snapshot {
+        let now: Timestamp = "2026-11-20T12:30:00Z".parse().expect("a time");
+        let mut s = Snapshot::empty("aws", "test", now);
+        s.parts = Parts::ready();
+        s.alarms = alarms;
+        s
+    }
+
+    /// A firing alarm is a critical row naming it, CloudWatch's reason and since when, and
+    /// `Enter` opens the place its description links to.
+    #[test]
+    fn a_firing_alarm_is_a_critical_row_opening_its_place() {
+        let parked = firing(
+            "crowdfund-dev-parked-not-empty",
+            &format!(
+                "Messages wait in etc_parked. {}",
+                console_view::link(console_view::for_queue(QUEUE_PARKED))
+            ),
+            false,
+        );
+        let pg = firing(
+            "crowdfund-dev-pg-errors",
+            &format!(
+                "pg fails. {}",
+                console_view::link(console_view::for_function(topology::FN_PG))
+            ),
+            false,
+        );
+        let found = rules(&with_alarms(vec![parked, pg]));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|r| r.severity == Severity::Critical));
+        assert_eq!(
+            found[0].text,
+            "alarm crowdfund-dev-parked-not-empty: Threshold Crossed: 1 datapoint [4.0] was \
+             greater than the threshold (0.0) (since 12:03)"
+        );
+        assert_eq!(
+            (found[0].opens.as_deref(), found[0].key),
+            (Some(QUEUE_PARKED), "2")
+        );
+        assert_eq!(
+            (found[1].opens.as_deref(), found[1].key),
+            (Some(console_view::TOPOLOGY), "5")
+        );
+    }
+
+    /// A composite alarm (or any) without a console link opens the overview.
+    #[test]
+    fn an_alarm_without_a_link_opens_the_overview() {
+        let mut composite = firing("crowdfund-dev-pipeline", "Anything of the pipeline.", true);
+        composite.reason = String::new();
+        composite.since = None;
+        let found = rules(&with_alarms(vec![composite]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Critical);
+        assert_eq!(found[0].text, "alarm crowdfund-dev-pipeline");
+        assert_eq!(
+            (found[0].opens.as_deref(), found[0].key),
+            (Some(console_view::OVERVIEW), "1")
+        );
+    }
+
+    /// A failed DescribeAlarms adds one warning naming the error; every other row stays.
+    #[test]
+    fn a_failed_alarm_read_is_a_warning_and_changes_nothing_else() {
+        let alarm = firing("crowdfund-dev-pipeline", "", true);
+        let mut s = with_alarms(vec![alarm]);
+        let before = rules(&s);
+        let denied = "CloudWatch: DescribeAlarms crowdfund-dev-* in ALARM: not allowed \
+                      (cloudwatch:DescribeAlarms on alarms crowdfund-dev-*)";
+        s.apply(
+            crate::app::snapshot::Update::Alarms(Err(denied.into())),
+            s.status.now,
+        );
+        let after = rules(&s);
+        let warning = Rule {
+            severity: Severity::Warning,
+            text: format!("CloudWatch alarms unavailable: {denied}"),
+            key: "",
+            opens: None,
+        };
+        let mut expected = before;
+        expected.push(warning);
+        assert_eq!(after, expected);
+    }
+
+    /// Until CloudWatch answers, the all-clear says the alarms are not in yet.
+    #[test]
+    fn all_clear_waits_for_the_alarms() {
+        let mut s = with_alarms(Vec::new());
+        assert_eq!(rules(&s)[0].severity, Severity::Ok);
+        assert!(!rules(&s)[0].text.contains("alarms"));
+        s.parts.alarms = Part::Loading;
+        assert!(rules(&s)[0].text.ends_with("alarms loading…"));
     }
 
     fn expiry_rules(s: &Snapshot) -> Vec<Rule> {

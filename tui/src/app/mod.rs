@@ -32,7 +32,7 @@ pub mod worker;
 use crate::dispatch::{self, Extent, Operation};
 use crate::ops::dlq::{self, CancelFlag, Disposal, Selection};
 use crate::ops::goal::GoalPlan;
-use crowdfund_core::topology::{self, QUEUE_DLQ, QUEUE_PARKED};
+use crowdfund_core::topology::{self, QUEUE_PARKED};
 use keys::KeyBindings;
 pub use popups::{InputPurpose, Modal};
 use ratatui::crossterm::event::{Event, KeyEventKind, MouseEventKind};
@@ -156,6 +156,39 @@ pub struct Running {
     pub total: u64,
     /// How to stop it, for actions that can stop part-way (redrive, delete).
     pub cancel: Option<CancelFlag>,
+}
+
+/// Where a jump goes: `:` in the console, `--open` on its command line, `Enter` on a health
+/// rule (an alarm's place, `crowdfund_core::console_view`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JumpTarget {
+    View(View),
+    /// The DLQ browser on this queue.
+    Queue(&'static str),
+}
+
+impl JumpTarget {
+    /// A view by name or key, `parked` for etc_parked, or a queue of the topology; anything
+    /// else is refused naming what is valid.
+    pub fn parse(target: &str) -> Result<JumpTarget, String> {
+        let target = target.trim().trim_start_matches(':');
+        if target == "parked" {
+            return Ok(JumpTarget::Queue(QUEUE_PARKED));
+        }
+        // A queue first: `etc_dlq` browses that queue, `dlq` opens the browser as it was.
+        if let Some(q) = topology::queue(target) {
+            return Ok(JumpTarget::Queue(q.name));
+        }
+        if let Some(v) = View::by_name(target) {
+            return Ok(JumpTarget::View(v));
+        }
+        let queues: Vec<&str> = topology::QUEUES.iter().map(|q| q.name).collect();
+        Err(format!(
+            "no view or queue {target:?}: open one of overview, dlq, parked, goal, projects, \
+             topology, health, audit, or a queue ({})",
+            queues.join(", ")
+        ))
+    }
 }
 
 /// The console's whole state; drawing reads only this.
@@ -470,21 +503,12 @@ impl App {
         self.apply(effect);
     }
 
-    /// `:name`: a view, `parked`/`dlq` for the failure queues, or any queue to browse.
+    /// `:name`, `--open` or a health rule's place: a view, or a queue to browse.
     pub fn jump(&mut self, target: &str) {
-        let target = target.trim_start_matches(':');
-        if target == "parked" || target == QUEUE_PARKED {
-            self.browse(QUEUE_PARKED);
-        } else if target == QUEUE_DLQ {
-            self.browse(QUEUE_DLQ);
-        } else if let Some(v) = View::by_name(target) {
-            self.view = v;
-        } else if topology::queue(target).is_some() {
-            self.browse(target);
-        } else {
-            self.error = Some(format!(
-                "no view or queue {target:?}: try overview, dlq, parked, goal, projects, topology, health, audit, or a queue name"
-            ));
+        match JumpTarget::parse(target) {
+            Ok(JumpTarget::View(v)) => self.view = v,
+            Ok(JumpTarget::Queue(q)) => self.browse(q),
+            Err(e) => self.error = Some(e),
         }
     }
 

@@ -4,6 +4,7 @@
 //!
 //! - queue depths (GetQueueAttributes, all queues at once) and CloudWatch, every refresh;
 //! - projects and the ledger (a query per project), every [`PROJECTS_EVERY`];
+//! - the alarms in ALARM state (DescribeAlarms, a request per page), every [`ALARMS_EVERY`];
 //! - the failure queues' messages, loaded once into an index of the console's own, then kept
 //!   up to date: what an action moved is taken out at once, and when etc_parked's count grows
 //!   a sweep looks for the new arrivals (at most every [`SWEEP_EVERY`]). etc_dlq is read only
@@ -39,6 +40,9 @@ pub const PROJECTS_EVERY: Duration = Duration::from_secs(60);
 /// The functions and their triggers change when someone deploys or pauses one: seven requests
 /// a minute (a listing of the mappings, a GetFunction per function), and again after an action.
 pub const TRIGGERS_EVERY: Duration = Duration::from_secs(60);
+/// CloudWatch evaluates most alarms once a minute, so asking more often shows nothing new.
+/// Not hurried by `ctrl-r` either: at most one listing a minute.
+pub const ALARMS_EVERY: Duration = Duration::from_secs(60);
 /// A failure queue whose count grew is swept for its new messages at most this often: SQS
 /// cannot list only the new ones, so a sweep receives until it has found them.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -99,6 +103,7 @@ struct Worker {
     next_refresh: Instant,
     next_projects: Instant,
     next_triggers: Instant,
+    next_alarms: Instant,
     operation: Option<tokio::task::JoinHandle<()>>,
     browsed: String,
     depths: Vec<QueueStats>,
@@ -132,6 +137,7 @@ pub fn run(
         next_refresh: now,
         next_projects: now,
         next_triggers: now,
+        next_alarms: now,
         operation: None,
         browsed: QUEUE_PARKED.to_string(),
         depths: Vec::new(),
@@ -203,6 +209,10 @@ impl Worker {
             self.spawn_source("triggers", |b| async move {
                 Update::Triggers(b.triggers.list_triggers().await.map_err(|e| e.to_string()))
             });
+        }
+        if self.backend.alarms.is_some() && at >= self.next_alarms {
+            self.next_alarms = at + ALARMS_EVERY;
+            self.spawn_source("alarms", |b| async move { alarms(&b).await });
         }
         match audit_newest_first(&self.backend) {
             Ok(audit) => {
@@ -613,6 +623,18 @@ async fn metrics(b: &Backend) -> Update {
         }
         Err(e) => Update::Metrics(Err(e.to_string())),
     }
+}
+
+async fn alarms(b: &Backend) -> Update {
+    let Some(states) = &b.alarms else {
+        return Update::Alarms(Err("this backend has no alarms".into()));
+    };
+    Update::Alarms(
+        states
+            .firing_alarms(&b.alarm_prefix)
+            .await
+            .map_err(|e| e.to_string()),
+    )
 }
 
 async fn projects(b: &Backend) -> Update {

@@ -13,7 +13,7 @@ use crate::ops::safety::{AuditEntry, read_audit};
 use crate::ops::status::{PaymentCounts, ProjectStatus, Status, collect_status};
 use crowdfund_core::domain::Timestamp;
 use crowdfund_core::metrics::MetricName;
-use crowdfund_core::ports::{FunctionTrigger, QueueStats};
+use crowdfund_core::ports::{FiringAlarm, FunctionTrigger, QueueStats};
 use crowdfund_core::sim::SimWorld;
 use crowdfund_core::topology;
 use crowdfund_handlers::transaction_check::plan_goal_check;
@@ -49,6 +49,8 @@ pub struct Parts {
     pub projects: Part,
     /// The functions and their SQS triggers (Lambda).
     pub triggers: Part,
+    /// The alarms in ALARM state (CloudWatch DescribeAlarms).
+    pub alarms: Part,
 }
 
 impl Parts {
@@ -58,6 +60,7 @@ impl Parts {
             metrics: Part::Ready,
             projects: Part::Ready,
             triggers: Part::Ready,
+            alarms: Part::Ready,
         }
     }
 }
@@ -109,6 +112,8 @@ pub enum Update {
     /// Requests the console sent in the last minute.
     Requests(u64),
     Triggers(Result<Vec<FunctionTrigger>, String>),
+    /// The alarms in ALARM state.
+    Alarms(Result<Vec<FiringAlarm>, String>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -140,6 +145,8 @@ pub struct Snapshot {
     pub functions: Vec<FunctionHealth>,
     /// Each function's configuration and SQS trigger, in topology order.
     pub triggers: Vec<FunctionTrigger>,
+    /// The environment's alarms in ALARM state (none on the local world, which has no alarms).
+    pub alarms: Vec<FiringAlarm>,
     /// Approved payments after each achieved project's goal (what a goal check would cancel).
     pub late_payments: BTreeMap<String, usize>,
     /// Newest first.
@@ -183,6 +190,7 @@ impl Snapshot {
             throughput: Vec::new(),
             functions: Vec::new(),
             triggers: Vec::new(),
+            alarms: Vec::new(),
             late_payments: BTreeMap::new(),
             audit: Vec::new(),
             collected_at: now,
@@ -268,6 +276,12 @@ impl Snapshot {
                 self.parts.triggers = Part::Ready;
             }
             Update::Triggers(Err(e)) => self.parts.triggers = Part::Failed(e),
+            Update::Alarms(Ok(alarms)) => {
+                self.alarms = alarms;
+                self.parts.alarms = Part::Ready;
+            }
+            // The alarms last read stay: a failed read says nothing about them.
+            Update::Alarms(Err(e)) => self.parts.alarms = Part::Failed(e),
         }
     }
 }
@@ -318,6 +332,7 @@ pub async fn collect(b: &Backend, browsed: &str, wall: Timestamp) -> Result<Snap
         throughput: Vec::new(),
         functions: Vec::new(),
         triggers,
+        alarms: Vec::new(),
         late_payments,
         audit,
         collected_at: wall,

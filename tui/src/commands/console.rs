@@ -10,6 +10,10 @@ use anyhow::Result;
 fn app(cli: &Cli, backend: &str, target: &str) -> (App, WorkerConfig) {
     let mut app = App::new(backend, target, cli.read_only);
     app.redrive_rate = cli.redrive_rate;
+    // Checked when the command line was parsed, so this jump is not refused.
+    if let Some(place) = &cli.open {
+        app.jump(place);
+    }
     let default_refresh = if backend == "aws" {
         AWS_REFRESH
     } else {

@@ -130,7 +130,7 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let target = AwsTarget {
         settings: endpoint_settings(&moto),
-        api_url: None,
+        ..AwsTarget::default()
     };
     for fault in [
         Fault::SendAckLost,

@@ -367,3 +367,92 @@ async fn redrive_one_cause_in_a_real_terminal_over_aws() {
         .unwrap();
     assert_eq!(dlq_handler.state, "Enabled", "resumed after the redrive");
 }
+
+/// Puts a metric alarm on etc_parked's depth whose description links to etc_parked, and sets
+/// it to ALARM (moto does not evaluate alarms), with a second one left in OK.
+async fn fire_an_alarm(clients: &AwsClients, firing: &str, quiet: &str) {
+    use crowdfund_core::console_view;
+    let cw = &clients.cloudwatch;
+    for name in [firing, quiet] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .alarm_description(format!(
+                "Messages are parked. {}",
+                console_view::link(console_view::for_queue(QUEUE_PARKED))
+            ))
+            .namespace("AWS/SQS")
+            .metric_name("ApproximateNumberOfMessagesVisible")
+            .statistic("Maximum".into())
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(0.0)
+            .comparison_operator("GreaterThanThreshold".into())
+            .send()
+            .await
+            .unwrap();
+    }
+    for (name, state) in [(firing, "ALARM"), (quiet, "OK")] {
+        cw.set_alarm_state()
+            .alarm_name(name)
+            .state_value(state.into())
+            .state_reason(format!("{name} set to {state} by the test"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// An alarm of the environment in ALARM is a critical row of the health view (`--open
+/// health`), an alarm in OK is not, and `enter` on the row opens etc_parked, where the
+/// alarm's description links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_alarm_opens_its_queue_in_a_real_terminal_over_aws() {
+    let Some((moto, sqs, _suite)) = moto_and_tmux().await else {
+        return;
+    };
+    sqs.send(QUEUE_PARKED, &parked_payment("pay-alarm"), 0)
+        .await
+        .unwrap();
+    let clients = AwsClients::load(&endpoint_settings(&moto)).await.unwrap();
+    let (firing, quiet) = (
+        "crowdfund-dev-parked-new-arrivals",
+        "crowdfund-dev-dlq-not-draining",
+    );
+    fire_an_alarm(&clients, firing, quiet).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("console.json");
+    tokio::task::spawn_blocking(move || {
+        let mut t = Tmux::launch(
+            dir.path(),
+            env!("CARGO_BIN_EXE_crowdfund-console"),
+            &[
+                "--state",
+                &state.display().to_string(),
+                "--aws",
+                "--endpoint-url",
+                &moto,
+                "--open",
+                "health",
+            ],
+        );
+        let health = t.wait_for("the firing alarm in the health view", |s| {
+            s.contains(&format!(
+                "alarm {firing}: {firing} set to ALARM by the test"
+            ))
+        });
+        assert!(
+            !health.contains(quiet),
+            "an alarm in OK is listed:\n{health}"
+        );
+        t.key("Enter");
+        t.wait_for("etc_parked, where the alarm links", |s| {
+            s.contains("etc_parked — 1 of ~1 loaded") && s.contains("pay-alarm")
+        });
+        t.key("q");
+        t.key("q");
+        assert!(t.exited(), "the console did not exit on q");
+    })
+    .await
+    .unwrap();
+}

@@ -3,6 +3,7 @@
 
 mod groups;
 mod lock;
+mod stakeholders;
 mod triggers;
 
 use serde_json::Value;
@@ -100,7 +101,19 @@ fn simulate_then_status_shows_a_consistent_world() {
         assert_eq!(p["raised"], p["ledgerNet"], "{p}");
         assert_eq!(p["currency"], "KRW");
         assert!(p["goal"].is_i64());
+        // The projection at the last 7 days' pace: the whole run is inside the window.
+        let j = &p["projection"];
+        assert!(j["percentOfGoal"].is_f64() && j["daysLeft"].is_f64(), "{p}");
+        assert_eq!(j["netLast7Days"], p["ledgerNet"], "{p}");
+        assert!(j["onTrack"].is_boolean(), "{p}");
     }
+    let text = c.run(&["status"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("PROJECTION") && text.contains("% of goal"),
+        "{text}"
+    );
     // Declines are parked at once, unretried, with the reason.
     let parked = c.json(&["dlq", "list", "etc_parked", "--json", "--limit", "1000"]);
     let declined = parked
@@ -359,6 +372,33 @@ fn read_only_refuses_dashboards_deploy() {
     );
     let dry = c.run(&["--read-only", "dashboards", "deploy", "--dry-run"]);
     assert!(!stderr(&dry).contains("--read-only"), "{}", stderr(&dry));
+}
+
+/// `--open` with a place the console does not know is refused before anything starts, naming
+/// the place and the valid ones; with a subcommand it is refused too.
+#[test]
+fn open_refuses_an_unknown_place_and_subcommands() {
+    let c = Console::new();
+    let out = c.run(&["--open", "nowhere"]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    for part in [
+        "--open",
+        "\"nowhere\"",
+        "overview",
+        "topology",
+        "etc_parked",
+    ] {
+        assert!(e.contains(part), "{part}: {e}");
+    }
+    assert!(!c.state().exists(), "refused before the world was opened");
+    let out = c.run(&["--open", "etc_parked", "status"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("run it without a subcommand"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The audit log gets an intent before and a result after each action; the goal check's lines

@@ -766,3 +766,73 @@ fn a_marks_a_whole_group_or_everything_the_filter_shows() {
             .all(|m| app.views.dlq.marked.contains(&m.message_id))
     );
 }
+
+/// Two alarms in ALARM as CloudWatch reports them: one linking to etc_parked, and a composite
+/// without a console link.
+fn firing_alarms() -> Vec<crowdfund_core::ports::FiringAlarm> {
+    use crowdfund_core::console_view;
+    use crowdfund_core::ports::FiringAlarm;
+    vec![
+        FiringAlarm {
+            name: "crowdfund-dev-parked-new-arrivals".into(),
+            description: format!(
+                "New messages were parked in the last 5 minutes. {}",
+                console_view::link(console_view::for_queue("etc_parked"))
+            ),
+            reason: "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (26/11/26 02:55:00)] \
+                     was greater than the threshold (0.0)"
+                .into(),
+            since: "2026-11-26T02:56:41Z".parse().ok(),
+            composite: false,
+        },
+        FiringAlarm {
+            name: "crowdfund-dev-pipeline-degraded".into(),
+            description: "Any alarm of the pipeline.".into(),
+            reason: "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:\
+                     crowdfund-dev-parked-new-arrivals transitioned to ALARM"
+                .into(),
+            since: "2026-11-26T02:57:00Z".parse().ok(),
+            composite: true,
+        },
+    ]
+}
+
+/// The health view with two alarms firing: each a critical row first (what paged on-call),
+/// `enter` on one opens the queue its description links to, on the other (no link) the
+/// overview.
+#[test]
+fn firing_alarms_are_health_rows_that_open_their_place() {
+    use crowdfund_console::app::snapshot::Update;
+    let mut app = app(false);
+    app.apply_update(Update::Alarms(Ok(firing_alarms())));
+    app.update(Action::Show(View::Health));
+    insta::assert_snapshot!("health_firing_alarms", render(&app, 120, 36));
+
+    app.views.dlq.open("etc_dlq");
+    app.update(Action::Inspect);
+    assert_eq!(app.view, View::Dlq);
+    assert_eq!(app.views.dlq.queue, "etc_parked");
+    assert!(
+        matches!(app.take_commands().as_slice(), [WorkerCommand::Browse(q)] if q == "etc_parked")
+    );
+
+    app.update(Action::Show(View::Health));
+    app.update(Action::Down);
+    app.update(Action::Inspect);
+    assert_eq!(app.view, View::Overview);
+
+    // A failed read adds a warning naming why, and the alarms last read stay.
+    app.apply_update(Update::Alarms(Err(
+        "CloudWatch: DescribeAlarms crowdfund-dev-* in ALARM: not allowed".into(),
+    )));
+    app.update(Action::Show(View::Health));
+    let screen = render(&app, 120, 36);
+    assert!(
+        screen.contains("CloudWatch alarms unavailable: CloudWatch: DescribeAlarms"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("alarm crowdfund-dev-pipeline-degraded"),
+        "{screen}"
+    );
+}
