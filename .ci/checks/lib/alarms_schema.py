@@ -28,15 +28,22 @@ COMPOSITE_OPTIONAL = {"alarmDescription": str, "actionsEnabled": bool, "alarmAct
                       "okActions": list}
 
 
-def check(path):
-    problems = []
+def load_list(path, what):
+    """The JSON list in `path`, or the problem with it."""
     try:
         with open(path) as f:
-            alarms = json.load(f)
+            items = json.load(f)
     except (OSError, ValueError) as e:
-        return [f"{path}: {e}"]
-    if not isinstance(alarms, list):
-        return [f"{path}: must be a JSON list of alarm objects"]
+        return None, [f"{path}: {e}"]
+    if not isinstance(items, list):
+        return None, [f"{path}: must be a JSON list of {what} objects"]
+    return items, []
+
+
+def check(path):
+    alarms, problems = load_list(path, "alarm")
+    if alarms is None:
+        return problems
     names = set()
     for i, a in enumerate(alarms):
         where = f"{path}[{i}]"
@@ -108,14 +115,9 @@ def check_math(where, a):
 
 def check_composites(path, alarm_names):
     """composite-alarms.json: a list of {alarmName, alarmRule, ...} whose rules name alarms."""
-    try:
-        with open(path) as f:
-            composites = json.load(f)
-    except (OSError, ValueError) as e:
-        return [f"{path}: {e}"]
-    if not isinstance(composites, list):
-        return [f"{path}: must be a JSON list of composite alarm objects"]
-    problems = []
+    composites, problems = load_list(path, "composite alarm")
+    if composites is None:
+        return problems
     for i, c in enumerate(composites):
         where = f"{path}[{i}] ({c.get('alarmName', '?') if isinstance(c, dict) else '?'})"
         if not isinstance(c, dict):

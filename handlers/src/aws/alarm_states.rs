@@ -84,30 +84,28 @@ fn text(s: Option<&str>) -> String {
     s.unwrap_or_default().to_string()
 }
 
+/// Metric and composite alarms carry these fields alike, but share no trait.
+macro_rules! firing {
+    ($a:expr, $composite:expr) => {
+        FiringAlarm {
+            name: text($a.alarm_name()),
+            description: text($a.alarm_description()),
+            reason: text($a.state_reason()),
+            since: since(
+                $a.state_transitioned_timestamp(),
+                $a.state_updated_timestamp(),
+            ),
+            composite: $composite,
+        }
+    };
+}
+
 fn from_metric(a: &MetricAlarm) -> FiringAlarm {
-    FiringAlarm {
-        name: text(a.alarm_name()),
-        description: text(a.alarm_description()),
-        reason: text(a.state_reason()),
-        since: since(
-            a.state_transitioned_timestamp(),
-            a.state_updated_timestamp(),
-        ),
-        composite: false,
-    }
+    firing!(a, false)
 }
 
 fn from_composite(a: &CompositeAlarm) -> FiringAlarm {
-    FiringAlarm {
-        name: text(a.alarm_name()),
-        description: text(a.alarm_description()),
-        reason: text(a.state_reason()),
-        since: since(
-            a.state_transitioned_timestamp(),
-            a.state_updated_timestamp(),
-        ),
-        composite: true,
-    }
+    firing!(a, true)
 }
 
 #[cfg(test)]
