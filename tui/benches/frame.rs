@@ -72,6 +72,7 @@ pub fn snapshot(count: u64) -> Snapshot {
             from: Some("payment_attempt_queue".into()),
             attempts: 4,
             to_discord: false,
+            declined: false,
             reason: Some(CAUSES[(i % 4) as usize].replace("{id}", &format!("pay-{i:06}"))),
             payment_id: Some(format!("pay-{i:06}")),
             ledger_state: Some("declined".into()),

@@ -47,20 +47,13 @@ pub fn rules(s: &Snapshot) -> Vec<Rule> {
     for q in &s.status.queues {
         let depth = q.visible + q.in_flight + q.delayed;
         let spec = topology::queue(&q.name);
-        if topology::is_failure_queue(&q.name) && depth > 0 {
-            let what = if q.name == QUEUE_PARKED {
-                "parked, waiting for a person"
-            } else {
-                "dead-lettered"
-            };
+        if q.name == QUEUE_PARKED && depth > 0 {
+            out.extend(parked_rule(s, depth, q.oldest_age_seconds));
+        } else if topology::is_failure_queue(&q.name) && depth > 0 {
             out.push(Rule {
-                severity: if q.name == QUEUE_PARKED {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
+                severity: Severity::Warning,
                 text: format!(
-                    "{}: {depth} message(s) {what}, oldest {}",
+                    "{}: {depth} message(s) dead-lettered, oldest {}",
                     q.name,
                     age(q.oldest_age_seconds)
                 ),
@@ -280,6 +273,32 @@ fn trigger_rules(s: &Snapshot) -> Vec<Rule> {
 /// A failure queue's messages that SQS deletes within this many hours are warned about.
 pub const EXPIRY_WARNING_HOURS: i64 = 24;
 
+/// etc_parked holds faults, which wait for a person, and declined payments, parked as outcomes
+/// that need no fix. Once its list is loaded in full the two are told apart: only faults are
+/// critical, and declines alone raise nothing. Until then every parked message counts.
+fn parked_rule(s: &Snapshot, depth: u64, oldest_age_seconds: u64) -> Option<Rule> {
+    let parked = |text: String| Rule {
+        severity: Severity::Critical,
+        text,
+        key: "2",
+        opens: Some(QUEUE_PARKED.to_string()),
+    };
+    let oldest = age(oldest_age_seconds);
+    if s.load(QUEUE_PARKED).state != super::snapshot::LoadState::Complete {
+        return Some(parked(format!(
+            "{QUEUE_PARKED}: {depth} message(s) parked, waiting for a person, oldest {oldest} (declines not told apart until the list loads)"
+        )));
+    }
+    let list = s.list(QUEUE_PARKED);
+    let declines = list.iter().filter(|m| m.declined).count();
+    let faults = list.len() - declines;
+    (faults > 0).then(|| {
+        parked(format!(
+            "{QUEUE_PARKED}: {faults} fault(s) parked, waiting for a person ({declines} declined payment(s) beside them need no fix)"
+        ))
+    })
+}
+
 /// A warning per failure queue with loaded messages that expire within
 /// [`EXPIRY_WARNING_HOURS`]: how many, and the soonest. Each list is kept oldest first, and a
 /// queue keeps all its messages for the same retention, so the list is in expiry order too:
@@ -478,9 +497,10 @@ pub fn topology_rows(s: &Snapshot) -> Vec<TopologyRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::snapshot::Parts;
+    use crate::app::snapshot::{ListLoad, LoadState, Parts};
     use crate::ops::dlq::to_dlq_message;
     use crowdfund_core::domain::Timestamp;
+    use crowdfund_core::ports::QueueStats;
     use crowdfund_core::ports::{FiringAlarm, ReceivedMessage};
 
     /// Parked messages sent `hours_ago` each (oldest first), seen at `now`.
@@ -502,6 +522,76 @@ mod tests {
         let mut s = Snapshot::empty("local", "test", now);
         s.lists.insert(QUEUE_PARKED.into(), list);
         s
+    }
+
+    /// etc_parked with `faults` faults and `declines` parked declines, its list loaded in
+    /// full (or still loading), seen by the queue count too.
+    fn parked_mix(faults: usize, declines: usize, state: LoadState) -> Snapshot {
+        let now: Timestamp = "2026-11-20T12:30:00Z".parse().expect("a time");
+        let message = |i: usize, declined: bool| {
+            let body =
+                serde_json::json!({"kind": "payment_attempt", "declined": declined, "payload": {}});
+            let received = ReceivedMessage {
+                message_id: format!("m-{i}"),
+                receipt_handle: String::new(),
+                body: body.to_string(),
+                receive_count: 1,
+                sent_at: now - chrono::Duration::minutes(5),
+            };
+            to_dlq_message(QUEUE_PARKED, received, now)
+        };
+        let list: Vec<_> = (0..faults)
+            .map(|i| message(i, false))
+            .chain((faults..faults + declines).map(|i| message(i, true)))
+            .collect();
+        let mut s = Snapshot::empty("aws", "test", now);
+        s.parts = Parts::ready();
+        s.status.queues = vec![QueueStats {
+            name: QUEUE_PARKED.into(),
+            visible: list.len() as u64,
+            in_flight: 0,
+            delayed: 0,
+            oldest_age_seconds: 300,
+        }];
+        s.lists.insert(QUEUE_PARKED.into(), list);
+        s.loads.insert(
+            QUEUE_PARKED.into(),
+            ListLoad {
+                state,
+                queue_count: None,
+            },
+        );
+        s
+    }
+
+    fn parked_rows(s: &Snapshot) -> Vec<Rule> {
+        rules(s)
+            .into_iter()
+            .filter(|r| r.text.starts_with("etc_parked:"))
+            .collect()
+    }
+
+    /// Declined payments are parked as outcomes: once the list is loaded, only faults are
+    /// critical, declines alone raise nothing; while it loads, every parked message counts.
+    #[test]
+    fn parked_declines_are_not_critical_once_told_apart() {
+        let only_declines = parked_rows(&parked_mix(0, 3, LoadState::Complete));
+        assert!(only_declines.is_empty(), "{only_declines:?}");
+        let mixed = parked_rows(&parked_mix(2, 3, LoadState::Complete));
+        assert_eq!(mixed.len(), 1);
+        assert_eq!(mixed[0].severity, Severity::Critical);
+        assert_eq!(
+            mixed[0].text,
+            "etc_parked: 2 fault(s) parked, waiting for a person (3 declined payment(s) beside them need no fix)"
+        );
+        let loading = parked_rows(&parked_mix(0, 3, LoadState::Loading));
+        assert_eq!(loading.len(), 1);
+        assert_eq!(loading[0].severity, Severity::Critical);
+        assert!(
+            loading[0].text.contains("3 message(s) parked"),
+            "{}",
+            loading[0].text
+        );
     }
 
     /// An alarm in ALARM since 12:03 UTC, with CloudWatch's reason.

@@ -86,6 +86,9 @@ pub struct DlqMessage {
     pub from: Option<String>,
     pub attempts: u32,
     pub to_discord: bool,
+    /// A declined payment parked as an outcome (pg said so): it needs no fix, only, at most,
+    /// a look.
+    pub declined: bool,
     /// Why it failed, when the failing handler said so.
     pub reason: Option<String>,
     pub payment_id: Option<String>,
@@ -159,6 +162,7 @@ pub fn to_dlq_message(queue: &str, m: ReceivedMessage, now: Timestamp) -> DlqMes
         from: header.from,
         attempts: header.attempts,
         to_discord: header.to_discord,
+        declined: header.declined,
         reason: header.last_error,
         payment_id: header.payment_id,
         ledger_state: None,

@@ -497,6 +497,7 @@ mod tests {
             from: None,
             attempts: 0,
             to_discord: false,
+            declined: false,
             reason: None,
             payment_id: None,
             ledger_state: None,
