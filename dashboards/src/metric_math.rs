@@ -36,20 +36,23 @@ pub enum MathError {
     Row(usize),
 }
 
-/// The figures a single-value widget shows: (label, value) for each visible row, in order.
-pub fn single_value(
-    widget: &Value,
-    range: Range,
-    mut read: impl FnMut(&MetricRow) -> Option<f64>,
-) -> Result<Vec<(String, Option<f64>)>, MathError> {
+/// One row of a widget, as the evaluator reads it.
+enum Row {
+    Metric { id: String, row: MetricRow },
+    Expression { id: String, expression: String },
+}
+
+/// A widget's rows, and the (id, label) of each visible one in order.
+type ParsedRows = (Vec<Row>, Vec<(String, String)>);
+
+fn parse_rows(widget: &Value) -> Result<ParsedRows, MathError> {
     let properties = &widget["properties"];
     let default_stat = properties["stat"].as_str().unwrap_or("Average");
     let rows = properties["metrics"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let mut values: BTreeMap<String, Option<f64>> = BTreeMap::new();
-    let mut expressions = Vec::new();
+    let mut parsed = Vec::new();
     let mut shown = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let items = row.as_array().ok_or(MathError::Row(i))?;
@@ -63,7 +66,10 @@ pub fn single_value(
             shown.push((id.clone(), label));
         }
         if let Some(e) = options["expression"].as_str() {
-            expressions.push((id, e.to_string()));
+            parsed.push(Row::Expression {
+                id,
+                expression: e.to_string(),
+            });
             continue;
         }
         let strings: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
@@ -82,7 +88,39 @@ pub fn single_value(
                 .collect(),
             stat: options["stat"].as_str().unwrap_or(default_stat).to_string(),
         };
-        values.insert(id, read(&row));
+        parsed.push(Row::Metric { id, row });
+    }
+    Ok((parsed, shown))
+}
+
+/// The metrics a widget reads (what to ask CloudWatch for before evaluating it).
+pub fn metric_rows(widget: &Value) -> Result<Vec<MetricRow>, MathError> {
+    Ok(parse_rows(widget)?
+        .0
+        .into_iter()
+        .filter_map(|r| match r {
+            Row::Metric { row, .. } => Some(row),
+            Row::Expression { .. } => None,
+        })
+        .collect())
+}
+
+/// The figures a single-value widget shows: (label, value) for each visible row, in order.
+pub fn single_value(
+    widget: &Value,
+    range: Range,
+    mut read: impl FnMut(&MetricRow) -> Option<f64>,
+) -> Result<Vec<(String, Option<f64>)>, MathError> {
+    let (rows, shown) = parse_rows(widget)?;
+    let mut values: BTreeMap<String, Option<f64>> = BTreeMap::new();
+    let mut expressions = Vec::new();
+    for r in rows {
+        match r {
+            Row::Metric { id, row } => {
+                values.insert(id, read(&row));
+            }
+            Row::Expression { id, expression } => expressions.push((id, expression)),
+        }
     }
     // Expressions may refer to expressions defined later (as on a dashboard): evaluate those
     // whose ids are all known, pass after pass, until none is left or a pass resolves none.

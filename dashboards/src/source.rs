@@ -226,14 +226,13 @@ async fn project_bars(
 ) -> Result<Vec<ProjectBar>, HistoryError> {
     use crowdfund_core::progress::{PACE_WINDOW_DAYS, SECONDS_PER_DAY};
     let window = PACE_WINDOW_DAYS * SECONDS_PER_DAY;
-    // First pass: which metrics the rows read (the evaluator asks; nothing is known yet, and
-    // an error in an expression surfaces in the second pass).
+    // The metrics every project's row reads, asked for together.
     let mut rows: Vec<crate::metric_math::MetricRow> = Vec::new();
     for p in &projects {
-        let _ = crate::stakeholders::progress_figures(p, now, |row| {
-            rows.push(row.clone());
-            None
-        });
+        rows.extend(
+            crate::metric_math::metric_rows(&crate::stakeholders::progress_widget(p))
+                .map_err(HistoryError::Figures)?,
+        );
     }
     let queries: Vec<QuerySpec> = rows
         .iter()

@@ -91,6 +91,11 @@ pub fn progress_metrics(project: &Project) -> Vec<Value> {
     ]
 }
 
+/// A project's progress widget as the evaluator reads it: its metrics and their statistic.
+pub fn progress_widget(project: &Project) -> Value {
+    json!({"properties": {"stat": "Maximum", "metrics": progress_metrics(project)}})
+}
+
 /// A project's figures as its progress row shows them, over the pace window that ends at `now`
 /// (seconds since the epoch), with each metric read by `read`: the dashboard's own expressions,
 /// evaluated by [`crate::metric_math`].
@@ -100,9 +105,8 @@ pub fn progress_figures(
     read: impl FnMut(&crate::metric_math::MetricRow) -> Option<f64>,
 ) -> Result<Vec<(String, Option<f64>)>, crate::metric_math::MathError> {
     let window = PACE_WINDOW_DAYS * SECONDS_PER_DAY;
-    let widget = json!({"properties": {"stat": "Maximum", "metrics": progress_metrics(project)}});
     crate::metric_math::single_value(
-        &widget,
+        &progress_widget(project),
         crate::metric_math::Range {
             start: now - window,
             period: window,

@@ -48,18 +48,7 @@ fn count(diff: &Value, change: &str) -> usize {
 
 /// The funding API's project list, served for the stakeholder dashboard's rows.
 async fn project_list(projects: &[Project]) -> String {
-    let body = serde_json::to_value(projects).unwrap();
-    let app = axum::Router::new().route(
-        "/projects",
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { axum::Json(body) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
+    super::serve_project_list(serde_json::to_value(projects).unwrap()).await
 }
 
 fn demo_projects() -> Vec<Project> {

@@ -95,19 +95,9 @@ async fn operator_policies(moto: &ProvisionedMoto) -> (Value, Value) {
 /// crowdfund-api's project list (the console's `--api-url`), with the one project the goal
 /// checks name: only the project list matters here, not the API.
 async fn project_list() -> String {
-    let project = json!([{"id": "prj-1", "title": "Pens", "goal": 1000, "currency": "KRW", "raised": 1000,
-        "backers": 1, "deadline": "2999-01-01T00:00:00Z", "goalAchievedAt": "2026-01-01T00:00:00Z"}]);
-    let app = axum::Router::new().route(
-        "/projects",
-        axum::routing::get(move || {
-            let project = project.clone();
-            async move { axum::Json(project) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
+    super::serve_project_list(json!([{"id": "prj-1", "title": "Pens", "goal": 1000, "currency": "KRW", "raised": 1000,
+        "backers": 1, "deadline": "2999-01-01T00:00:00Z", "goalAchievedAt": "2026-01-01T00:00:00Z"}]))
+    .await
 }
 
 /// One console invocation after another, as different users, on one state directory.

@@ -203,6 +203,22 @@ async fn redrive_killed_between_send_and_delete_loses_nothing() {
     }
 }
 
+/// A stand-in for crowdfund-api's project list (the console's `--api-url`) answering `body`
+/// to `GET /projects`; its base URL.
+async fn serve_project_list(body: serde_json::Value) -> String {
+    let app = axum::Router::new().route(
+        "/projects",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
 fn console(moto: &str, state: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_crowdfund-console"))
         .arg("--state")
